@@ -1,0 +1,1 @@
+"""Rules-based allocation across strategies, fund limits and book routing."""

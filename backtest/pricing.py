@@ -1,0 +1,616 @@
+"""Pricing: pure, vectorised functions for options, forwards, futures curves and rolls.
+
+Every numeric function broadcasts its array arguments (numpy rules), accepts scalars, and returns
+float64 ndarrays of the broadcast shape (a Python ``float`` when every input is a scalar).
+
+Units used throughout: rates and dividend yields are continuously compounded annual decimals
+(0.05 = 5% a year), ``tau_years`` is time to expiry in years, ``vol`` is annual volatility as a
+decimal (0.20 = 20%). Greeks use these conventions:
+
+- ``delta``: dPrice/dUnderlying (spot for Black-Scholes-Merton, forward for Black-76);
+- ``gamma``: d2Price/dUnderlying2;
+- ``vega``: dPrice/dVol per 1.00 of vol (divide by 100 for "per vol point");
+- ``theta``: dPrice/dt per year of calendar time t, i.e. ``-dPrice/dtau`` (divide by 365 for
+  "per day"); usually negative for a long option;
+- ``rho``: dPrice/dRate per 1.00 of rate (the discount/domestic rate; the spot, forward and
+  dividend yield are held fixed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtr
+
+if TYPE_CHECKING:  # pandas is imported lazily by roll_schedule to keep this module light
+    import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+ArrayLike = npt.ArrayLike
+
+IV_VOL_MIN, IV_VOL_MAX = 1e-6, 10.0  # implied-vol search bracket (annual decimal)
+IV_MAX_ITER = 100  # hard cap on implied-vol solver iterations
+SURFACE_MIN_TAU_YEARS = 1.0 / 365.0  # tau floor in the surface's standardised moneyness
+SURFACE_MIN_VOL = 0.01  # floor on the surface model's vol
+
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+@dataclass(frozen=True, slots=True)
+class Greeks:
+    """Option sensitivities (see the module docstring for units), each of the inputs' shape."""
+
+    delta: FloatArray | float
+    gamma: FloatArray | float
+    vega: FloatArray | float
+    theta: FloatArray | float
+    rho: FloatArray | float
+
+
+@dataclass(frozen=True, slots=True)
+class ImpliedVolResult:
+    """Implied vols (annual decimal, NaN where unsolved) and per element why not (``""`` if solved).
+
+    Reasons: ``"non-finite input"``, ``"non-positive spot or strike"``, ``"non-positive time to
+    expiry"``, ``"price below intrinsic"``, ``"price above upper bound"``, ``"vol below solver
+    range"`` (no time value left: price at most the value at ``IV_VOL_MIN``), ``"vol above solver
+    range"``, ``"solver did not converge"``. Arrays of the inputs' shape; float / str for scalars.
+    """
+
+    vol: FloatArray | float
+    reason: npt.NDArray[np.str_] | str
+
+
+def _f64(x: ArrayLike) -> FloatArray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def _out(x: ArrayLike, shape: tuple[int, ...]) -> FloatArray | float:
+    arr = np.array(np.broadcast_to(np.asarray(x, dtype=np.float64), shape))
+    return float(arr) if arr.ndim == 0 else arr
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """Normal cdf/pdf terms of the Black formula; degenerate (zero-variance) cases filled in."""
+
+    n_d1: FloatArray  # pdf(d1), 0 when degenerate
+    cdf_d1: FloatArray
+    cdf_d2: FloatArray
+    cdf_md1: FloatArray  # cdf(-d1)
+    cdf_md2: FloatArray
+    std: FloatArray  # vol * sqrt(tau), 1 where degenerate (safe divisor)
+
+
+def _terms(under_pv: FloatArray, strike_pv: FloatArray, total_std: FloatArray) -> _Terms:
+    """Black terms from discounted underlying, discounted strike and ``vol * sqrt(tau)``.
+
+    Where ``total_std <= 0`` the terms are the zero-variance limits: cdfs become the in-the-money
+    indicator ``1{under_pv > strike_pv}`` and the pdf becomes 0.
+    """
+    degenerate = ~(total_std > 0)
+    std = np.where(degenerate, 1.0, total_std)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d1 = np.log(under_pv / strike_pv) / std + 0.5 * std
+    d2 = d1 - std
+    itm = (under_pv > strike_pv).astype(np.float64)
+    pdf = _INV_SQRT_2PI * np.exp(-0.5 * d1 * d1)
+    return _Terms(
+        n_d1=np.where(degenerate, 0.0, pdf),
+        cdf_d1=np.where(degenerate, itm, ndtr(d1)),
+        cdf_d2=np.where(degenerate, itm, ndtr(d2)),
+        cdf_md1=np.where(degenerate, 1.0 - itm, ndtr(-d1)),
+        cdf_md2=np.where(degenerate, 1.0 - itm, ndtr(-d2)),
+        std=std,
+    )
+
+
+def _black_value(under_pv, strike_pv, t: _Terms, is_call) -> FloatArray:
+    call = under_pv * t.cdf_d1 - strike_pv * t.cdf_d2
+    put = strike_pv * t.cdf_md2 - under_pv * t.cdf_md1
+    return np.maximum(np.where(is_call, call, put), 0.0)
+
+
+def _bsm_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call):
+    """Broadcast shape, float inputs (tau floored at 0), S e^{-q tau}, K e^{-r tau}, terms."""
+    s, k, tau, r, q, v = map(_f64, (spot, strike, tau_years, rate, div_yield, vol))
+    call = np.asarray(is_call, dtype=bool)
+    shape = np.broadcast_shapes(s.shape, k.shape, tau.shape, r.shape, q.shape, v.shape, call.shape)
+    tau = np.maximum(tau, 0.0)
+    under_pv, strike_pv = s * np.exp(-q * tau), k * np.exp(-r * tau)
+    terms = _terms(under_pv, strike_pv, v * np.sqrt(tau))
+    return shape, (s, tau, r, q, v, call), under_pv, strike_pv, terms
+
+
+def bs_price(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    tau_years: ArrayLike,
+    rate: ArrayLike,
+    div_yield: ArrayLike,
+    vol: ArrayLike,
+    is_call: ArrayLike,
+) -> FloatArray | float:
+    """Black-Scholes-Merton price of a European option on a dividend-paying underlying.
+
+    Parameters
+    ----------
+    spot, strike : array_like
+        Underlying spot price and strike, in price units (> 0).
+    tau_years : array_like
+        Time to expiry in years; ``tau <= 0`` gives the payoff ``max(S-K, 0)`` / ``max(K-S, 0)``.
+    rate, div_yield : array_like
+        Continuously compounded annual risk-free rate and dividend yield (decimals).
+    vol : array_like
+        Annual volatility (decimal); ``vol <= 0`` gives the forward-discounted intrinsic value
+        ``max(S e^{-q tau} - K e^{-r tau}, 0)`` (calls) / ``max(K e^{-r tau} - S e^{-q tau}, 0)``.
+    is_call : array_like of bool
+        True for calls, False for puts.
+
+    Returns
+    -------
+    ndarray of float64 or float
+        Price in the units of ``spot``. Reference: Hull, *Options, Futures and Other
+        Derivatives*, ch. 15 and 17.
+    """
+    shape, inputs, u, d, t = _bsm_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call)
+    return _out(_black_value(u, d, t, inputs[-1]), shape)
+
+
+def bs_greeks(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    tau_years: ArrayLike,
+    rate: ArrayLike,
+    div_yield: ArrayLike,
+    vol: ArrayLike,
+    is_call: ArrayLike,
+) -> Greeks:
+    """Black-Scholes-Merton greeks; arguments as :func:`bs_price`.
+
+    Conventions (module docstring): delta per unit of spot, vega per 1.00 vol, theta per year of
+    calendar time (``-dPrice/dtau``), rho per 1.00 of ``rate`` (``div_yield`` held fixed).
+    Where ``tau <= 0`` or ``vol <= 0`` the greeks are those of the zero-volatility value
+    (gamma = vega = 0, delta = ``±e^{-q tau}`` when in the money forward, else 0).
+
+    Returns
+    -------
+    Greeks
+        Arrays (floats for scalar inputs) of the broadcast shape of the inputs.
+    """
+    shape, inputs, u, d, t = _bsm_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call)
+    s, tau, r, q, v, call = inputs
+    sqrt_tau, div_df = np.sqrt(tau), np.exp(-q * tau)
+    decay = -u * t.n_d1 * v / (2.0 * np.where(sqrt_tau > 0, sqrt_tau, 1.0))
+    theta_call = decay - r * d * t.cdf_d2 + q * u * t.cdf_d1
+    theta_put = decay + r * d * t.cdf_md2 - q * u * t.cdf_md1
+    return Greeks(
+        delta=_out(np.where(call, div_df * t.cdf_d1, -div_df * t.cdf_md1), shape),
+        gamma=_out(div_df * t.n_d1 / (s * t.std), shape),
+        vega=_out(u * t.n_d1 * sqrt_tau, shape),
+        theta=_out(np.where(call, theta_call, theta_put), shape),
+        rho=_out(tau * d * np.where(call, t.cdf_d2, -t.cdf_md2), shape),
+    )
+
+
+def black76_price(
+    forward: ArrayLike,
+    strike: ArrayLike,
+    tau_years: ArrayLike,
+    rate: ArrayLike,
+    vol: ArrayLike,
+    is_call: ArrayLike,
+) -> FloatArray | float:
+    """Black (1976) price of a European option on a forward or futures price.
+
+    ``e^{-r tau} [F N(d1) - K N(d2)]`` for calls, ``e^{-r tau} [K N(-d2) - F N(-d1)]`` for puts,
+    ``d1 = (ln(F/K) + vol^2 tau / 2) / (vol sqrt(tau))``. Equals :func:`bs_price` with
+    ``spot=forward`` and ``div_yield=rate``.
+
+    Parameters
+    ----------
+    forward, strike : array_like
+        Forward (futures) price and strike, in price units (> 0).
+    tau_years, rate, vol, is_call : array_like
+        As in :func:`bs_price`; ``rate`` is the discount rate, ``vol`` the forward's volatility.
+
+    Returns
+    -------
+    ndarray of float64 or float
+        Price in the units of ``forward``.
+
+        Reference: Black (1976), "The pricing of commodity contracts", JFE 3; Hull ch. 18.
+    """
+    return bs_price(forward, strike, tau_years, rate, rate, vol, is_call)
+
+
+def black76_greeks(
+    forward: ArrayLike,
+    strike: ArrayLike,
+    tau_years: ArrayLike,
+    rate: ArrayLike,
+    vol: ArrayLike,
+    is_call: ArrayLike,
+) -> Greeks:
+    """Black-76 greeks; arguments as :func:`black76_price`.
+
+    ``delta`` and ``gamma`` are with respect to the forward; vega per 1.00 vol; theta per year
+    of calendar time with the forward held fixed (``r * price - e^{-r tau} F n(d1) vol /
+    (2 sqrt(tau))``); rho per 1.00 rate with the forward held fixed (``-tau * price``).
+    Returns :class:`Greeks` of the broadcast shape (floats for scalar inputs).
+    """
+    greeks = bs_greeks(forward, strike, tau_years, rate, rate, vol, is_call)
+    price = _f64(black76_price(forward, strike, tau_years, rate, vol, is_call))
+    rho = -np.maximum(_f64(tau_years), 0.0) * price
+    return dataclasses.replace(greeks, rho=_out(rho, price.shape))
+
+
+def _price_vega(under_pv, strike_pv, sqrt_tau, vol, is_call) -> tuple[FloatArray, FloatArray]:
+    t = _terms(under_pv, strike_pv, vol * sqrt_tau)
+    return _black_value(under_pv, strike_pv, t, is_call), under_pv * t.n_d1 * sqrt_tau
+
+
+def _solve_vol(under_pv, strike_pv, sqrt_tau, target, otm_call) -> tuple[FloatArray, FloatArray]:
+    """Safeguarded Newton (in log price) with a bisection fallback, on out-of-the-money prices.
+
+    Requires ``price(IV_VOL_MIN) < target < price(IV_VOL_MAX)``. Returns (vol, converged).
+    """
+    lo = np.full(target.shape, IV_VOL_MIN)
+    hi = np.full(target.shape, IV_VOL_MAX)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moneyness_guess = np.sqrt(2.0 * np.abs(np.log(under_pv / strike_pv))) / sqrt_tau
+        atm_guess = np.sqrt(2.0 * np.pi) * target / (np.sqrt(under_pv * strike_pv) * sqrt_tau)
+    vol = np.clip(np.fmax(moneyness_guess, atm_guess), 2 * IV_VOL_MIN, IV_VOL_MAX / 2)
+    vol = np.where(np.isfinite(vol), vol, 0.2)
+    done = np.zeros(target.shape, dtype=bool)
+    for _ in range(IV_MAX_ITER):
+        a = np.flatnonzero(~done)
+        if a.size == 0:
+            break
+        v, tgt = vol[a], target[a]
+        price, vega = _price_vega(under_pv[a], strike_pv[a], sqrt_tau[a], v, otm_call[a])
+        err = price - tgt
+        lo[a] = np.where(err < 0, v, lo[a])
+        hi[a] = np.where(err > 0, v, hi[a])
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            step = (np.log(price) - np.log(tgt)) * price / vega
+        newton = v - step
+        bisect = ~np.isfinite(newton) | (newton <= lo[a]) | (newton >= hi[a])
+        new = np.where(bisect, 0.5 * (lo[a] + hi[a]), newton)
+        hit = np.abs(err) <= 1e-12 * tgt
+        stalled = (~bisect & (np.abs(newton - v) <= 1e-14 * v)) | (hi[a] - lo[a] <= 1e-14 * hi[a])
+        vol[a] = np.where(hit, v, new)
+        done[a] = hit | stalled
+    return vol, done
+
+
+def implied_vol(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    tau_years: ArrayLike,
+    rate: ArrayLike,
+    div_yield: ArrayLike,
+    is_call: ArrayLike,
+) -> ImpliedVolResult:
+    """Black-Scholes-Merton implied volatility, vectorised and bounded.
+
+    In-the-money options are converted to the out-of-the-money option of the same strike by
+    put-call parity (better conditioned), then each element is solved on the bracket
+    ``[IV_VOL_MIN, IV_VOL_MAX]`` by Newton steps on ``log(price)`` that fall back to bisection
+    whenever a step leaves the bracket; at most ``IV_MAX_ITER`` iterations. Converged when the
+    model price is within ``1e-12`` relative of the target (about 1e-10 or better in price for
+    ordinary prices) or the bracket/step has collapsed to machine precision.
+
+    Parameters
+    ----------
+    price : array_like
+        Option price, in the units of ``spot``.
+    spot, strike, tau_years, rate, div_yield, is_call : array_like
+        As in :func:`bs_price`.
+
+    Returns
+    -------
+    ImpliedVolResult
+        ``vol`` and ``reason`` of the broadcast shape of the inputs.
+    """
+    arrays = np.broadcast_arrays(
+        *map(_f64, (price, spot, strike, tau_years, rate, div_yield)),
+        np.asarray(is_call, dtype=bool),
+    )
+    shape = arrays[0].shape
+    p, s, k, tau, r, q, call = (np.ravel(x) for x in arrays)
+    reason = np.full(p.shape, "", dtype="<U32")
+    finite = np.isfinite(p) & np.isfinite(s) & np.isfinite(k)
+    finite &= np.isfinite(tau) & np.isfinite(r) & np.isfinite(q)
+    reason[~finite] = "non-finite input"
+    reason[finite & ((s <= 0) | (k <= 0))] = "non-positive spot or strike"
+    reason[(reason == "") & (tau <= 0)] = "non-positive time to expiry"
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        tau_ok = np.where(reason == "", tau, 1.0)
+        under_pv, strike_pv = s * np.exp(-q * tau_ok), k * np.exp(-r * tau_ok)
+        otm_call = strike_pv > under_pv
+        # out-of-the-money price of the same strike (put-call parity for in-the-money options)
+        parity = np.where(call, strike_pv - under_pv, under_pv - strike_pv)
+        target = p + np.where(call == otm_call, 0.0, parity)
+        slack = 1e-12 * np.maximum(under_pv, strike_pv)
+        upper = np.where(call, under_pv, strike_pv)
+        sqrt_tau = np.sqrt(tau_ok)
+        p_lo, _ = _price_vega(under_pv, strike_pv, sqrt_tau, IV_VOL_MIN, otm_call)
+        p_hi, _ = _price_vega(under_pv, strike_pv, sqrt_tau, IV_VOL_MAX, otm_call)
+    checks = (
+        (target < -slack, "price below intrinsic"),
+        (p > upper + slack, "price above upper bound"),
+        (target <= p_lo, "vol below solver range"),
+        (target >= p_hi, "vol above solver range"),
+    )
+    for mask, why in checks:
+        reason[(reason == "") & mask] = why
+
+    vol = np.full(p.shape, np.nan)
+    todo = np.flatnonzero(reason == "")
+    if todo.size:
+        solved, converged = _solve_vol(
+            under_pv[todo], strike_pv[todo], sqrt_tau[todo], target[todo], otm_call[todo]
+        )
+        vol[todo] = np.where(converged, solved, np.nan)
+        reason[todo[~converged]] = "solver did not converge"
+
+    vol, reason = vol.reshape(shape), reason.reshape(shape)
+    if vol.ndim == 0:
+        return ImpliedVolResult(vol=float(vol), reason=str(reason))
+    return ImpliedVolResult(vol=vol, reason=reason)
+
+
+def forward_price(
+    spot: ArrayLike, rate_domestic: ArrayLike, rate_foreign: ArrayLike, tau_years: ArrayLike
+) -> FloatArray | float:
+    """Forward price by covered interest parity / cost of carry: ``S e^{(r_d - r_f) tau}``.
+
+    ``spot`` in price units (FX: domestic currency per unit of foreign); ``rate_domestic`` and
+    ``rate_foreign`` continuously compounded annual decimals of the quote (domestic) and base
+    (foreign) currency, or financing rate and yield for other assets; ``tau_years`` to delivery.
+    Returns the forward in the units of ``spot``.
+    """
+    s, rd, rf, tau = map(_f64, (spot, rate_domestic, rate_foreign, tau_years))
+    shape = np.broadcast_shapes(s.shape, rd.shape, rf.shape, tau.shape)
+    return _out(s * np.exp((rd - rf) * tau), shape)
+
+
+def forward_points(
+    spot: ArrayLike, rate_domestic: ArrayLike, rate_foreign: ArrayLike, tau_years: ArrayLike
+) -> FloatArray | float:
+    """Forward points ``forward_price(...) - spot``, in price units (not pips); see
+    :func:`forward_price` for the arguments."""
+    s = _f64(spot)
+    fwd = _f64(forward_price(s, rate_domestic, rate_foreign, tau_years))
+    return _out(fwd - s, fwd.shape)
+
+
+def surface_vol(
+    atm_vols: ArrayLike,
+    tenors_years: ArrayLike,
+    skew: ArrayLike,
+    curvature: ArrayLike,
+    forward: ArrayLike,
+    strike: ArrayLike,
+    tau_years: ArrayLike,
+) -> FloatArray | float:
+    """Implied volatility from the project's surface model (ATM term structure + quadratic smile).
+
+    ATM total variance ``atm^2 T`` is interpolated linearly in ``T`` between tenors, with flat
+    volatility outside ``[tenors[0], tenors[-1]]``. With standardised log-moneyness
+    ``m = ln(K / F) / sqrt(tau)`` (``tau`` floored at ``SURFACE_MIN_TAU_YEARS``):
+    ``vol = atm(tau) * (1 + skew * m + curvature * m^2)``, floored at ``SURFACE_MIN_VOL``.
+    A negative ``skew`` makes low strikes (puts) richer.
+
+    Parameters
+    ----------
+    atm_vols : array_like of shape (..., n_tenors)
+        At-the-money annual vols at ``tenors_years``; leading dims are e.g. dates.
+    tenors_years : array_like of shape (n_tenors,)
+        Strictly increasing tenors in years.
+    skew, curvature : array_like, broadcastable to the leading dims ``...``
+        Smile coefficients (per unit of ``m`` and ``m^2``), e.g. shape (n_dates,) or scalars.
+    forward, strike, tau_years : array_like, broadcastable to the leading dims ``...``
+        Forward price, strike and time to expiry (years). For several strikes per date use
+        ``atm_vols[:, None, :]`` and ``skew[:, None]`` with strikes of shape (n_dates, n_strikes).
+
+    Returns
+    -------
+    ndarray of float64 or float
+        Annual vol of shape ``broadcast(atm_vols.shape[:-1], skew, curvature, forward, strike,
+        tau_years)``.
+    """
+    atm = _f64(atm_vols)
+    tenors = _f64(tenors_years)
+    sk, cv, f, k, tau = map(_f64, (skew, curvature, forward, strike, tau_years))
+    n = tenors.shape[0] if tenors.ndim == 1 else 0
+    if n == 0 or atm.ndim == 0 or atm.shape[-1] != n:
+        raise ValueError("tenors_years must be 1-D and match the last axis of atm_vols")
+    if np.any(np.diff(tenors) <= 0) or tenors[0] <= 0:
+        raise ValueError("tenors_years must be positive and strictly increasing")
+    lead = np.broadcast_shapes(atm.shape[:-1], sk.shape, cv.shape, f.shape, k.shape, tau.shape)
+    tau_eff = np.broadcast_to(np.maximum(tau, SURFACE_MIN_TAU_YEARS), lead)
+    atm_b = np.broadcast_to(atm, lead + (n,))
+    i_lo = np.clip(np.searchsorted(tenors, tau_eff, side="right") - 1, 0, max(n - 2, 0))
+    i_hi = np.minimum(i_lo + 1, n - 1)
+    v_lo = np.take_along_axis(atm_b, i_lo[..., None], axis=-1)[..., 0]
+    v_hi = np.take_along_axis(atm_b, i_hi[..., None], axis=-1)[..., 0]
+    t_lo, t_hi = tenors[i_lo], tenors[i_hi]
+    gap = np.where(t_hi > t_lo, t_hi - t_lo, 1.0)
+    w = np.clip((tau_eff - t_lo) / gap, 0.0, 1.0)
+    total_var = (1.0 - w) * v_lo**2 * t_lo + w * v_hi**2 * t_hi
+    atm_tau = np.sqrt(total_var / tau_eff)
+    atm_tau = np.where(tau_eff <= tenors[0], atm_b[..., 0], atm_tau)
+    atm_tau = np.where(tau_eff >= tenors[-1], atm_b[..., -1], atm_tau)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.log(k / f) / np.sqrt(tau_eff)
+    vol = np.maximum(atm_tau * (1.0 + sk * m + cv * m * m), SURFACE_MIN_VOL)
+    return _out(vol, lead)
+
+
+def roll_schedule(
+    expiries: Sequence[pd.Timestamp] | pd.DatetimeIndex,
+    calendar: pd.DatetimeIndex,
+    days_before: int,
+) -> pd.Series:
+    """Which contract to hold on each trading day when rolling ``days_before`` days before expiry.
+
+    Contract ``i`` is held while the date is before its roll date, the trading day
+    ``days_before`` positions in ``calendar`` before expiry ``i``; from the roll date on,
+    contract ``i + 1`` is held. An expiry not on the calendar maps to the last calendar day on or
+    before it; an expiry after the calendar's end is placed by counting weekdays beyond the last
+    calendar day (holidays there are unknown).
+
+    Parameters
+    ----------
+    expiries : sequence of Timestamp
+        Contract expiries, sorted ascending.
+    calendar : DatetimeIndex
+        Trading days, strictly increasing.
+    days_before : int
+        Trading days before expiry at which to roll (>= 0; 0 rolls on the expiry day).
+
+    Returns
+    -------
+    Series of int64 indexed by ``calendar``
+        0-based position into ``expiries`` of the contract held. Raises ``ValueError`` on
+        unsorted/empty inputs or when a date is on or after the last contract's roll date (the
+        message names the first such date).
+    """
+    import pandas as pd
+
+    exp = pd.DatetimeIndex(expiries)
+    cal = pd.DatetimeIndex(calendar)
+    if days_before < 0 or len(exp) == 0 or len(cal) == 0:
+        raise ValueError("need days_before >= 0 and non-empty expiries and calendar")
+    if not (exp.is_monotonic_increasing and cal.is_monotonic_increasing and cal.is_unique):
+        raise ValueError("expiries must be sorted ascending and calendar strictly increasing")
+    if exp.tz is None and cal.tz is not None:
+        exp = exp.tz_localize(cal.tz)
+    elif exp.tz is not None and cal.tz is None:
+        exp = exp.tz_localize(None)
+    pos = np.searchsorted(cal.asi8, exp.asi8, side="right") - 1
+    beyond = exp > cal[-1]
+    if beyond.any():
+        day = np.timedelta64(1, "D")
+        start = np.datetime64(cal[-1].tz_localize(None).normalize(), "D") + day
+        ends = exp[beyond].tz_localize(None).normalize().values.astype("datetime64[D]") + day
+        pos[beyond] = len(cal) - 1 + np.busday_count(start, ends)
+    roll_pos = pos - int(days_before)
+    held = np.searchsorted(roll_pos, np.arange(len(cal)), side="right")
+    past = np.flatnonzero(held >= len(exp))
+    if past.size:
+        raise ValueError(
+            f"no contract to hold on {cal[past[0]].date()}: on or after the roll date of the "
+            f"last expiry {exp[-1].date()} ({days_before} trading days before it)"
+        )
+    return pd.Series(held.astype(np.int64), index=calendar, name="contract")
+
+
+def back_adjust(
+    price: ArrayLike,
+    next_price: ArrayLike,
+    roll_at: ArrayLike,
+    method: Literal["panama", "ratio"],
+) -> FloatArray:
+    """Continuous (back-adjusted) futures price series from the held contract's prices.
+
+    ``price[t]`` is the held contract's settlement at ``t``. ``roll_at[t]`` True means the
+    position rolls at ``t``'s close into the next contract, whose price at ``t`` is
+    ``next_price[t]`` (so ``price[t + 1]`` is the new contract's). ``next_price`` is only read on
+    roll rows. The adjusted series ends at ``price[-1]`` and its daily change is the held
+    contract's own change: ``price[t+1] - next_price[t]`` across a roll, ``price[t+1] -
+    price[t]`` otherwise.
+
+    - ``"panama"`` (additive): ``adj[t] = price[t] + sum over rolls s >= t of
+      (next_price[s] - price[s])``; daily differences are preserved.
+    - ``"ratio"`` (multiplicative): ``adj[t] = price[t] * prod over rolls s >= t of
+      next_price[s] / price[s]``; daily returns are preserved (prices at rolls must be > 0).
+
+    A roll flagged on the last row has no later price to link to and is ignored.
+
+    Parameters
+    ----------
+    price, next_price : array_like of shape (n_dates,) or (n_dates, ...)
+        Held and next contract's prices (price units), time on axis 0.
+    roll_at : array_like of bool, same shape
+        Roll flags.
+    method : {"panama", "ratio"}
+        Additive or multiplicative adjustment.
+
+    Returns
+    -------
+    ndarray of float64 of the shape of ``price``, in price units.
+    """
+    p = _f64(price)
+    nxt = np.broadcast_to(_f64(next_price), p.shape)
+    rolls = np.array(np.broadcast_to(np.asarray(roll_at, dtype=bool), p.shape))
+    if p.ndim == 0:
+        raise ValueError("price must have a time axis")
+    rolls[-1] = False
+    if method == "panama":
+        gap = np.where(rolls, nxt - p, 0.0)
+        adj = np.flip(np.cumsum(np.flip(gap, axis=0), axis=0), axis=0)
+        return p + adj
+    if method == "ratio":
+        if np.any(rolls & ~((p > 0) & (nxt > 0))):
+            raise ValueError("ratio back-adjustment needs positive prices on roll dates")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(rolls, nxt / p, 1.0)
+        return p * np.flip(np.cumprod(np.flip(factor, axis=0), axis=0), axis=0)
+    raise ValueError(f"method must be 'panama' or 'ratio', got {method!r}")
+
+
+def curve_carry(
+    near_price: ArrayLike,
+    far_price: ArrayLike,
+    near_expiry_years: ArrayLike,
+    far_expiry_years: ArrayLike,
+    price: ArrayLike,
+) -> FloatArray | float:
+    """Annualised futures-curve carry ``(near - far) / (far_T - near_T) / price``.
+
+    Positive when the curve is backwardated (near above far): a long position rolls up the curve.
+
+    Prices (nearer and farther contract, and ``price`` to normalise by, usually the held
+    contract's) in price units; expiries in years on any common origin (only the gap matters).
+    Returns carry as an annual decimal, NaN where the gap is <= 0, ``price`` is 0 or an input
+    is NaN.
+    """
+    near, far, t_near, t_far, px = map(
+        _f64, (near_price, far_price, near_expiry_years, far_expiry_years, price)
+    )
+    shape = np.broadcast_shapes(near.shape, far.shape, t_near.shape, t_far.shape, px.shape)
+    gap = t_far - t_near
+    valid = (gap > 0) & (px != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        carry = (near - far) / np.where(valid, gap * px, 1.0)
+    return _out(np.where(valid, carry, np.nan), shape)
+
+
+def years_between(contract_a: ArrayLike, contract_b: ArrayLike) -> FloatArray | float:
+    """Years from contract ``a`` to contract ``b`` for pysystemtrade ids ``YYYYMMDD`` (DD = 00).
+
+    ``((year_b - year_a) * 12 + month_b - month_a) / 12``; the day digits are ignored.
+
+    Ids are ints such as ``20231200`` (December 2023), or floats (NaN propagates). Returns ``b``
+    minus ``a`` in years (negative when ``b`` is earlier); ``ValueError`` if a month is not 1..12.
+    """
+    a, b = _f64(contract_a), _f64(contract_b)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+
+    def months(x: FloatArray) -> FloatArray:
+        year, month = np.floor(x / 10000.0), np.floor(x / 100.0) % 100.0
+        if np.any(np.isfinite(x) & ((month < 1) | (month > 12))):
+            raise ValueError("contract ids must be YYYYMMDD with month 01..12")
+        return year * 12.0 + month
+
+    return _out((months(b) - months(a)) / 12.0, shape)

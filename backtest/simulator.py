@@ -1,0 +1,379 @@
+"""The fund simulator's edge: pandas in, numba kernel, frozen result with pandas views out.
+
+>>> result = simulate(market, targets, FundConfig.frictionless(25e6))   # doctest: +SKIP
+>>> result.nav[["nav_per_share", "net_assets"]]                           # doctest: +SKIP
+
+``targets`` is a DataFrame (dates × instrument ids, option ids allowed): target notional exposure
+as a fraction of the fund's net assets decided at each date's close; NaN = no decision (the
+holding drifts). The kernel (:mod:`backtest.sim_kernel`) trades at the next close and books on
+the business day after that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from backtest import sim_kernel as K
+from backtest.config import FlowKind, FundConfig
+from backtest.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
+from backtest.market import MarketData
+
+NAV_COLUMNS = [
+    "nav_per_share", "nav_per_share_5dp", "shares_outstanding", "total_assets", "liabilities",
+    "net_assets", "fund_net_assets", "subsidiary_net_assets", "subsidiary_pct_total_assets",
+    "cash", "cash_fund", "cash_subsidiary", "accrued_expenses", "accrued_interest", "interest",
+    "expenses", "flow_value", "fees", "costs", "pnl", "transfer_to_subsidiary", "cash_shortfall",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SimulationInputs:
+    """The arrays handed to the kernel (see ``sim_kernel.run_kernel``) and their labels."""
+
+    dates: pd.DatetimeIndex
+    ids: list[str]
+    arrays: dict[str, np.ndarray]
+    asset_class: np.ndarray
+    flows: pd.DataFrame
+
+
+def _validate_targets(targets: pd.DataFrame, market: MarketData) -> pd.DataFrame:
+    if not isinstance(targets, pd.DataFrame):
+        raise ValueError("targets must be a DataFrame (dates × instrument ids)")
+    if not isinstance(targets.index, pd.DatetimeIndex):
+        raise ValueError("targets must be indexed by dates")
+    unknown = [c for c in targets.columns if c not in market.instruments.index and not is_option_id(c)]
+    if unknown:
+        raise ValueError(f"targets name instruments not in the market: {unknown[:10]}")
+    outside = targets.index.difference(market.calendar)
+    if len(outside):
+        raise ValueError(
+            f"targets have dates outside the market calendar, first {outside[0]:%Y-%m-%d} "
+            f"({len(outside)} in all)"
+        )
+    values = targets.to_numpy(dtype="float64")
+    bad = np.isinf(values)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValueError(
+            f"targets hold a non-finite value on {targets.index[r]:%Y-%m-%d}, column "
+            f"{targets.columns[c]!r}: {values[r, c]}"
+        )
+    return targets.reindex(market.calendar)
+
+
+def _futures_arrays(market: MarketData, root: str, roll_days: int):
+    """Held price, fill/reference price and roll flags for a futures root.
+
+    The market's curve names the held contract; the fund rolls ``roll_days`` business days before
+    that contract's expiry at the latest: from then on it holds (and is priced on) the
+    ``forward`` contract, so a roll is one close-out at ``price`` and one open at ``forward``.
+    """
+    dates = market.calendar
+    if root not in market.curves:
+        p = market.prices[root] if root in market.prices else market.adjusted[root]
+        p = p.ffill().to_numpy(dtype="float64")
+        return p, p.copy(), np.zeros(len(p), dtype=np.bool_)
+    c = market.curves[root]
+    price = c["price"].ffill().to_numpy(dtype="float64")
+    fwd = c["forward"].ffill().to_numpy(dtype="float64")
+    contract = c["price_contract"].ffill().to_numpy(dtype="float64")
+    expiry = pd.DatetimeIndex(c["price_expiry"])
+    pos = np.arange(len(dates))
+    exp_pos = dates.searchsorted(expiry, side="right") - 1
+    early = (exp_pos - pos <= roll_days) & np.isfinite(fwd) & ~pd.isna(expiry)
+    held = np.where(early, fwd, price)
+    switch = np.zeros(len(dates), dtype=np.bool_)
+    switch[:-1] = contract[1:] != contract[:-1]
+    switch[:-1] &= np.isfinite(contract[1:]) & np.isfinite(contract[:-1])
+    roll = np.zeros(len(dates), dtype=np.bool_)
+    # roll at t when tomorrow's held contract differs from today's
+    roll[:-1] = (early[1:] & ~early[:-1]) | (switch[:-1] & ~early[:-1])
+    ref = np.where(roll & ~early, fwd, held)
+    return held, ref, roll
+
+
+def prepare_inputs(market: MarketData, targets: pd.DataFrame, config: FundConfig) -> SimulationInputs:
+    """Validate and convert to the kernel's arrays."""
+    targets = _validate_targets(targets, market)
+    dates = market.calendar
+    T = len(dates)
+    ids = [str(c) for c in targets.columns]
+    N = len(ids)
+    f64 = lambda: np.zeros((T, N))  # noqa: E731
+    price, ref, fx, under, div, rate_for = f64(), f64(), f64(), f64(), f64(), f64()
+    fx[:] = 1.0
+    roll = np.zeros((T, N), dtype=np.bool_)
+    kind = np.zeros(N, dtype=np.int64)
+    book = np.zeros(N, dtype=np.int64)
+    mult = np.ones(N)
+    expiry_idx = np.full(N, -1, dtype=np.int64)
+    commission = np.zeros(N)
+    cost_bps = np.zeros(N)
+    asset_class = np.empty(N, dtype=object)
+    costs = config.costs
+    for j, iid in enumerate(ids):
+        if is_option_id(iid) and iid not in market.instruments.index:
+            opt = IndexOption.from_id(iid)
+            kind[j] = K.K_OPTION
+            mult[j] = opt.multiplier
+            price[:, j] = market.option_price(opt).ffill().to_numpy()
+            under[:, j] = market.index[opt.root].ffill().to_numpy()
+            ex = int(dates.searchsorted(opt.expiry, side="right")) - 1
+            expiry_idx[j] = ex if ex < T and dates[ex] <= opt.expiry else -1
+            commission[j] = costs.commission_per_contract_usd
+            asset_class[j] = opt.asset_class.value
+            cost_bps[j] = costs.half_spread_bps.get(asset_class[j], 0.0)
+            continue
+        row = market.instruments.loc[iid]
+        ik = InstrumentKind(row["kind"])
+        mult[j] = row["multiplier"]
+        book[j] = 1 if row["subsidiary_only"] else 0
+        asset_class[j] = row["asset_class"]
+        cost_bps[j] = costs.half_spread_bps.get(asset_class[j], 0.0)
+        ccy_fx = market.fx_to_usd([iid])[iid].ffill().to_numpy()
+        if ik in FUTURE_KINDS:
+            kind[j] = K.K_FUTURE
+            price[:, j], ref[:, j], roll[:, j] = _futures_arrays(
+                market, iid, config.roll_days_before_expiry
+            )
+            under[:, j] = price[:, j]
+            fx[:, j] = ccy_fx
+            commission[j] = costs.commission_per_contract_usd
+        elif ik is InstrumentKind.CURRENCY_FORWARD:
+            kind[j] = K.K_FORWARD
+            ccy = row["root"]
+            price[:, j] = market.prices[iid].ffill().to_numpy()
+            under[:, j] = market.fx[ccy].ffill().to_numpy()
+            rate_for[:, j] = market.rates[ccy].ffill().to_numpy()
+        else:
+            kind[j] = K.K_SECURITY
+            price[:, j] = market.prices[iid].ffill().to_numpy()
+            under[:, j] = price[:, j]
+            fx[:, j] = ccy_fx
+            if iid in market.dividends:
+                div[:, j] = market.dividends[iid].fillna(0.0).to_numpy()
+            commission[j] = costs.commission_per_share_usd
+        if kind[j] != K.K_FUTURE:
+            ref[:, j] = price[:, j]
+    for a in (price, ref, fx, under, rate_for):
+        np.nan_to_num(a, copy=False, nan=0.0)
+    r_usd = market.rates["USD"].ffill().fillna(0.0).to_numpy() if "USD" in market.rates else np.zeros(T)
+    rf = r_usd.copy() if config.earn_interest else np.zeros(T)
+    if config.earn_interest and config.cash_vehicle == "money_market":
+        rf = rf - config.money_market_fee_annual
+    months = dates.month.to_numpy()
+    month_end = np.zeros(T, dtype=np.bool_)
+    month_end[:-1] = months[1:] != months[:-1]
+    fiscal = (months - config.subsidiary.fiscal_year_end_month) % 3 == 0
+    quarter_end = month_end & fiscal
+    flows = flow_schedule(dates, config)
+    units = np.zeros(T, dtype=np.int64)
+    in_kind = np.zeros(T, dtype=np.bool_)
+    if len(flows):
+        idx = dates.get_indexer(flows["date"])
+        np.add.at(units, idx, flows["units"].to_numpy())
+        in_kind[idx] = flows["kind"].to_numpy() == FlowKind.IN_KIND.value
+    tgt = targets.to_numpy(dtype="float64")
+    arrays = dict(
+        price=price, ref_price=ref, roll=roll, fx=fx, under=under, div=div, rate_for=rate_for,
+        r_usd=r_usd, rf=rf, day_number=(dates.asi8 // 86_400_000_000_000).astype("float64"),
+        kind=kind, book=book, mult=mult, expiry_idx=expiry_idx, cost_bps=cost_bps,
+        commission=commission, target=np.ascontiguousarray(tgt), month_end=month_end,
+        quarter_end=quarter_end, flow_units=units, flow_in_kind=in_kind,
+        params=_params(config, has_sub=bool((book == 1).any())),
+    )  # fmt: skip
+    return SimulationInputs(dates, ids, arrays, asset_class, flows)
+
+
+def _params(config: FundConfig, has_sub: bool) -> np.ndarray:
+    s = config.subsidiary
+    return np.array(
+        [
+            config.initial_shares, config.initial_nav_per_share, config.creation_unit_shares,
+            config.creation_fee_fixed_usd, config.creation_fee_bps, config.redemption_fee_fixed_usd,
+            config.redemption_fee_bps, config.expense_ratio, config.no_trade_buffer_pct_nav,
+            s.cap_pct, s.target_pct, s.band_low, s.band_high, s.margin_pct,
+            config.costs.impact_bps_per_pct_nav, config.costs.borrow_fee_annual, float(has_sub),
+        ],  # fmt: skip
+        dtype="float64",
+    )
+
+
+def flow_schedule(dates: pd.DatetimeIndex, config: FundConfig) -> pd.DataFrame:
+    """Creation/redemption orders by date: the explicit flows plus the seeded AP process.
+
+    Raises ``ValueError`` for a flow on a non-trading day, or a redemption that would take
+    shares outstanding below the configured minimum.
+    """
+    fs = config.flows
+    rows = []
+    for f in fs.flows:
+        if f.date not in dates:
+            raise ValueError(f"flow on {f.date:%Y-%m-%d} is not a trading day of the market")
+        rows.append((f.date, f.units, f.kind.value))
+    if fs.ap_daily_prob > 0:
+        rng = np.random.default_rng(fs.seed)
+        draw = rng.random((len(dates), 4))
+        for t, d in enumerate(dates[1:-1], start=1):
+            if draw[t, 0] < fs.ap_daily_prob:
+                n = 1 + int(draw[t, 1] * fs.ap_max_units)
+                sign = 1 if draw[t, 2] < fs.ap_creation_prob else -1
+                kind = FlowKind.IN_KIND if draw[t, 3] < fs.ap_in_kind_prob else FlowKind.CASH
+                rows.append((d, sign * n, kind.value))
+    frame = pd.DataFrame(rows, columns=["date", "units", "kind"]).sort_values("date", kind="stable")
+    shares = config.initial_shares
+    keep = []
+    explicit = len(fs.flows)
+    for k, (d, u, _) in enumerate(frame.itertuples(index=False)):
+        after = shares + u * config.creation_unit_shares
+        if after < config.min_shares_outstanding:
+            if frame.index[k] < explicit:
+                raise ValueError(
+                    f"redemption of {-u} creation units on {d:%Y-%m-%d} refused: it would leave "
+                    f"{after:,} shares outstanding, below the minimum "
+                    f"{config.min_shares_outstanding:,}"
+                )
+            continue  # the AP process never redeems below the minimum
+        shares = after
+        keep.append(k)
+    return frame.iloc[keep].reset_index(drop=True)
+
+
+def simulate(market: MarketData, targets: pd.DataFrame, config: FundConfig | None = None):
+    """Run the fund on ``market`` towards ``targets``; returns a :class:`SimulationResult`."""
+    config = config or FundConfig()
+    inputs = prepare_inputs(market, targets, config)
+    out = K.run_kernel(**inputs.arrays)
+    return SimulationResult(inputs=inputs, config=config, outputs=out)
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Everything the run produced. Arrays in ``outputs``; pandas views are built on access."""
+
+    inputs: SimulationInputs
+    config: FundConfig
+    outputs: tuple
+
+    def _frame(self, k: int) -> pd.DataFrame:
+        return pd.DataFrame(self.outputs[k], index=self.inputs.dates, columns=self.inputs.ids)
+
+    @cached_property
+    def quantities(self) -> pd.DataFrame:
+        """Booked holdings at each close (dates × instruments), contracts/shares/units."""
+        return self._frame(0)
+
+    @cached_property
+    def market_values(self) -> pd.DataFrame:
+        return self._frame(1)
+
+    @cached_property
+    def notionals(self) -> pd.DataFrame:
+        return self._frame(2)
+
+    @cached_property
+    def pnl(self) -> pd.DataFrame:
+        """Daily P&L in USD by instrument (price, carry, dividends, borrow; before costs)."""
+        return self._frame(3)
+
+    @cached_property
+    def costs(self) -> pd.DataFrame:
+        """Trading costs in USD booked on each day, by instrument."""
+        return self._frame(4)
+
+    def pnl_by(self, key: str) -> pd.DataFrame:
+        """Daily P&L net of costs grouped by ``"book"`` or ``"asset_class"`` (dates × groups)."""
+        labels = self.instrument_info[key]
+        return (self.pnl - self.costs).T.groupby(labels.to_numpy()).sum().T
+
+    @cached_property
+    def instrument_info(self) -> pd.DataFrame:
+        a = self.inputs.arrays
+        return pd.DataFrame(
+            {
+                "book": np.where(a["book"] == 1, "subsidiary", "fund"),
+                "asset_class": self.inputs.asset_class,
+                "multiplier": a["mult"],
+            },
+            index=pd.Index(self.inputs.ids, name="instrument"),
+        )
+
+    @cached_property
+    def nav(self) -> pd.DataFrame:
+        f = self.outputs[8]
+        d = {
+            "nav_per_share": f[:, K.C_NAV_PS],
+            "nav_per_share_5dp": f[:, K.C_NAV_PS_5DP],
+            "shares_outstanding": f[:, K.C_SHARES],
+            "total_assets": f[:, K.C_TOTAL_ASSETS],
+            "liabilities": f[:, K.C_LIABILITIES],
+            "net_assets": f[:, K.C_NET_ASSETS],
+            "fund_net_assets": f[:, K.C_FUND_EX_SUB] + f[:, K.C_SUB_NA],
+            "subsidiary_net_assets": f[:, K.C_SUB_NA],
+            "subsidiary_pct_total_assets": np.divide(
+                f[:, K.C_SUB_NA], f[:, K.C_FUND_TOTAL_ASSETS],
+                out=np.zeros(len(f)), where=f[:, K.C_FUND_TOTAL_ASSETS] != 0,
+            ),  # fmt: skip
+            "cash": f[:, K.C_CASH_FUND] + f[:, K.C_CASH_SUB],
+            "cash_fund": f[:, K.C_CASH_FUND],
+            "cash_subsidiary": f[:, K.C_CASH_SUB],
+            "accrued_expenses": f[:, K.C_ACC_EXP],
+            "accrued_interest": f[:, K.C_ACC_INT_FUND] + f[:, K.C_ACC_INT_SUB],
+            "interest": f[:, K.C_INTEREST],
+            "expenses": f[:, K.C_EXPENSE],
+            "flow_value": f[:, K.C_FLOW_VALUE],
+            "fees": f[:, K.C_FEES],
+            "costs": self.outputs[4].sum(axis=1),
+            "pnl": self.outputs[3].sum(axis=1),
+            "transfer_to_subsidiary": f[:, K.C_TRANSFER],
+            "cash_shortfall": f[:, K.C_SHORTFALL] > 0,
+        }
+        return pd.DataFrame(d, index=self.inputs.dates)[NAV_COLUMNS]
+
+    def _long(self, values: np.ndarray, mask: np.ndarray, **cols) -> pd.DataFrame:
+        t, i = np.nonzero(mask)
+        ids = np.asarray(self.inputs.ids, dtype=object)
+        books = self.instrument_info["book"].to_numpy()
+        frame = {"date": self.inputs.dates[t], "instrument": ids[i], "book": books[i]}
+        frame.update({k: v[t, i] for k, v in cols.items()})
+        return pd.DataFrame(frame)
+
+    @cached_property
+    def holdings(self) -> pd.DataFrame:
+        """Long table: date, instrument, book, quantity, price, market_value, notional_usd."""
+        q = self.outputs[0]
+        return self._long(
+            q, q != 0, quantity=q, price=self.inputs.arrays["price"],
+            market_value=self.outputs[1], notional_usd=self.outputs[2],
+        )  # fmt: skip
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        """Executions: date (executed at that close), instrument, book, quantity, price, cost,
+        booked (the next business day, when holdings and NAV first see the trade)."""
+        tq = self.outputs[5]
+        frame = self._long(tq, tq != 0, quantity=tq, price=self.outputs[6], cost=self.outputs[7])
+        dates = self.inputs.dates
+        nxt = dates[1:].append(pd.DatetimeIndex([dates[-1] + pd.offsets.BDay(1)]))
+        frame["booked"] = nxt[dates.get_indexer(frame["date"])]
+        return frame
+
+    @cached_property
+    def flows(self) -> pd.DataFrame:
+        """Creation/redemption orders: date, units, kind, shares, nav_5dp, value, booked."""
+        f = self.inputs.flows.copy()
+        if f.empty:
+            return f.assign(shares=[], nav_5dp=[], value=[], booked=[])
+        dates = self.inputs.dates
+        idx = dates.get_indexer(f["date"])
+        nav5 = self.outputs[8][idx, K.C_NAV_PS_5DP]
+        f["shares"] = f["units"] * self.config.creation_unit_shares
+        f["nav_5dp"] = nav5
+        f["value"] = f["shares"] * nav5
+        f["booked"] = [dates[min(i + 1, len(dates) - 1)] for i in idx]
+        return f

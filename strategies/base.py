@@ -1,0 +1,132 @@
+"""The Strategy protocol, the registry of strategies, and the checks the engine runs before a run.
+
+A strategy is a frozen dataclass of its parameters, holds no state, and has one job::
+
+    positions = MyStrategy(...).target_positions(market)   # dates × instruments
+
+``positions`` is notional exposure as a fraction of the capital given to the strategy
+(+0.5 = long notional worth 50% of capital), row ``t`` using only data at or before ``t``'s
+close. The engine applies the execution lag; a strategy never shifts its own output.
+
+Third-party strategies plug in through the ``multistrat.strategies`` entry-point group::
+
+    [project.entry-points."multistrat.strategies"]
+    my_carry = "my_package.module:MyCarry"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from importlib.metadata import entry_points
+from typing import ClassVar, Protocol, runtime_checkable
+
+import pandas as pd
+
+from backtest.market import FIELD_NAMES, MarketData
+
+ENTRY_POINT_GROUP = "multistrat.strategies"
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """What every strategy provides.
+
+    Attributes
+    ----------
+    required_fields : names of MarketData fields the strategy reads (see ``FIELD_NAMES``).
+    required_kinds : instrument kinds it trades; at least one instrument of one of these kinds
+        must exist in the market.
+    vol_target_annual : the annualised volatility the strategy sizes itself to.
+    """
+
+    required_fields: ClassVar[frozenset[str]]
+    required_kinds: ClassVar[frozenset[str]]
+
+    def target_positions(self, market: MarketData) -> pd.DataFrame:
+        """Exposure per instrument as a fraction of capital, shape (n_dates, n_instruments)."""
+        ...
+
+
+class StrategyInputError(ValueError):
+    """The market lacks what a strategy needs."""
+
+
+def check_requirements(strategy: Strategy, market: MarketData) -> None:
+    """Raise :class:`StrategyInputError` naming what ``market`` lacks for ``strategy``."""
+    name = type(strategy).__name__
+    unknown = set(strategy.required_fields) - FIELD_NAMES
+    if unknown:
+        raise StrategyInputError(f"{name} declares unknown market fields {sorted(unknown)}")
+    missing = set(strategy.required_fields) - market.available_fields()
+    if missing:
+        raise StrategyInputError(
+            f"{name} needs market fields {sorted(missing)}, which {market.name!r} does not have"
+        )
+    kinds = {str(getattr(k, "value", k)) for k in strategy.required_kinds}
+    if kinds and not market.ids(kinds):
+        raise StrategyInputError(
+            f"{name} trades instrument kinds {sorted(kinds)}, none of which are in {market.name!r}"
+        )
+
+
+def run_strategy(strategy: Strategy, market: MarketData) -> pd.DataFrame:
+    """Check requirements, compute positions, and check the output's shape and values."""
+    check_requirements(strategy, market)
+    positions = strategy.target_positions(market)
+    name = type(strategy).__name__
+    if not positions.index.equals(market.calendar):
+        raise StrategyInputError(f"{name} returned an index that is not the market calendar")
+    values = positions.to_numpy(dtype="float64")
+    if not pd.notna(values).all() or not abs(values).max(initial=0.0) < float("inf"):
+        raise StrategyInputError(f"{name} returned non-finite positions")
+    return positions
+
+
+class _Registry(Mapping[str, type]):
+    """Name → strategy class: the built-ins plus entry points, loaded on first use."""
+
+    def __init__(self) -> None:
+        self._builtin: dict[str, type] = {}
+        self._loaded: dict[str, type] | None = None
+
+    def register(self, name: str, cls: type) -> type:
+        if not dataclasses.is_dataclass(cls):
+            raise TypeError(f"strategy {name!r} must be a dataclass")
+        self._builtin[name] = cls
+        self._loaded = None
+        return cls
+
+    def _all(self) -> dict[str, type]:
+        if self._loaded is None:
+            found = dict(self._builtin)
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                if ep.name not in found:
+                    found[ep.name] = ep.load()
+            self._loaded = found
+        return self._loaded
+
+    def __getitem__(self, name: str) -> type:
+        found = self._all()
+        if name not in found:
+            raise KeyError(f"unknown strategy {name!r}; known: {sorted(found)}")
+        return found[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+#: The registry of strategies (module-level constant table, filled at import of each module).
+registry = _Registry()
+
+
+def register(name: str):
+    """Class decorator adding a built-in strategy to :data:`registry`."""
+
+    def deco(cls: type) -> type:
+        return registry.register(name, cls)
+
+    return deco

@@ -1,0 +1,1 @@
+"""Quantitative strategies: time-series trend, cross-sectional momentum, equity market-neutral."""

@@ -98,6 +98,7 @@ class Flow:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "date", pd.Timestamp(self.date))
+        object.__setattr__(self, "kind", FlowKind(self.kind))
         _check(isinstance(self.units, int) and self.units != 0,
                f"flow on {self.date:%Y-%m-%d}: units must be a non-zero whole number of creation "
                f"units, got {self.units!r}")

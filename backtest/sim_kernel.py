@@ -5,12 +5,11 @@ are preallocated here and returned. Shapes: ``T`` trading days, ``N`` instrument
 
 Day ``t`` (a state transition, in this order):
 
-1. **Book** trades executed and flows received at ``t-1`` (T+1 booking): quantities and shares
-   enter the books, cash-settled
-   purchases and sales move cash, costs are paid, forward contracts struck at ``t-1`` replace the
-   old ones (whose value is realised in cash).
-2. **Accrue** interest on positive cash (ACT/360 over calendar days since ``t-1``, rate of
-   ``t-1``) and expenses (expense ratio × prior net assets × days / 365).
+1. **Accrue** interest on the positive cash held overnight (ACT/360 over calendar days since
+   ``t-1``, rate of ``t-1``) and expenses (expense ratio × prior net assets × days / 365).
+2. **Book** trades executed and flows received at ``t-1`` (T+1 booking): quantities and shares
+   enter the books, cash-settled purchases and sales move cash, costs are paid, forward
+   contracts struck at ``t-1`` replace the old ones (whose value is realised in cash).
 3. **Mark** every holding to ``t``: futures variation margin in cash
    (``q × mult × (P_t − ref_{t-1}) × fx_t``, ``ref`` = the contract rolled into on a roll day),
    securities and options at market value (dividends on ex-date, borrow fee on shorts), forwards
@@ -157,7 +156,17 @@ def run_kernel(
 
     for t in range(T):
         days = day_number[t] - day_number[t - 1] if t > 0 else 0.0
-        # 1. book yesterday's executions
+        # 1. accruals on the balances held overnight since t-1
+        interest = 0.0
+        if t > 0:
+            for b in range(2):
+                if cash[b] > 0.0:
+                    accr = cash[b] * rf[t - 1] * days / 360.0
+                    acc_int[b] += accr
+                    interest += accr
+        expense = er * na_prev * days / 365.0 if t > 0 else 0.0
+        acc_exp += expense
+        # 2. book yesterday's executions
         for i in range(N):
             if pend_q[i] != 0.0 or pend_cost[i] != 0.0 or pend_cash[i] != 0.0:
                 b = book[i]
@@ -189,16 +198,6 @@ def run_kernel(
             flow_value = 0.0
             flow_cash = 0.0
             flow_fee = 0.0
-        # 2. accruals
-        interest = 0.0
-        if t > 0:
-            for b in range(2):
-                if cash[b] > 0.0:
-                    accr = cash[b] * rf[t - 1] * days / 360.0
-                    acc_int[b] += accr
-                    interest += accr
-        expense = er * na_prev * days / 365.0 if t > 0 else 0.0
-        acc_exp += expense
         # 3. mark to market
         for i in range(N):
             if q[i] == 0.0:
@@ -339,7 +338,7 @@ def run_kernel(
             _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_prev,
                      price, ref_price, roll, fx, under, rate_for, r_usd, day_number, kind, book,
                      mult, expiry_idx, cost_bps, commission, target, na_prev, na, buffer_pct,
-                     impact, cash, trade_qty, trade_price, trade_cost, fund)
+                     impact, cash, flow_cash, trade_qty, trade_price, trade_cost, fund)
         _roll_costs(t, q, pend_q, pend_cost, roll, under, fx, mult, kind, cost_bps, commission,
                     trade_cost)
         na_prev = na
@@ -362,11 +361,31 @@ def _roll_costs(t, q, pend_q, pend_cost, roll, under, fx, mult, kind, cost_bps, 
 
 
 @njit(cache=True)
+def _raise_cash(t, b, deficit, q, pend_q, order, fill, price, fx, mult, kind, book):
+    """Add pro-rata sales of book ``b``'s long securities worth at least ``deficit`` USD."""
+    N = q.shape[0]
+    longs = 0.0
+    for i in range(N):
+        held = q[i] + pend_q[i] + order[i]
+        if book[i] == b and kind[i] == K_SECURITY and held > 0.0:
+            longs += held * mult[i] * price[t, i] * fx[t, i]
+    if longs <= 0.0:
+        return
+    frac = min(deficit * 1.001 / longs, 1.0)
+    for i in range(N):
+        held = q[i] + pend_q[i] + order[i]
+        if book[i] == b and kind[i] == K_SECURITY and held > 0.0:
+            order[i] -= min(np.ceil(held * frac), held)
+            fill[i] = price[t, i]
+
+
+@njit(cache=True)
 def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_prev,
              price, ref_price, roll, fx, under, rate_for, r_usd, day_number, kind, book, mult,
              expiry_idx, cost_bps, commission, target, na_dec, na_now, buffer_pct, impact,
-             cash, trade_qty, trade_price, trade_cost, fund):  # fmt: skip
-    """Trade towards ``target[t-1]`` at ``t``'s close; purchases limited by each book's cash."""
+             cash, flow_cash, trade_qty, trade_price, trade_cost, fund):  # fmt: skip
+    """Trade towards ``target[t-1]`` at ``t``'s close; purchases limited by each book's cash,
+    long securities sold pro rata when a book's cash (after pending redemptions) is negative."""
     N = q.shape[0]
     d = t - 1
     order = np.zeros(N)
@@ -402,10 +421,14 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
                 need[book[i]] += spend
             else:
                 have[book[i]] -= spend
+    have[0] += flow_cash  # redemptions received today settle with tomorrow's bookings
     scale = np.ones(2)
     for b in range(2):
-        if need[b] > have[b]:
+        if need[b] > 0.0 and need[b] > have[b]:
             scale[b] = max(have[b], 0.0) / need[b]
+            fund[t, C_SHORTFALL] = 1.0
+        if have[b] < 0.0:
+            _raise_cash(t, b, -have[b], q, pend_q, order, fill, price, fx, mult, kind, book)
             fund[t, C_SHORTFALL] = 1.0
     for i in range(N):
         delta = order[i]

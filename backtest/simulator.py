@@ -25,7 +25,8 @@ from backtest.market import MarketData
 NAV_COLUMNS = [
     "nav_per_share", "nav_per_share_5dp", "shares_outstanding", "total_assets", "liabilities",
     "net_assets", "fund_net_assets", "subsidiary_net_assets", "subsidiary_pct_total_assets",
-    "cash", "cash_fund", "cash_subsidiary", "accrued_expenses", "accrued_interest", "interest",
+    "cash", "cash_fund", "cash_subsidiary", "accrued_expenses", "accrued_interest",
+    "accrued_interest_fund", "accrued_interest_subsidiary", "interest",
     "expenses", "flow_value", "fees", "costs", "pnl", "transfer_to_subsidiary", "cash_shortfall",
 ]  # fmt: skip
 
@@ -85,6 +86,11 @@ def _futures_arrays(market: MarketData, root: str, roll_days: int):
     expiry = pd.DatetimeIndex(c["price_expiry"])
     pos = np.arange(len(dates))
     exp_pos = dates.searchsorted(expiry, side="right") - 1
+    beyond = np.asarray(expiry > dates[-1])
+    if beyond.any():  # expiries after the data's end: count business days past the last date
+        extra = np.busday_count(dates[-1].date(), expiry[beyond].values.astype("datetime64[D]"))
+        exp_pos = np.asarray(exp_pos).copy()
+        exp_pos[beyond] = len(dates) - 1 + extra
     early = (exp_pos - pos <= roll_days) & np.isfinite(fwd) & ~pd.isna(expiry)
     held = np.where(early, fwd, price)
     switch = np.zeros(len(dates), dtype=np.bool_)
@@ -324,6 +330,8 @@ class SimulationResult:
             "cash_subsidiary": f[:, K.C_CASH_SUB],
             "accrued_expenses": f[:, K.C_ACC_EXP],
             "accrued_interest": f[:, K.C_ACC_INT_FUND] + f[:, K.C_ACC_INT_SUB],
+            "accrued_interest_fund": f[:, K.C_ACC_INT_FUND],
+            "accrued_interest_subsidiary": f[:, K.C_ACC_INT_SUB],
             "interest": f[:, K.C_INTEREST],
             "expenses": f[:, K.C_EXPENSE],
             "flow_value": f[:, K.C_FLOW_VALUE],

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -147,8 +148,12 @@ class FundConfig:
     money_market_fee_annual: float = 0.001
     earn_interest: bool = True
     flows: FlowSchedule = field(default_factory=FlowSchedule)
+    #: "decision": quantities from the decision day's net assets and prices (known at that
+    #: close); "execution": from the execution day's, as vectorbt's and bt's target-percent do.
+    size_at: Literal["decision", "execution"] = "decision"
 
     def __post_init__(self) -> None:
+        _check(self.size_at in ("decision", "execution"), "size_at is 'decision' or 'execution'")
         _check(self.creation_unit_shares > 0, "creation unit must be > 0 shares")
         _check(self.min_shares_outstanding >= 0, "min_shares_outstanding < 0")
         _check(self.initial_shares >= self.min_shares_outstanding,

@@ -102,7 +102,8 @@ def run_kernel(
     flow_in_kind : (T,) bool.
     params : float64 array: [initial_shares, initial_nav_ps, cu_shares, fee_c_fixed, fee_c_bps,
         fee_r_fixed, fee_r_bps, expense_ratio, buffer_pct, sub_cap, sub_target, sub_low,
-        sub_high, sub_margin, impact_bps_per_pct, borrow_fee, has_subsidiary_instruments]
+        sub_high, sub_margin, impact_bps_per_pct, borrow_fee, has_subsidiary_instruments,
+        size_at_execution]
 
     Returns
     -------
@@ -338,7 +339,8 @@ def run_kernel(
             _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_prev,
                      price, ref_price, roll, fx, under, rate_for, r_usd, day_number, kind, book,
                      mult, expiry_idx, cost_bps, commission, target, na_prev, na, buffer_pct,
-                     impact, cash, flow_cash, trade_qty, trade_price, trade_cost, fund)
+                     impact, cash, flow_cash, trade_qty, trade_price, trade_cost, fund,
+                     params[17] > 0.0)
         _roll_costs(t, q, pend_q, pend_cost, roll, under, fx, mult, kind, cost_bps, commission,
                     trade_cost)
         na_prev = na
@@ -383,7 +385,8 @@ def _raise_cash(t, b, deficit, q, pend_q, order, fill, price, fx, mult, kind, bo
 def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_prev,
              price, ref_price, roll, fx, under, rate_for, r_usd, day_number, kind, book, mult,
              expiry_idx, cost_bps, commission, target, na_dec, na_now, buffer_pct, impact,
-             cash, flow_cash, trade_qty, trade_price, trade_cost, fund):  # fmt: skip
+             cash, flow_cash, trade_qty, trade_price, trade_cost, fund,
+             size_at_execution):  # fmt: skip
     """Trade towards ``target[t-1]`` at ``t``'s close; purchases limited by each book's cash,
     long securities sold pro rata when a book's cash (after pending redemptions) is negative."""
     N = q.shape[0]
@@ -399,7 +402,8 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
         k = kind[i]
         if k == K_OPTION and expiry_idx[i] >= 0 and t >= expiry_idx[i]:
             continue
-        unit = mult[i] * under[d, i] * fx[d, i]
+        s = t if size_at_execution else d
+        unit = mult[i] * under[s, i] * fx[s, i]
         if not np.isfinite(unit) or unit == 0.0:
             continue
         px = ref_price[t, i] if k == K_FUTURE else price[t, i]
@@ -409,7 +413,7 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
         if not np.isfinite(px):
             continue
         current = q[i] + pend_q[i]
-        desired = np.trunc(w * na_dec / unit)
+        desired = np.trunc(w * (na_now if size_at_execution else na_dec) / unit)
         delta = desired - current
         if delta == 0.0 or abs(delta) * abs(unit) < buffer_pct * na_dec:
             continue

@@ -111,8 +111,8 @@ def prepare_inputs(market: MarketData, targets: pd.DataFrame, config: FundConfig
     ids = [str(c) for c in targets.columns]
     N = len(ids)
     f64 = lambda: np.zeros((T, N))  # noqa: E731
-    price, ref, fx, under, div, rate_for = f64(), f64(), f64(), f64(), f64(), f64()
-    fx[:] = 1.0
+    price, ref, under, div, rate_for = f64(), f64(), f64(), f64(), f64()
+    fx = np.ones((T, N))
     roll = np.zeros((T, N), dtype=np.bool_)
     kind = np.zeros(N, dtype=np.int64)
     book = np.zeros(N, dtype=np.int64)
@@ -122,50 +122,57 @@ def prepare_inputs(market: MarketData, targets: pd.DataFrame, config: FundConfig
     cost_bps = np.zeros(N)
     asset_class = np.empty(N, dtype=object)
     costs = config.costs
-    for j, iid in enumerate(ids):
-        if is_option_id(iid) and iid not in market.instruments.index:
-            opt = IndexOption.from_id(iid)
-            kind[j] = K.K_OPTION
-            mult[j] = opt.multiplier
-            price[:, j] = market.option_price(opt).ffill().to_numpy()
-            under[:, j] = market.index[opt.root].ffill().to_numpy()
-            ex = int(dates.searchsorted(opt.expiry, side="right")) - 1
-            expiry_idx[j] = ex if ex < T and dates[ex] <= opt.expiry else -1
-            commission[j] = costs.commission_per_contract_usd
-            asset_class[j] = opt.asset_class.value
-            cost_bps[j] = costs.half_spread_bps.get(asset_class[j], 0.0)
-            continue
-        row = market.instruments.loc[iid]
-        ik = InstrumentKind(row["kind"])
-        mult[j] = row["multiplier"]
-        book[j] = 1 if row["subsidiary_only"] else 0
-        asset_class[j] = row["asset_class"]
-        cost_bps[j] = costs.half_spread_bps.get(asset_class[j], 0.0)
-        ccy_fx = market.fx_to_usd([iid])[iid].ffill().to_numpy()
-        if ik in FUTURE_KINDS:
-            kind[j] = K.K_FUTURE
-            price[:, j], ref[:, j], roll[:, j] = _futures_arrays(
-                market, iid, config.roll_days_before_expiry
-            )
-            under[:, j] = price[:, j]
-            fx[:, j] = ccy_fx
-            commission[j] = costs.commission_per_contract_usd
-        elif ik is InstrumentKind.CURRENCY_FORWARD:
-            kind[j] = K.K_FORWARD
-            ccy = row["root"]
-            price[:, j] = market.prices[iid].ffill().to_numpy()
-            under[:, j] = market.fx[ccy].ffill().to_numpy()
-            rate_for[:, j] = market.rates[ccy].ffill().to_numpy()
-        else:
-            kind[j] = K.K_SECURITY
-            price[:, j] = market.prices[iid].ffill().to_numpy()
-            under[:, j] = price[:, j]
-            fx[:, j] = ccy_fx
-            if iid in market.dividends:
-                div[:, j] = market.dividends[iid].fillna(0.0).to_numpy()
-            commission[j] = costs.commission_per_share_usd
-        if kind[j] != K.K_FUTURE:
-            ref[:, j] = price[:, j]
+    table = market.instruments
+    listed = [j for j, iid in enumerate(ids) if iid in table.index]
+    for j in (j for j in range(N) if ids[j] not in table.index):  # on-demand options
+        opt = IndexOption.from_id(ids[j])
+        kind[j] = K.K_OPTION
+        mult[j] = opt.multiplier
+        price[:, j] = market.option_price(opt).ffill().to_numpy()
+        under[:, j] = market.index[opt.root].ffill().to_numpy()
+        ex = int(dates.searchsorted(opt.expiry, side="right")) - 1
+        expiry_idx[j] = ex if opt.expiry <= dates[-1] and ex >= 0 else -1
+        commission[j] = costs.commission_per_contract_usd
+        asset_class[j] = opt.asset_class.value
+    rows = table.loc[[ids[j] for j in listed]]
+    cols = np.asarray(listed, dtype=np.int64)
+    mult[cols] = rows["multiplier"].to_numpy()
+    book[cols] = rows["subsidiary_only"].to_numpy().astype(np.int64)
+    asset_class[cols] = rows["asset_class"].to_numpy()
+    kinds = rows["kind"].map(InstrumentKind)
+    is_future = kinds.isin(FUTURE_KINDS).to_numpy()
+    is_forward = (kinds == InstrumentKind.CURRENCY_FORWARD).to_numpy()
+    is_security = ~is_future & ~is_forward
+    if (rows["currency"] != "USD").any():
+        fx[:, cols] = market.fx_to_usd(list(rows.index)).ffill().to_numpy()
+    for j in cols[is_future]:
+        kind[j] = K.K_FUTURE
+        price[:, j], ref[:, j], roll[:, j] = _futures_arrays(
+            market, ids[j], config.roll_days_before_expiry
+        )
+        under[:, j] = price[:, j]
+        commission[j] = costs.commission_per_contract_usd
+    fwd = cols[is_forward]
+    if len(fwd):
+        kind[fwd] = K.K_FORWARD
+        fx[:, fwd] = 1.0
+        ccys = list(rows["root"].to_numpy()[is_forward])
+        price[:, fwd] = market.prices[[ids[j] for j in fwd]].ffill().to_numpy()
+        under[:, fwd] = market.fx[ccys].ffill().to_numpy()
+        rate_for[:, fwd] = market.rates[ccys].ffill().to_numpy()
+    sec = cols[is_security]
+    if len(sec):
+        kind[sec] = K.K_SECURITY
+        sec_ids = [ids[j] for j in sec]
+        price[:, sec] = market.prices[sec_ids].ffill().to_numpy()
+        under[:, sec] = price[:, sec]
+        paying = [i for i in sec_ids if i in market.dividends.columns]
+        if paying:
+            div[:, sec] = market.dividends.reindex(columns=sec_ids).fillna(0.0).to_numpy()
+        commission[sec] = costs.commission_per_share_usd
+    not_future = kind != K.K_FUTURE
+    ref[:, not_future] = price[:, not_future]
+    cost_bps[:] = [costs.half_spread_bps.get(str(a), 0.0) for a in asset_class]
     for a in (price, ref, fx, under, rate_for):
         np.nan_to_num(a, copy=False, nan=0.0)
     r_usd = market.rates["USD"].ffill().fillna(0.0).to_numpy() if "USD" in market.rates else np.zeros(T)
@@ -205,6 +212,7 @@ def _params(config: FundConfig, has_sub: bool) -> np.ndarray:
             config.redemption_fee_bps, config.expense_ratio, config.no_trade_buffer_pct_nav,
             s.cap_pct, s.target_pct, s.band_low, s.band_high, s.margin_pct,
             config.costs.impact_bps_per_pct_nav, config.costs.borrow_fee_annual, float(has_sub),
+            float(config.size_at == "execution"),
         ],  # fmt: skip
         dtype="float64",
     )

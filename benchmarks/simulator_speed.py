@@ -1,0 +1,139 @@
+"""Simulator speed against vectorbt and bt on the same equity-only problem, plus the full fund.
+
+Problem A (equity-only, frictionless): 5,000 days × 500 stocks, monthly rebalance to given
+weights. Ours: ``simulate`` (kernel timed alone and end to end); vectorbt:
+``Portfolio.from_orders(size_type="targetpercent", cash_sharing=True, call_seq="auto")``;
+bt: ``bt.algos.RunMonthly → WeighTarget → Rebalance``. Final values must agree.
+
+Problem B: 20 years × ~60 instruments of the synthetic market with daily targets (futures,
+forwards, equities; Subsidiary book; costs, flows), kernel time after warm-up.
+
+Run: ``python benchmarks/simulator_speed.py [--days 5000 --stocks 500] [--skip-bt]``.
+Prints the figures; asserts nothing (performance targets are read, not unit-tested).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+
+from backtest import sim_kernel
+from backtest.config import FundConfig
+from backtest.market import MarketData
+from backtest.simulator import prepare_inputs, simulate
+
+
+def best_of(fn, repeat=3):
+    times = []
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def equity_problem(n_days: int, n_stocks: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2000-01-03", periods=n_days)
+    prices = 50 * np.exp(np.cumsum(rng.normal(0.0002, 0.02, (n_days, n_stocks)), axis=0))
+    cols = [f"S{i:03d}" for i in range(n_stocks)]
+    prices = pd.DataFrame(prices, index=dates, columns=cols)
+    month_start = np.r_[False, dates.month[1:] != dates.month[:-1]]  # day 0: nothing decided yet
+    w = rng.uniform(0, 1, (month_start.sum(), n_stocks))
+    w = 0.98 * w / w.sum(axis=1, keepdims=True)
+    weights = pd.DataFrame(np.nan, index=dates, columns=cols)
+    weights.loc[month_start] = w
+    return prices, weights
+
+
+def run_equity(args) -> None:
+    prices, weights = equity_problem(args.days, args.stocks)
+    market = MarketData.from_prices(prices)
+    cfg = FundConfig.frictionless(1e9).replace(size_at="execution")
+    # our engine decides at t and trades at t+1's close: shift the weights so every engine
+    # trades on the same day at the same close.
+    decided = weights.shift(-1)
+    inputs = prepare_inputs(market, decided, cfg)
+    sim_kernel.run_kernel(**inputs.arrays)  # JIT warm-up
+    k_time, out = best_of(lambda: sim_kernel.run_kernel(**inputs.arrays))
+    e_time, result = best_of(lambda: simulate(market, decided, cfg), repeat=2)
+    ours_final = result.nav["net_assets"].iloc[-1]
+    cells = args.days * args.stocks
+    print(f"equity problem: {args.days} days × {args.stocks} stocks, monthly rebalance")
+    print(f"  multistrat kernel      {k_time * 1e3:9.1f} ms  ({k_time / cells * 1e9:.1f} ns per "
+          f"instrument-day)")
+    print(f"  multistrat simulate()  {e_time * 1e3:9.1f} ms  (incl. pandas edges)")
+
+    import vectorbt as vbt
+
+    def vbt_run():
+        return vbt.Portfolio.from_orders(
+            prices, size=weights, size_type="targetpercent", init_cash=1e9, cash_sharing=True,
+            group_by=True, call_seq="auto", freq="1D",
+        )  # fmt: skip
+
+    vbt_run()
+    v_time, pf = best_of(vbt_run)
+    vbt_final = float(pf.value().iloc[-1])
+    print(f"  vectorbt from_orders   {v_time * 1e3:9.1f} ms  → ratio {v_time / k_time:6.1f}× "
+          f"(kernel), {v_time / e_time:5.1f}× (simulate)")
+    print(f"  final value: ours {ours_final:,.2f}  vectorbt {vbt_final:,.2f}  "
+          f"rel diff {abs(ours_final / vbt_final - 1):.2e} (whole shares vs fractional)")
+    if args.skip_bt:
+        return
+    import bt
+
+    def bt_run():
+        strat = bt.Strategy(
+            "w", [bt.algos.RunMonthly(run_on_first_date=True), bt.algos.WeighTarget(weights.ffill()),
+                  bt.algos.Rebalance()],
+        )  # fmt: skip
+        test = bt.Backtest(strat, prices, initial_capital=1e9, integer_positions=False,
+                           progress_bar=False)
+        return bt.run(test)
+
+    b_time, res = best_of(bt_run, repeat=1)
+    bt_final = float(res.prices.iloc[-1, 0]) / 100 * 1e9
+    print(f"  bt                     {b_time * 1e3:9.1f} ms  → ratio {b_time / k_time:6.1f}× "
+          f"(kernel), {b_time / e_time:5.1f}× (simulate)")
+    print(f"  final value: bt {bt_final:,.2f}  rel diff to ours {abs(ours_final / bt_final - 1):.2e}")
+
+
+def run_fund(args) -> None:
+    from backtest.synthetic import synthetic_market
+
+    market = synthetic_market(seed=7)
+    ids = [i for i in market.ids() if not i.startswith("EQ")][:40] + market.ids(["equity"])[:20]
+    rng = np.random.default_rng(1)
+    targets = pd.DataFrame(rng.normal(0, 0.05, (len(market.calendar), len(ids))),
+                           index=market.calendar, columns=ids)
+    targets[market.ids(["equity"])[:20]] = targets[market.ids(["equity"])[:20]].abs() / 10
+    cfg = FundConfig()
+    inputs = prepare_inputs(market, targets, cfg)
+    sim_kernel.run_kernel(**inputs.arrays)
+    k_time, _ = best_of(lambda: sim_kernel.run_kernel(**inputs.arrays))
+    e_time, _ = best_of(lambda: simulate(market, targets, cfg), repeat=1)
+    cells = len(market.calendar) * len(ids)
+    print(f"fund problem: {len(market.calendar)} days × {len(ids)} instruments, daily targets")
+    print(f"  kernel {k_time * 1e3:.1f} ms ({k_time / cells * 1e9:.1f} ns per instrument-day); "
+          f"simulate() incl. input preparation {e_time:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=5000)
+    parser.add_argument("--stocks", type=int, default=500)
+    parser.add_argument("--skip-bt", action="store_true")
+    parser.add_argument("--skip-fund", action="store_true")
+    args = parser.parse_args()
+    run_equity(args)
+    if not args.skip_fund:
+        run_fund(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Post-trade compliance: every limit of :mod:`allocator.limits` checked on every simulated day.
+
+``check_limits(result, market, limits)`` returns a long table with one row per (date, rule):
+``figure`` (the measured value), ``limit``, ``breach`` (bool) and ``applies`` (False where the
+rule is only informative that day, e.g. the Subsidiary cap outside fiscal quarter-ends).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from allocator.limits import DERIVATIVE_KINDS, EQUITY_KINDS, Limits, _table, portfolio_var, var_limit
+from backtest.market import MarketData
+from backtest.returns import instrument_returns
+
+COLUMNS = ["date", "rule", "figure", "limit", "breach", "applies"]
+
+
+def _rule(dates, name, figure, limit, applies=True, greater_is_bad=True) -> pd.DataFrame:
+    figure = np.asarray(figure, dtype="float64")
+    limit_arr = np.broadcast_to(np.asarray(limit, dtype="float64"), figure.shape)
+    applies = np.broadcast_to(np.asarray(applies, dtype=bool), figure.shape)
+    tol = 1e-9
+    bad = figure > limit_arr + tol if greater_is_bad else figure < limit_arr - tol
+    return pd.DataFrame(
+        {"date": dates, "rule": name, "figure": figure, "limit": limit_arr,
+         "breach": bad & applies, "applies": applies}  # fmt: skip
+    )
+
+
+def check_limits(result, market: MarketData, limits: Limits = Limits(),
+                 quarter_ends: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+    """Evaluate every rule on every day of a :class:`backtest.simulator.SimulationResult`."""
+    nav = result.nav
+    dates = nav.index
+    na = nav["net_assets"].to_numpy()
+    table = _table(market, result.inputs.ids)
+    mv = result.market_values
+    notional = result.notionals
+    qty = result.quantities
+    if quarter_ends is None:
+        months = dates.month.to_numpy()
+        month_end = np.r_[months[1:] != months[:-1], False]
+        fy_end = result.config.subsidiary.fiscal_year_end_month
+        quarter_end = month_end & ((months - fy_end) % 3 == 0)
+    else:
+        quarter_end = dates.isin(quarter_ends)
+    frames = [
+        _rule(dates, "subsidiary_cap", nav["subsidiary_pct_total_assets"], limits.subsidiary_cap,
+              applies=quarter_end),
+        _rule(dates, "subsidiary_band", nav["subsidiary_pct_total_assets"],
+              result.config.subsidiary.band_high, applies=False),
+        _rule(dates, "cash_fund", nav["cash_fund"] / na, 0.0, greater_is_bad=False),
+        _rule(dates, "cash_subsidiary", nav["cash_subsidiary"] / na, 0.0, greater_is_bad=False),
+        _rule(dates, "gross_leverage", notional.abs().sum(axis=1) / na, limits.gross_leverage_max),
+    ]
+    kinds = table["kind"].astype(str)
+    eq_cols = list(table.index[kinds.isin(EQUITY_KINDS).to_numpy()])
+    if eq_cols:
+        longs = mv[eq_cols].clip(lower=0.0)
+        by_industry = longs.T.groupby(table.loc[eq_cols, "industry"].to_numpy()).sum().T
+        frames.append(_rule(dates, "industry", by_industry.max(axis=1) / na, limits.industry_max))
+    else:
+        frames.append(_rule(dates, "industry", np.zeros(len(dates)), limits.industry_max))
+    ill_cols = list(table.index[(table["liquidity"] == "illiquid").to_numpy()])
+    ill = mv[ill_cols].clip(lower=0.0).sum(axis=1) / na if ill_cols else pd.Series(0.0, dates)
+    if ill_cols:
+        bought = (qty[ill_cols].diff().fillna(qty[ill_cols]) > 0).any(axis=1).to_numpy()
+    else:
+        bought = np.zeros(len(dates), dtype=bool)
+    frames.append(_rule(dates, "illiquid", ill, limits.illiquid_max, applies=bought))
+    banned_eq = kinds.isin(EQUITY_KINDS) & (table["country"] != "US")
+    banned_dv = kinds.isin(DERIVATIVE_KINDS) & ~table["isg_member"].astype(bool)
+    for name, mask in (("non_us_equity", banned_eq), ("isg", banned_dv)):
+        cols = list(table.index[mask.to_numpy()])
+        count = (qty[cols] != 0).sum(axis=1) if cols else pd.Series(0, dates)
+        frames.append(_rule(dates, name, count, 0.0))
+    weights = notional.div(na, axis=0)
+    returns = instrument_returns(market, list(weights.columns))
+    rows = np.arange(len(dates))
+    fund_var = portfolio_var(weights, returns, limits, rows).to_numpy()
+    allowed = var_limit(market, limits, rows).to_numpy()
+    frames.append(_rule(dates, "var_18f4", np.nan_to_num(fund_var), allowed))
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+def breaches(compliance: pd.DataFrame) -> pd.DataFrame:
+    """Only the rows that breached a rule that applies."""
+    return compliance[compliance["breach"]].reset_index(drop=True)
+
+
+def summary(compliance: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: days checked, days applicable, breaches, worst figure, limit."""
+    g = compliance.groupby("rule", sort=False)
+    return pd.DataFrame(
+        {
+            "days": g.size(),
+            "applicable": g["applies"].sum(),
+            "breaches": g["breach"].sum(),
+            "worst": g["figure"].max(),
+            "limit": g["limit"].max(),
+        }
+    )

@@ -1,0 +1,197 @@
+"""Fund investment limits: scale targets before trading, check every rule after each day.
+
+The rules (DESIGN.md, from the fund's filing, plus Rule 18f-4):
+
+=====================  =====================================================================
+rule                   what is measured (figure) and its limit
+=====================  =====================================================================
+subsidiary_cap         Subsidiary net assets / fund total assets at fiscal quarter-ends ≤ 25%
+subsidiary_band        the same ratio on every day ≤ the operating band's upper edge (warning)
+industry               long equity market value per industry / net assets ≤ 25%
+illiquid               long market value of illiquid securities / net assets ≤ 15% (at purchase)
+cash_fund / cash_sub   cash of each book ≥ 0 (no borrowing for investment)
+gross_leverage         Σ |notional| / net assets ≤ ``gross_leverage_max`` (not a leveraged ETF)
+var_18f4               99% 20-day historical VaR of the portfolio ≤ 200% of the reference
+                       portfolio's (relative test), or ≤ 20% of net assets without a reference
+non_us_equity          no equity security whose issuer country is not US
+isg                    derivatives only on Intermarket Surveillance Group member exchanges
+=====================  =====================================================================
+
+Pre-trade, :func:`apply_limits` removes what may not be held at all (non-US equities, non-ISG
+derivatives) and scales exposures down so that every rule holds on the decision date with the
+information of that date. Post-trade, :func:`check_limits` evaluates every rule on every simulated
+day from the simulator's result and returns one row per rule and day with the figure, the limit
+and whether it was breached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from backtest.instruments import FUTURE_KINDS, InstrumentKind, is_option_id
+from backtest.market import MarketData
+from backtest.returns import instrument_returns
+
+EQUITY_KINDS = frozenset({InstrumentKind.EQUITY.value, InstrumentKind.ETF.value})
+DERIVATIVE_KINDS = frozenset({k.value for k in FUTURE_KINDS} | {InstrumentKind.INDEX_OPTION.value})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limit figures; fractions of net assets unless stated."""
+
+    subsidiary_cap: float = 0.25
+    industry_max: float = 0.25
+    illiquid_max: float = 0.15
+    gross_leverage_max: float = 6.0
+    var_confidence: float = 0.99
+    var_horizon_days: int = 20
+    var_lookback_days: int = 500
+    var_relative_max: float = 2.0
+    var_absolute_max: float = 0.20
+    reference: str | None = "equity_index"  # a column of market.benchmarks, or None (absolute)
+
+    def __post_init__(self) -> None:
+        for name in ("subsidiary_cap", "industry_max", "illiquid_max"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"invalid limits: {name} must be in (0, 1]")
+        if self.gross_leverage_max <= 0 or self.var_relative_max <= 0:
+            raise ValueError("invalid limits: leverage and VaR limits must be > 0")
+        if not 0.5 < self.var_confidence < 1:
+            raise ValueError("invalid limits: var_confidence must be in (0.5, 1)")
+
+
+def _table(market: MarketData, ids) -> pd.DataFrame:
+    """Instrument attributes for target columns (on-demand options as SPX index options)."""
+    table = market.instruments.reindex(list(ids))
+    opts = [i for i in ids if is_option_id(i) and i not in market.instruments.index]
+    if opts:
+        table.loc[opts, ["kind", "exchange", "isg_member", "country", "liquidity"]] = [
+            InstrumentKind.INDEX_OPTION.value, "CBOE", True, "US", "liquid"
+        ]
+        table.loc[opts, "subsidiary_only"] = False
+    return table
+
+
+# ---------------------------------------------------------------------------- VaR
+@njit(cache=True)
+def _rolling_var(returns: np.ndarray, weights: np.ndarray, rows: np.ndarray, lookback: int,
+                 horizon: int, q: float) -> np.ndarray:
+    """Historical VaR of ``weights[t]`` over the last ``lookback`` overlapping ``horizon``-day
+    returns up to row t (inclusive), for t in ``rows``; a positive loss fraction."""
+    n, m = returns.shape
+    out = np.full(rows.shape[0], np.nan)
+    for k in range(rows.shape[0]):
+        t = rows[k]
+        start = max(0, t - lookback + 1)
+        if t - start + 1 < 2 * horizon:
+            continue
+        daily = np.zeros(t - start + 1)
+        for s in range(start, t + 1):
+            acc = 0.0
+            for i in range(m):
+                r = returns[s, i]
+                if weights[t, i] != 0.0 and np.isfinite(r):
+                    acc += weights[t, i] * r
+            daily[s - start] = acc
+        cum = np.cumsum(daily)
+        hor = cum[horizon - 1:] - np.concatenate((np.zeros(1), cum[: cum.shape[0] - horizon]))
+        out[k] = -np.quantile(hor, 1.0 - q)
+    return out
+
+
+def portfolio_var(weights: pd.DataFrame, returns: pd.DataFrame, limits: Limits,
+                  rows: np.ndarray | None = None) -> pd.Series:
+    """99% ``horizon``-day historical VaR of exposure weights (fraction of net assets) on the
+    dates of ``rows`` (all dates by default), from returns up to each date only."""
+    rows = np.arange(len(weights)) if rows is None else np.asarray(rows, dtype=np.int64)
+    r = returns.reindex(index=weights.index, columns=weights.columns).to_numpy(dtype="float64")
+    w = weights.fillna(0.0).to_numpy(dtype="float64")
+    var = _rolling_var(np.ascontiguousarray(r), np.ascontiguousarray(w), rows,
+                       limits.var_lookback_days, limits.var_horizon_days, limits.var_confidence)
+    return pd.Series(var, index=weights.index[rows], name="var")
+
+
+def var_limit(market: MarketData, limits: Limits, rows: np.ndarray) -> pd.Series:
+    """The VaR each date may reach: 200% of the reference portfolio's VaR, else 20%."""
+    dates = market.calendar
+    if limits.reference and limits.reference in market.benchmarks:
+        ref = market.benchmarks[[limits.reference]].pct_change()
+        w = pd.DataFrame(1.0, index=dates, columns=[limits.reference])
+        ref_var = portfolio_var(w, ref, limits, rows)
+        return (limits.var_relative_max * ref_var).fillna(limits.var_absolute_max)
+    return pd.Series(limits.var_absolute_max, index=dates[rows])
+
+
+# ---------------------------------------------------------------------------- pre-trade
+def apply_limits(targets: pd.DataFrame, market: MarketData, limits: Limits = Limits(),
+                 returns: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scale or trim ``targets`` (dates × ids, fraction of net assets) so that the fund complies.
+
+    Returns the compliant targets and a log of actions (date, rule, figure, limit, scale).
+    NaN rows (no decision) stay NaN. Uses only data up to each decision date.
+    """
+    table = _table(market, targets.columns)
+    out = targets.copy()
+    log: list[tuple] = []
+    decided = out.notna().any(axis=1).to_numpy()
+    kinds = table["kind"].astype(str)
+
+    banned = (kinds.isin(EQUITY_KINDS) & (table["country"] != "US")) | (
+        kinds.isin(DERIVATIVE_KINDS) & ~table["isg_member"].astype(bool)
+    )
+    for iid in table.index[banned.to_numpy()]:
+        held = out[iid].fillna(0.0).abs() > 0
+        if held.any():
+            rule = "non_us_equity" if kinds[iid] in EQUITY_KINDS else "isg"
+            log.append((out.index[held.to_numpy()][0], rule, iid, 0.0, 0.0))
+        out[iid] = out[iid].where(out[iid].isna(), 0.0)
+
+    longs = out.clip(lower=0.0).fillna(0.0)
+    eq = kinds.isin(EQUITY_KINDS).to_numpy()
+    for industry, cols in table.loc[eq].groupby("industry").groups.items():
+        exposure = longs[list(cols)].sum(axis=1)
+        over = exposure > limits.industry_max
+        if over.any():
+            scale = (limits.industry_max / exposure).where(over, 1.0)
+            sub = out[list(cols)]
+            out[list(cols)] = sub.where(sub <= 0, sub.mul(scale, axis=0))
+            for d in exposure.index[over.to_numpy()][:1]:
+                log.append((d, "industry", industry, exposure[d], scale[d]))
+
+    illiquid_cols = list(table.index[(table["liquidity"] == "illiquid").to_numpy()])
+    if illiquid_cols:
+        exposure = out[illiquid_cols].clip(lower=0.0).fillna(0.0).sum(axis=1)
+        over = exposure > limits.illiquid_max
+        if over.any():
+            scale = (limits.illiquid_max / exposure).where(over, 1.0)
+            sub = out[illiquid_cols]
+            out[illiquid_cols] = sub.where(sub <= 0, sub.mul(scale, axis=0))
+            d = exposure.index[over.to_numpy()][0]
+            log.append((d, "illiquid", "illiquid", exposure[d], scale[d]))
+
+    gross = out.abs().sum(axis=1)
+    over = gross > limits.gross_leverage_max
+    if over.any():
+        out = out.mul((limits.gross_leverage_max / gross).where(over, 1.0), axis=0)
+        d = gross.index[over.to_numpy()][0]
+        log.append((d, "gross_leverage", "fund", gross[d], limits.gross_leverage_max / gross[d]))
+
+    rows = np.flatnonzero(decided)
+    if len(rows):
+        if returns is None:
+            returns = instrument_returns(market, list(out.columns))
+        fund_var = portfolio_var(out, returns, limits, rows)
+        allowed = var_limit(market, limits, rows)
+        over = fund_var > allowed
+        if over.any():
+            scale = (allowed / fund_var).where(over, 1.0)
+            out.loc[scale.index] = out.loc[scale.index].mul(scale, axis=0)
+            for d in scale.index[over.to_numpy()]:
+                log.append((d, "var_18f4", "fund", fund_var[d], scale[d]))
+    actions = pd.DataFrame(log, columns=["date", "rule", "subject", "figure", "scale"])
+    return out, actions.sort_values("date", kind="stable").reset_index(drop=True)

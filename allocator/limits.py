@@ -54,11 +54,16 @@ class Limits:
     var_relative_max: float = 2.0
     var_absolute_max: float = 0.20
     reference: str | None = "equity_index"  # a column of market.benchmarks, or None (absolute)
+    #: pre-trade scaling aims at ``headroom × limit`` so price moves between the decision and
+    #: the booking (two days) do not carry a compliant target over the limit
+    headroom: float = 0.95
 
     def __post_init__(self) -> None:
         for name in ("subsidiary_cap", "industry_max", "illiquid_max"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"invalid limits: {name} must be in (0, 1]")
+        if not 0.5 <= self.headroom <= 1:
+            raise ValueError("invalid limits: headroom must be in [0.5, 1]")
         if self.gross_leverage_max <= 0 or self.var_relative_max <= 0:
             raise ValueError("invalid limits: leverage and VaR limits must be > 0")
         if not 0.5 < self.var_confidence < 1:
@@ -155,9 +160,10 @@ def apply_limits(targets: pd.DataFrame, market: MarketData, limits: Limits = Lim
     eq = kinds.isin(EQUITY_KINDS).to_numpy()
     for industry, cols in table.loc[eq].groupby("industry").groups.items():
         exposure = longs[list(cols)].sum(axis=1)
-        over = exposure > limits.industry_max
+        cap = limits.industry_max * limits.headroom
+        over = exposure > cap
         if over.any():
-            scale = (limits.industry_max / exposure).where(over, 1.0)
+            scale = (cap / exposure).where(over, 1.0)
             sub = out[list(cols)]
             out[list(cols)] = sub.where(sub <= 0, sub.mul(scale, axis=0))
             for d in exposure.index[over.to_numpy()][:1]:
@@ -166,27 +172,29 @@ def apply_limits(targets: pd.DataFrame, market: MarketData, limits: Limits = Lim
     illiquid_cols = list(table.index[(table["liquidity"] == "illiquid").to_numpy()])
     if illiquid_cols:
         exposure = out[illiquid_cols].clip(lower=0.0).fillna(0.0).sum(axis=1)
-        over = exposure > limits.illiquid_max
+        cap = limits.illiquid_max * limits.headroom
+        over = exposure > cap
         if over.any():
-            scale = (limits.illiquid_max / exposure).where(over, 1.0)
+            scale = (cap / exposure).where(over, 1.0)
             sub = out[illiquid_cols]
             out[illiquid_cols] = sub.where(sub <= 0, sub.mul(scale, axis=0))
             d = exposure.index[over.to_numpy()][0]
             log.append((d, "illiquid", "illiquid", exposure[d], scale[d]))
 
     gross = out.abs().sum(axis=1)
-    over = gross > limits.gross_leverage_max
+    cap = limits.gross_leverage_max * limits.headroom
+    over = gross > cap
     if over.any():
-        out = out.mul((limits.gross_leverage_max / gross).where(over, 1.0), axis=0)
+        out = out.mul((cap / gross).where(over, 1.0), axis=0)
         d = gross.index[over.to_numpy()][0]
-        log.append((d, "gross_leverage", "fund", gross[d], limits.gross_leverage_max / gross[d]))
+        log.append((d, "gross_leverage", "fund", gross[d], cap / gross[d]))
 
     rows = np.flatnonzero(decided)
     if len(rows):
         if returns is None:
             returns = instrument_returns(market, list(out.columns))
         fund_var = portfolio_var(out, returns, limits, rows)
-        allowed = var_limit(market, limits, rows)
+        allowed = var_limit(market, limits, rows) * limits.headroom
         over = fund_var > allowed
         if over.any():
             scale = (allowed / fund_var).where(over, 1.0)

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from backtest import run_cli
+
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_LIMIT_BREACH = 3
@@ -65,23 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_data_commands(sub)
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    run_cli.register_commands(sub)
     return parser
-
-
-def _extra_commands():
-    """Commands defined in other modules (kept there so this file stays small)."""
-    registrars = []
-    try:
-        from backtest.run_cli import register_commands
-    except ImportError:
-        return registrars
-    registrars.append(register_commands)
-    return registrars
-
-
-_EXTRA_COMMANDS = _extra_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

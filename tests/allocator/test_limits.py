@@ -1,0 +1,143 @@
+"""Each fund limit: a crafted breach, the check that catches it, the pre-trade scaling that fixes it."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator.compliance import breaches, check_limits, summary
+from allocator.limits import Limits, apply_limits
+from backtest.config import FundConfig
+from backtest.instruments import Equity, EquityIndexFuture, instruments_table
+from backtest.market import MarketData
+from backtest.simulator import simulate
+
+
+def crafted_market(n_days=320, seed=0) -> MarketData:
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2020-01-01", periods=n_days)
+    instruments = [
+        Equity("TECH1", "Technology"), Equity("TECH2", "Technology"),
+        Equity("BANK1", "Financials"), Equity("ILLQ", "Utilities", liquidity="illiquid"),
+        Equity("BRIT", "Energy", country="GB"),
+        EquityIndexFuture("FUT", multiplier=10.0), EquityIndexFuture("NONISG", multiplier=10.0,
+                                                                     isg_member=False),
+    ]  # fmt: skip
+    table = instruments_table(instruments)
+    vols = np.array([0.01, 0.01, 0.01, 0.01, 0.01, 0.002, 0.01])  # FUT: a quiet future
+    px = 100 * np.exp(np.cumsum(rng.normal(0, 1, (n_days, len(vols))) * vols, axis=0))
+    prices = pd.DataFrame(px, index=dates, columns=table.index)
+    bench = pd.DataFrame({"equity_index": 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n_days)))},
+                         index=dates)  # fmt: skip
+    base = MarketData.from_prices(prices, table)
+    return dataclasses.replace(base, benchmarks=bench)
+
+
+def one_shot(market, weights: dict, day=5, persist=False) -> pd.DataFrame:
+    """Targets decided on ``day`` only (then drifting), or every day from it (``persist``)."""
+    tg = pd.DataFrame(np.nan, index=market.calendar, columns=list(weights))
+    if persist:
+        tg.iloc[day:] = pd.DataFrame([weights] * (len(tg) - day), index=tg.index[day:])
+    else:
+        tg.iloc[day] = pd.Series(weights)
+    return tg
+
+
+def rule_breached(market, targets, rule, limits=Limits()):
+    result = simulate(market, targets, FundConfig.frictionless(1e7))
+    comp = check_limits(result, market, limits)
+    return (breaches(comp)["rule"] == rule).any(), comp
+
+
+def test_industry_limit_caught_and_fixed():
+    market = crafted_market()
+    raw = one_shot(market, {"TECH1": 0.16, "TECH2": 0.16, "BANK1": 0.1})
+    caught, comp = rule_breached(market, raw, "industry")
+    assert caught
+    fig = comp[comp["rule"] == "industry"]["figure"].max()
+    assert 0.3 < fig < 0.34  # 32% in Technology at purchase, drifting with prices
+    fixed, actions = apply_limits(raw, market)
+    row = fixed.iloc[5]
+    assert row["TECH1"] + row["TECH2"] == pytest.approx(0.25 * 0.95)  # limit × headroom
+    assert row["BANK1"] == pytest.approx(0.1)  # other industries untouched
+    assert (actions["rule"] == "industry").any()
+    result = simulate(market, fixed, FundConfig.frictionless(1e7))
+    industry = check_limits(result, market).query("rule == 'industry'")["figure"]
+    assert 0.22 < industry.iloc[7] <= 0.25  # booked: inside the limit
+
+
+def test_illiquid_limit_caught_at_purchase_and_fixed():
+    market = crafted_market()
+    raw = one_shot(market, {"ILLQ": 0.2})
+    caught, comp = rule_breached(market, raw, "illiquid")
+    assert caught
+    ill = comp[comp["rule"] == "illiquid"]
+    assert ill["applies"].sum() == 1  # tested at the time of purchase only
+    fixed, _ = apply_limits(raw, market)
+    assert fixed.iloc[5]["ILLQ"] == pytest.approx(0.15 * 0.95)
+    assert not rule_breached(market, fixed, "illiquid")[0]
+
+
+def test_gross_leverage_caught_and_fixed():
+    market = crafted_market()
+    raw = one_shot(market, {"FUT": 8.0}, persist=True)  # rebalanced daily
+    limits = Limits(gross_leverage_max=6.0, var_absolute_max=10.0, reference=None)
+    caught, _ = rule_breached(market, raw, "gross_leverage", limits)
+    assert caught
+    fixed, actions = apply_limits(raw, market, limits)
+    assert fixed.iloc[5]["FUT"] == pytest.approx(6.0 * 0.95)
+    assert not rule_breached(market, fixed, "gross_leverage", limits)[0]
+
+
+def test_var_test_caught_and_fixed():
+    market = crafted_market()
+    raw = one_shot(market, {"FUT": 25.0}, day=300)
+    limits = Limits(gross_leverage_max=100.0)
+    caught, comp = rule_breached(market, raw, "var_18f4", limits)
+    assert caught
+    fixed, actions = apply_limits(raw, market, limits)
+    scale = fixed.iloc[300]["FUT"] / 25.0
+    assert 0 < scale < 1 and (actions["rule"] == "var_18f4").any()
+    # after scaling, the fund's VaR on the decision date equals 200% of the reference's
+    row = actions[actions["rule"] == "var_18f4"].iloc[0]
+    assert row["scale"] == pytest.approx(scale)
+
+
+def test_banned_instruments_removed_and_caught():
+    market = crafted_market()
+    raw = one_shot(market, {"BRIT": 0.1, "NONISG": 0.5, "FUT": 0.2})
+    assert rule_breached(market, raw, "non_us_equity")[0]
+    assert rule_breached(market, raw, "isg")[0]
+    fixed, actions = apply_limits(raw, market)
+    assert fixed.iloc[5]["BRIT"] == 0 and fixed.iloc[5]["NONISG"] == 0
+    assert fixed.iloc[5]["FUT"] == pytest.approx(0.2)
+    assert set(actions["rule"]) >= {"non_us_equity", "isg"}
+
+
+def test_subsidiary_cap_and_negative_cash_checks_catch_crafted_books():
+    market = crafted_market(n_days=70)
+    result = simulate(market, one_shot(market, {"FUT": 1.0}), FundConfig.frictionless(1e7))
+    nav = result.nav.copy()
+    quarter_end = pd.Timestamp("2020-03-31")
+    nav.loc[quarter_end, "subsidiary_pct_total_assets"] = 0.26
+    nav.loc[pd.Timestamp("2020-02-14"), "subsidiary_pct_total_assets"] = 0.30  # not a quarter-end
+    nav.loc[pd.Timestamp("2020-02-20"), "cash_fund"] = -5.0
+    crafted = dataclasses.replace(result)
+    object.__setattr__(crafted, "nav", nav)  # a frozen result with a doctored NAV table
+    found = breaches(check_limits(crafted, market))
+    sub = found[found["rule"] == "subsidiary_cap"]
+    assert list(sub["date"]) == [quarter_end]
+    assert list(found[found["rule"] == "cash_fund"]["date"]) == [pd.Timestamp("2020-02-20")]
+    table = summary(check_limits(crafted, market))
+    assert table.loc["subsidiary_cap", "breaches"] == 1
+
+
+def test_clean_targets_have_no_breaches_and_no_actions():
+    market = crafted_market()
+    raw = one_shot(market, {"TECH1": 0.1, "BANK1": 0.1, "FUT": 0.5})
+    fixed, actions = apply_limits(raw, market)
+    pd.testing.assert_frame_equal(fixed, raw)
+    assert actions.empty
+    result = simulate(market, fixed, FundConfig.frictionless(1e7))
+    assert breaches(check_limits(result, market)).empty

@@ -256,7 +256,11 @@ class MarketData:
         return pd.Series(vol, index=dates, name="implied_vol")
 
     def index_forward(self, tau_years, dates, underlying: str = "SPX") -> np.ndarray:
-        """Forward level of an index: spot × exp((r − q) τ), r from USD rates (ACT/360 → cont.)."""
+        """Forward level of an index: spot × exp((r − q) τ), τ in ACT/365 years.
+
+        ``r`` is the USD money-market rate used as if continuously compounded (the difference
+        is second order for option tenors of a year or less).
+        """
         dates = pd.DatetimeIndex(dates)
         spot = self.index.loc[dates, underlying].to_numpy()
         dy_col = f"{underlying}_DY"
@@ -286,9 +290,9 @@ class MarketData:
             spot[live], opt.strike, tau[live], r[live], q[live], vol[live], opt.is_call
         )
         if (~live).any():
-            settle_idx = min(int(self.calendar.searchsorted(opt.expiry, side="right")) - 1,
-                             len(self.calendar) - 1)
-            settle = self.index[opt.root].iloc[settle_idx]
+            settle_idx = int(self.calendar.searchsorted(opt.expiry, side="right")) - 1
+            # expired before the data starts: the settlement level is unknown
+            settle = self.index[opt.root].iloc[settle_idx] if settle_idx >= 0 else np.nan
             payoff = max(settle - opt.strike, 0.0) if opt.is_call else max(opt.strike - settle, 0.0)
             price[~live] = payoff
         return pd.Series(price, index=dates, name=opt.id)

@@ -10,7 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from allocator.limits import DERIVATIVE_KINDS, EQUITY_KINDS, Limits, _table, portfolio_var, var_limit
+from allocator.limits import (
+    DERIVATIVE_KINDS,
+    EQUITY_KINDS,
+    Limits,
+    _table,
+    portfolio_var,
+    var_limit,
+)
 from backtest.market import MarketData
 from backtest.returns import instrument_returns
 
@@ -24,14 +31,25 @@ def _rule(dates, name, figure, limit, applies=True, greater_is_bad=True) -> pd.D
     tol = 1e-9
     bad = figure > limit_arr + tol if greater_is_bad else figure < limit_arr - tol
     return pd.DataFrame(
-        {"date": dates, "rule": name, "figure": figure, "limit": limit_arr,
-         "breach": bad & applies, "applies": applies}  # fmt: skip
+        {
+            "date": dates,
+            "rule": name,
+            "figure": figure,
+            "limit": limit_arr,
+            "breach": bad & applies,
+            "applies": applies,
+        }  # fmt: skip
     )
 
 
-def check_limits(result, market: MarketData, limits: Limits = Limits(),
-                 quarter_ends: pd.DatetimeIndex | None = None) -> pd.DataFrame:
+def check_limits(
+    result,
+    market: MarketData,
+    limits: Limits | None = None,
+    quarter_ends: pd.DatetimeIndex | None = None,
+) -> pd.DataFrame:
     """Evaluate every rule on every day of a :class:`backtest.simulator.SimulationResult`."""
+    limits = limits or Limits()
     nav = result.nav
     dates = nav.index
     na = nav["net_assets"].to_numpy()
@@ -47,10 +65,20 @@ def check_limits(result, market: MarketData, limits: Limits = Limits(),
     else:
         quarter_end = dates.isin(quarter_ends)
     frames = [
-        _rule(dates, "subsidiary_cap", nav["subsidiary_pct_total_assets"], limits.subsidiary_cap,
-              applies=quarter_end),
-        _rule(dates, "subsidiary_band", nav["subsidiary_pct_total_assets"],
-              result.config.subsidiary.band_high, applies=False),
+        _rule(
+            dates,
+            "subsidiary_cap",
+            nav["subsidiary_pct_total_assets"],
+            limits.subsidiary_cap,
+            applies=quarter_end,
+        ),
+        _rule(
+            dates,
+            "subsidiary_band",
+            nav["subsidiary_pct_total_assets"],
+            result.config.subsidiary.band_high,
+            applies=False,
+        ),
         _rule(dates, "cash_fund", nav["cash_fund"] / na, 0.0, greater_is_bad=False),
         _rule(dates, "cash_subsidiary", nav["cash_subsidiary"] / na, 0.0, greater_is_bad=False),
         _rule(dates, "gross_leverage", notional.abs().sum(axis=1) / na, limits.gross_leverage_max),

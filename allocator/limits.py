@@ -76,7 +76,11 @@ def _table(market: MarketData, ids) -> pd.DataFrame:
     opts = [i for i in ids if is_option_id(i) and i not in market.instruments.index]
     if opts:
         table.loc[opts, ["kind", "exchange", "isg_member", "country", "liquidity"]] = [
-            InstrumentKind.INDEX_OPTION.value, "CBOE", True, "US", "liquid"
+            InstrumentKind.INDEX_OPTION.value,
+            "CBOE",
+            True,
+            "US",
+            "liquid",
         ]
         table.loc[opts, "subsidiary_only"] = False
     return table
@@ -84,8 +88,14 @@ def _table(market: MarketData, ids) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------- VaR
 @njit(cache=True)
-def _rolling_var(returns: np.ndarray, weights: np.ndarray, rows: np.ndarray, lookback: int,
-                 horizon: int, q: float) -> np.ndarray:
+def _rolling_var(
+    returns: np.ndarray,
+    weights: np.ndarray,
+    rows: np.ndarray,
+    lookback: int,
+    horizon: int,
+    q: float,
+) -> np.ndarray:
     """Historical VaR of ``weights[t]`` over the last ``lookback`` overlapping ``horizon``-day
     returns up to row t (inclusive), for t in ``rows``; a positive loss fraction."""
     n, m = returns.shape
@@ -104,20 +114,27 @@ def _rolling_var(returns: np.ndarray, weights: np.ndarray, rows: np.ndarray, loo
                     acc += weights[t, i] * r
             daily[s - start] = acc
         cum = np.cumsum(daily)
-        hor = cum[horizon - 1:] - np.concatenate((np.zeros(1), cum[: cum.shape[0] - horizon]))
+        hor = cum[horizon - 1 :] - np.concatenate((np.zeros(1), cum[: cum.shape[0] - horizon]))
         out[k] = -np.quantile(hor, 1.0 - q)
     return out
 
 
-def portfolio_var(weights: pd.DataFrame, returns: pd.DataFrame, limits: Limits,
-                  rows: np.ndarray | None = None) -> pd.Series:
+def portfolio_var(
+    weights: pd.DataFrame, returns: pd.DataFrame, limits: Limits, rows: np.ndarray | None = None
+) -> pd.Series:
     """99% ``horizon``-day historical VaR of exposure weights (fraction of net assets) on the
     dates of ``rows`` (all dates by default), from returns up to each date only."""
     rows = np.arange(len(weights)) if rows is None else np.asarray(rows, dtype=np.int64)
     r = returns.reindex(index=weights.index, columns=weights.columns).to_numpy(dtype="float64")
     w = weights.fillna(0.0).to_numpy(dtype="float64")
-    var = _rolling_var(np.ascontiguousarray(r), np.ascontiguousarray(w), rows,
-                       limits.var_lookback_days, limits.var_horizon_days, limits.var_confidence)
+    var = _rolling_var(
+        np.ascontiguousarray(r),
+        np.ascontiguousarray(w),
+        rows,
+        limits.var_lookback_days,
+        limits.var_horizon_days,
+        limits.var_confidence,
+    )
     return pd.Series(var, index=weights.index[rows], name="var")
 
 
@@ -133,13 +150,18 @@ def var_limit(market: MarketData, limits: Limits, rows: np.ndarray) -> pd.Series
 
 
 # ---------------------------------------------------------------------------- pre-trade
-def apply_limits(targets: pd.DataFrame, market: MarketData, limits: Limits = Limits(),
-                 returns: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_limits(
+    targets: pd.DataFrame,
+    market: MarketData,
+    limits: Limits | None = None,
+    returns: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scale or trim ``targets`` (dates × ids, fraction of net assets) so that the fund complies.
 
     Returns the compliant targets and a log of actions (date, rule, figure, limit, scale).
     NaN rows (no decision) stay NaN. Uses only data up to each decision date.
     """
+    limits = limits or Limits()
     table = _table(market, targets.columns)
     out = targets.copy()
     log: list[tuple] = []

@@ -83,8 +83,10 @@ class SubsidiaryPolicy:
 
     def __post_init__(self) -> None:
         _check(0 < self.cap_pct <= 0.25, "Subsidiary cap must be in (0, 25%]")
-        _check(0 <= self.band_low <= self.target_pct <= self.band_high <= self.cap_pct,
-               "need 0 <= band_low <= target_pct <= band_high <= cap_pct")
+        _check(
+            0 <= self.band_low <= self.target_pct <= self.band_high <= self.cap_pct,
+            "need 0 <= band_low <= target_pct <= band_high <= cap_pct",
+        )
         _check(0 <= self.margin_pct < 1, "margin_pct must be in [0, 1)")
         _check(1 <= self.fiscal_year_end_month <= 12, "fiscal_year_end_month must be 1..12")
 
@@ -100,9 +102,11 @@ class Flow:
     def __post_init__(self) -> None:
         object.__setattr__(self, "date", pd.Timestamp(self.date))
         object.__setattr__(self, "kind", FlowKind(self.kind))
-        _check(isinstance(self.units, int) and self.units != 0,
-               f"flow on {self.date:%Y-%m-%d}: units must be a non-zero whole number of creation "
-               f"units, got {self.units!r}")
+        _check(
+            isinstance(self.units, int) and self.units != 0,
+            f"flow on {self.date:%Y-%m-%d}: units must be a non-zero whole number of creation "
+            f"units, got {self.units!r}",
+        )
 
 
 @dataclass(frozen=True)
@@ -156,15 +160,24 @@ class FundConfig:
         _check(self.size_at in ("decision", "execution"), "size_at is 'decision' or 'execution'")
         _check(self.creation_unit_shares > 0, "creation unit must be > 0 shares")
         _check(self.min_shares_outstanding >= 0, "min_shares_outstanding < 0")
-        _check(self.initial_shares >= self.min_shares_outstanding,
-               f"initial shares {self.initial_shares} below the minimum "
-               f"{self.min_shares_outstanding}")
-        _check(self.initial_shares % self.creation_unit_shares == 0 or self.initial_shares > 0,
-               "initial shares must be positive")
+        _check(
+            self.initial_shares >= self.min_shares_outstanding,
+            f"initial shares {self.initial_shares} below the minimum {self.min_shares_outstanding}",
+        )
+        _check(
+            self.initial_shares % self.creation_unit_shares == 0 or self.initial_shares > 0,
+            "initial shares must be positive",
+        )
         _check(self.initial_nav_per_share > 0, "initial NAV per share must be > 0")
-        for name in ("creation_fee_fixed_usd", "creation_fee_bps", "redemption_fee_fixed_usd",
-                     "redemption_fee_bps", "expense_ratio", "no_trade_buffer_pct_nav",
-                     "money_market_fee_annual"):
+        for name in (
+            "creation_fee_fixed_usd",
+            "creation_fee_bps",
+            "redemption_fee_fixed_usd",
+            "redemption_fee_bps",
+            "expense_ratio",
+            "no_trade_buffer_pct_nav",
+            "money_market_fee_annual",
+        ):
             _check(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
         _check(self.expense_ratio < 0.2, "expense_ratio must be an annual decimal (0.0095)")
         _check(self.roll_days_before_expiry >= 0, "roll_days_before_expiry < 0")

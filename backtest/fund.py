@@ -137,12 +137,14 @@ def build_allocator(spec: AllocatorSpec, source: str = "config"):
         ),
     }
     if spec.method not in base:
-        raise ValueError(f"{source}: unknown allocator method {spec.method!r}; "
-                         f"known: {sorted(base)}")
+        raise ValueError(
+            f"{source}: unknown allocator method {spec.method!r}; known: {sorted(base)}"
+        )
     rule = al.Capped(base[spec.method](), max_weight=spec.max_weight, min_weight=spec.min_weight)
     if spec.vol_target_annual:
-        rule = al.VolatilityTarget(rule, target_annual=spec.vol_target_annual,
-                                   max_leverage=spec.max_leverage)
+        rule = al.VolatilityTarget(
+            rule, target_annual=spec.vol_target_annual, max_leverage=spec.max_leverage
+        )
     if spec.defensive:
         rule = al.Defensive(rule, **spec.defensive)
     return al.Schedule(rule, frequency=spec.rebalance, drift_threshold=spec.drift_threshold)
@@ -232,8 +234,10 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
     columns = sorted(set().union(*(p.columns for p in positions.values())))
     inst_returns = instrument_returns(market, columns)
     strategy_returns = pd.DataFrame(
-        {k: exposure_returns(p, market, cost_bps=STRATEGY_COST_BPS, returns=inst_returns)
-         for k, p in positions.items()}  # fmt: skip
+        {
+            k: exposure_returns(p, market, cost_bps=STRATEGY_COST_BPS, returns=inst_returns)
+            for k, p in positions.items()
+        }  # fmt: skip
     )
     alloc = build_allocator(spec.allocator)
     weights = _allocator_inputs(alloc, strategy_returns, market).fillna(0.0)
@@ -250,8 +254,18 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
     compliance = check_limits(result, market, limits)
     steps.update(2)
     steps.close()
-    return FundRun(spec, market, positions, strategy_returns, weights, targets, actions, result,
-                   compliance, skipped)
+    return FundRun(
+        spec,
+        market,
+        positions,
+        strategy_returns,
+        weights,
+        targets,
+        actions,
+        result,
+        compliance,
+        skipped,
+    )
 
 
 def replace(spec: FundSpec, **changes) -> FundSpec:

@@ -190,7 +190,9 @@ def MoneyMarket(id: str = "MMF", **kw) -> Instrument:  # noqa: N802
     return Instrument(id=id, kind=InstrumentKind.MONEY_MARKET, **kw)
 
 
-_OPTION_ID = re.compile(r"^(?P<root>[A-Z0-9_]+)-(?P<expiry>\d{4}-\d{2}-\d{2})-(?P<cp>[CP])-(?P<strike>\d+(\.\d+)?)$")
+_OPTION_ID = re.compile(
+    r"^(?P<root>[A-Z0-9_]+)-(?P<expiry>\d{4}-\d{2}-\d{2})-(?P<cp>[CP])-(?P<strike>\d+(\.\d+)?)$"
+)
 
 
 @dataclass(frozen=True, slots=True)

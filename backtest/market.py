@@ -70,7 +70,16 @@ SURFACE_TENORS_YEARS = (30 / 365, 61 / 365, 91 / 365, 182 / 365, 365 / 365)
 SURFACE_COLUMNS = ("atm_1m", "atm_2m", "atm_3m", "atm_6m", "atm_12m", "skew", "curvature")
 
 #: The frame-valued fields, in order, that are indexed by the calendar.
-DATED_FIELDS = ("prices", "adjusted", "fx", "rates", "index", "vol_surface", "dividends", "benchmarks")
+DATED_FIELDS = (
+    "prices",
+    "adjusted",
+    "fx",
+    "rates",
+    "index",
+    "vol_surface",
+    "dividends",
+    "benchmarks",
+)
 
 #: Names a strategy may declare in ``required_fields``.
 FIELD_NAMES = frozenset(DATED_FIELDS) | {"curves", "instruments"}
@@ -135,7 +144,9 @@ class MarketData:
             raise ValueError(f"instrument table lacks columns {missing_cols}")
         unknown = [c for c in self.prices.columns if c not in self.instruments.index]
         if unknown:
-            raise ValueError(f"prices reference instruments not defined in the table: {unknown[:10]}")
+            raise ValueError(
+                f"prices reference instruments not defined in the table: {unknown[:10]}"
+            )
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -151,7 +162,9 @@ class MarketData:
             raise ValueError("from_prices: the price table must be indexed by dates")
         prices = prices.sort_index().astype("float64")
         if instruments is None:
-            instruments = instruments_table([_equity(str(c), industry="unknown") for c in prices.columns])
+            instruments = instruments_table(
+                [_equity(str(c), industry="unknown") for c in prices.columns]
+            )
         rates = pd.DataFrame({"USD": 0.0}, index=prices.index)
         fx = pd.DataFrame({"USD": 1.0}, index=prices.index)
         return cls(
@@ -218,7 +231,7 @@ class MarketData:
         return frozenset(have)
 
     def fx_to_usd(self, ids: Iterable[str] | None = None) -> pd.DataFrame:
-        """USD per unit of each instrument's currency (dates × ids); NaN if the currency is unknown."""
+        """USD per unit of each instrument's currency (dates × ids); NaN for unknown currencies."""
         ids = list(self.instruments.index if ids is None else ids)
         ccy = self.instruments.loc[ids, "currency"]
         fx = self.fx.copy()
@@ -281,7 +294,11 @@ class MarketData:
         tau = _tau_years(dates, opt.expiry)
         spot = self.index.loc[dates, opt.root].to_numpy()
         dy_col = f"{opt.root}_DY"
-        q = self.index.loc[dates, dy_col].to_numpy() if dy_col in self.index else np.zeros(len(dates))
+        q = (
+            self.index.loc[dates, dy_col].to_numpy()
+            if dy_col in self.index
+            else np.zeros(len(dates))
+        )
         r = self.rates.loc[dates, "USD"].to_numpy()
         vol = self.implied_vol(opt.strike, opt.expiry, dates, opt.root).to_numpy()
         live = tau > 0
@@ -330,8 +347,11 @@ def xnys_calendar(start, end) -> pd.DatetimeIndex:
     import exchange_calendars as xcals
 
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    cal = xcals.get_calendar("XNYS", start=min(start, pd.Timestamp("2000-01-01")),
-                             end=max(end, pd.Timestamp("2030-12-31")))
+    cal = xcals.get_calendar(
+        "XNYS",
+        start=min(start, pd.Timestamp("2000-01-01")),
+        end=max(end, pd.Timestamp("2030-12-31")),
+    )
     sessions = cal.sessions_in_range(start, end)
     sessions = sessions.tz_localize(None) if sessions.tz else sessions
     return pd.DatetimeIndex(sessions.to_numpy(), name="date")

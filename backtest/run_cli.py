@@ -10,8 +10,12 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "lalt.tom
 def register_commands(sub) -> None:
     p = sub.add_parser("backtest", help="run the fund end to end (default: the LALT-like fund "
                                         "on the synthetic market, 2005–2024)")  # fmt: skip
-    p.add_argument("--config", type=Path, default=None,
-                   help="fund spec TOML (default: examples/lalt.toml, or built-in defaults)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="fund spec TOML (default: examples/lalt.toml, or built-in defaults)",
+    )
     p.add_argument("--data", type=Path, default=None,
                    help="market folder: our layout or the pysystemtrade layout "
                         "(default: the seeded synthetic market of the config)")  # fmt: skip
@@ -50,8 +54,10 @@ def format_summary(metrics: dict, compliance_summary) -> str:
     lines.append("")
     lines.append("Limits (days checked / applicable / breaches, worst figure vs limit):")
     for rule, r in compliance_summary.iterrows():
-        lines.append(f"  {rule:<18} {int(r['days']):>6} {int(r['applicable']):>6} "
-                     f"{int(r['breaches']):>4}   worst {r['worst']:.4f} vs {r['limit']:.4f}")
+        lines.append(
+            f"  {rule:<18} {int(r['days']):>6} {int(r['applicable']):>6} "
+            f"{int(r['breaches']):>4}   worst {r['worst']:.4f} vs {r['limit']:.4f}"
+        )
     for name, why in metrics.get("skipped_strategies", {}).items():
         lines.append(f"skipped {name}: {why}")
     return "\n".join(lines)
@@ -74,6 +80,8 @@ def cmd_backtest(args) -> int:
     out = write_run(run, args.out, metrics)
     print(f"{spec.name}: {run.market!r}")
     print(format_summary(metrics, summary(run.compliance)))
-    print(f"\nwrote {out}/ (nav.csv, weights.csv, holdings.parquet, trades.csv, compliance.csv, "
-          "metrics.json, charts)")
+    print(
+        f"\nwrote {out}/ (nav.csv, weights.csv, holdings.parquet, trades.csv, compliance.csv, "
+        "metrics.json, charts)"
+    )
     return EXIT_LIMIT_BREACH if metrics["compliance_breaches"] else EXIT_OK

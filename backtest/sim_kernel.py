@@ -70,7 +70,7 @@ def round_half_up(x: float, decimals: int) -> float:
 
 @njit(cache=True)
 def _fwd_value(q, spot, strike, r_usd, r_for, days_left):
-    """Value in USD of a forward buying q units at ``strike`` USD/unit, ``days_left`` to maturity."""
+    """USD value of a forward buying q units at ``strike`` USD/unit, ``days_left`` to maturity."""
     tau = max(days_left, 0.0) / 360.0
     fwd = spot * (1.0 + r_usd * tau) / (1.0 + r_for * tau)
     return q * (fwd - strike) / (1.0 + r_usd * tau)
@@ -128,7 +128,11 @@ def run_kernel(
     er = params[7]
     buffer_pct = params[8]
     sub_cap, sub_target, sub_low, sub_high, sub_margin = (
-        params[9], params[10], params[11], params[12], params[13]
+        params[9],
+        params[10],
+        params[11],
+        params[12],
+        params[13],
     )
     impact = params[14]
     borrow = params[15]
@@ -225,8 +229,14 @@ def run_kernel(
                     fwd_mat[i] = day_number[t] + 30.0
                     mv[t, i] = 0.0
                 else:
-                    v = _fwd_value(q[i], under[t, i], fwd_k[i], r_usd[t], rate_for[t, i],
-                                   fwd_mat[i] - day_number[t])
+                    v = _fwd_value(
+                        q[i],
+                        under[t, i],
+                        fwd_k[i],
+                        r_usd[t],
+                        rate_for[t, i],
+                        fwd_mat[i] - day_number[t],
+                    )
                     pnl[t, i] += v - mv_prev[i]
                     mv[t, i] = v
                     mv_prev[i] = v
@@ -336,28 +346,65 @@ def run_kernel(
         fund[t, C_NAV_PS_5DP] = nav5
         # 8. execute yesterday's decisions at today's close
         if t > 0:
-            _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_prev,
-                     price, ref_price, roll, fx, under, rate_for, r_usd, day_number, kind, book,
-                     mult, expiry_idx, cost_bps, commission, target, na_prev, na, buffer_pct,
-                     impact, cash, flow_cash, trade_qty, trade_price, trade_cost, fund,
-                     params[17] > 0.0)
-        _roll_costs(t, q, pend_q, pend_cost, roll, under, fx, mult, kind, cost_bps, commission,
-                    trade_cost)
+            _execute(
+                t,
+                q,
+                pend_q,
+                pend_cash,
+                pend_cost,
+                pend_k,
+                pend_mat,
+                fwd_k,
+                mv_prev,
+                price,
+                ref_price,
+                roll,
+                fx,
+                under,
+                rate_for,
+                r_usd,
+                day_number,
+                kind,
+                book,
+                mult,
+                expiry_idx,
+                cost_bps,
+                commission,
+                target,
+                na_prev,
+                na,
+                buffer_pct,
+                impact,
+                cash,
+                flow_cash,
+                trade_qty,
+                trade_price,
+                trade_cost,
+                fund,
+                params[17] > 0.0,
+            )
+        _roll_costs(
+            t, q, pend_q, pend_cost, roll, under, fx, mult, kind, cost_bps, commission, trade_cost
+        )
         na_prev = na
     return qty, mv, notional, pnl, cost, trade_qty, trade_price, trade_cost, fund
 
 
 @njit(cache=True)
-def _roll_costs(t, q, pend_q, pend_cost, roll, under, fx, mult, kind, cost_bps, commission,
-                trade_cost):
+def _roll_costs(
+    t, q, pend_q, pend_cost, roll, under, fx, mult, kind, cost_bps, commission, trade_cost
+):
     """Rolling a futures position at ``t``'s close costs both legs, booked at ``t+1``."""
     N = q.shape[0]
     for i in range(N):
         if kind[i] == K_FUTURE and roll[t, i]:
             held = q[i] + pend_q[i]
             if held != 0.0:
-                c = 2.0 * abs(held) * (commission[i]
-                                       + mult[i] * under[t, i] * fx[t, i] * cost_bps[i] * 1e-4)
+                c = (
+                    2.0
+                    * abs(held)
+                    * (commission[i] + mult[i] * under[t, i] * fx[t, i] * cost_bps[i] * 1e-4)
+                )
                 pend_cost[i] += c
                 trade_cost[t, i] += c
 

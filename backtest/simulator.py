@@ -47,7 +47,9 @@ def _validate_targets(targets: pd.DataFrame, market: MarketData) -> pd.DataFrame
         raise ValueError("targets must be a DataFrame (dates × instrument ids)")
     if not isinstance(targets.index, pd.DatetimeIndex):
         raise ValueError("targets must be indexed by dates")
-    unknown = [c for c in targets.columns if c not in market.instruments.index and not is_option_id(c)]
+    unknown = [
+        c for c in targets.columns if c not in market.instruments.index and not is_option_id(c)
+    ]
     if unknown:
         raise ValueError(f"targets name instruments not in the market: {unknown[:10]}")
     outside = targets.index.difference(market.calendar)
@@ -103,7 +105,9 @@ def _futures_arrays(market: MarketData, root: str, roll_days: int):
     return held, ref, roll
 
 
-def prepare_inputs(market: MarketData, targets: pd.DataFrame, config: FundConfig) -> SimulationInputs:
+def prepare_inputs(
+    market: MarketData, targets: pd.DataFrame, config: FundConfig
+) -> SimulationInputs:
     """Validate and convert to the kernel's arrays."""
     targets = _validate_targets(targets, market)
     dates = market.calendar
@@ -175,7 +179,9 @@ def prepare_inputs(market: MarketData, targets: pd.DataFrame, config: FundConfig
     cost_bps[:] = [costs.half_spread_bps.get(str(a), 0.0) for a in asset_class]
     for a in (price, ref, fx, under, rate_for):
         np.nan_to_num(a, copy=False, nan=0.0)
-    r_usd = market.rates["USD"].ffill().fillna(0.0).to_numpy() if "USD" in market.rates else np.zeros(T)
+    r_usd = (
+        market.rates["USD"].ffill().fillna(0.0).to_numpy() if "USD" in market.rates else np.zeros(T)
+    )
     rf = r_usd.copy() if config.earn_interest else np.zeros(T)
     if config.earn_interest and config.cash_vehicle == "money_market":
         rf = rf - config.money_market_fee_annual
@@ -207,11 +213,23 @@ def _params(config: FundConfig, has_sub: bool) -> np.ndarray:
     s = config.subsidiary
     return np.array(
         [
-            config.initial_shares, config.initial_nav_per_share, config.creation_unit_shares,
-            config.creation_fee_fixed_usd, config.creation_fee_bps, config.redemption_fee_fixed_usd,
-            config.redemption_fee_bps, config.expense_ratio, config.no_trade_buffer_pct_nav,
-            s.cap_pct, s.target_pct, s.band_low, s.band_high, s.margin_pct,
-            config.costs.impact_bps_per_pct_nav, config.costs.borrow_fee_annual, float(has_sub),
+            config.initial_shares,
+            config.initial_nav_per_share,
+            config.creation_unit_shares,
+            config.creation_fee_fixed_usd,
+            config.creation_fee_bps,
+            config.redemption_fee_fixed_usd,
+            config.redemption_fee_bps,
+            config.expense_ratio,
+            config.no_trade_buffer_pct_nav,
+            s.cap_pct,
+            s.target_pct,
+            s.band_low,
+            s.band_high,
+            s.margin_pct,
+            config.costs.impact_bps_per_pct_nav,
+            config.costs.borrow_fee_annual,
+            float(has_sub),
             float(config.size_at == "execution"),
         ],  # fmt: skip
         dtype="float64",
@@ -330,8 +348,10 @@ class SimulationResult:
             "fund_net_assets": f[:, K.C_FUND_EX_SUB] + f[:, K.C_SUB_NA],
             "subsidiary_net_assets": f[:, K.C_SUB_NA],
             "subsidiary_pct_total_assets": np.divide(
-                f[:, K.C_SUB_NA], f[:, K.C_FUND_TOTAL_ASSETS],
-                out=np.zeros(len(f)), where=f[:, K.C_FUND_TOTAL_ASSETS] != 0,
+                f[:, K.C_SUB_NA],
+                f[:, K.C_FUND_TOTAL_ASSETS],
+                out=np.zeros(len(f)),
+                where=f[:, K.C_FUND_TOTAL_ASSETS] != 0,
             ),  # fmt: skip
             "cash": f[:, K.C_CASH_FUND] + f[:, K.C_CASH_SUB],
             "cash_fund": f[:, K.C_CASH_FUND],

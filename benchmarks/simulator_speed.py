@@ -64,8 +64,10 @@ def run_equity(args) -> None:
     ours_final = result.nav["net_assets"].iloc[-1]
     cells = args.days * args.stocks
     print(f"equity problem: {args.days} days × {args.stocks} stocks, monthly rebalance")
-    print(f"  multistrat kernel      {k_time * 1e3:9.1f} ms  ({k_time / cells * 1e9:.1f} ns per "
-          f"instrument-day)")
+    print(
+        f"  multistrat kernel      {k_time * 1e3:9.1f} ms  ({k_time / cells * 1e9:.1f} ns per "
+        f"instrument-day)"
+    )
     print(f"  multistrat simulate()  {e_time * 1e3:9.1f} ms  (incl. pandas edges)")
 
     import vectorbt as vbt
@@ -79,28 +81,39 @@ def run_equity(args) -> None:
     vbt_run()
     v_time, pf = best_of(vbt_run)
     vbt_final = float(pf.value().iloc[-1])
-    print(f"  vectorbt from_orders   {v_time * 1e3:9.1f} ms  → ratio {v_time / k_time:6.1f}× "
-          f"(kernel), {v_time / e_time:5.1f}× (simulate)")
-    print(f"  final value: ours {ours_final:,.2f}  vectorbt {vbt_final:,.2f}  "
-          f"rel diff {abs(ours_final / vbt_final - 1):.2e} (whole shares vs fractional)")
+    print(
+        f"  vectorbt from_orders   {v_time * 1e3:9.1f} ms  → ratio {v_time / k_time:6.1f}× "
+        f"(kernel), {v_time / e_time:5.1f}× (simulate)"
+    )
+    print(
+        f"  final value: ours {ours_final:,.2f}  vectorbt {vbt_final:,.2f}  "
+        f"rel diff {abs(ours_final / vbt_final - 1):.2e} (whole shares vs fractional)"
+    )
     if args.skip_bt:
         return
     import bt
 
     def bt_run():
-        strat = bt.Strategy(
-            "w", [bt.algos.RunMonthly(run_on_first_date=True), bt.algos.WeighTarget(weights.ffill()),
-                  bt.algos.Rebalance()],
-        )  # fmt: skip
-        test = bt.Backtest(strat, prices, initial_capital=1e9, integer_positions=False,
-                           progress_bar=False)
+        algos = [
+            bt.algos.RunMonthly(run_on_first_date=True),
+            bt.algos.WeighTarget(weights.ffill()),
+            bt.algos.Rebalance(),
+        ]
+        strat = bt.Strategy("w", algos)
+        test = bt.Backtest(
+            strat, prices, initial_capital=1e9, integer_positions=False, progress_bar=False
+        )
         return bt.run(test)
 
     b_time, res = best_of(bt_run, repeat=1)
     bt_final = float(res.prices.iloc[-1, 0]) / 100 * 1e9
-    print(f"  bt                     {b_time * 1e3:9.1f} ms  → ratio {b_time / k_time:6.1f}× "
-          f"(kernel), {b_time / e_time:5.1f}× (simulate)")
-    print(f"  final value: bt {bt_final:,.2f}  rel diff to ours {abs(ours_final / bt_final - 1):.2e}")
+    print(
+        f"  bt                     {b_time * 1e3:9.1f} ms  → ratio {b_time / k_time:6.1f}× "
+        f"(kernel), {b_time / e_time:5.1f}× (simulate)"
+    )
+    print(
+        f"  final value: bt {bt_final:,.2f}  rel diff to ours {abs(ours_final / bt_final - 1):.2e}"
+    )
 
 
 def run_fund(args) -> None:
@@ -109,8 +122,9 @@ def run_fund(args) -> None:
     market = synthetic_market(seed=7)
     ids = [i for i in market.ids() if not i.startswith("EQ")][:40] + market.ids(["equity"])[:20]
     rng = np.random.default_rng(1)
-    targets = pd.DataFrame(rng.normal(0, 0.05, (len(market.calendar), len(ids))),
-                           index=market.calendar, columns=ids)
+    targets = pd.DataFrame(
+        rng.normal(0, 0.05, (len(market.calendar), len(ids))), index=market.calendar, columns=ids
+    )
     targets[market.ids(["equity"])[:20]] = targets[market.ids(["equity"])[:20]].abs() / 10
     cfg = FundConfig()
     inputs = prepare_inputs(market, targets, cfg)
@@ -119,8 +133,10 @@ def run_fund(args) -> None:
     e_time, _ = best_of(lambda: simulate(market, targets, cfg), repeat=1)
     cells = len(market.calendar) * len(ids)
     print(f"fund problem: {len(market.calendar)} days × {len(ids)} instruments, daily targets")
-    print(f"  kernel {k_time * 1e3:.1f} ms ({k_time / cells * 1e9:.1f} ns per instrument-day); "
-          f"simulate() incl. input preparation {e_time:.2f} s")
+    print(
+        f"  kernel {k_time * 1e3:.1f} ms ({k_time / cells * 1e9:.1f} ns per instrument-day); "
+        f"simulate() incl. input preparation {e_time:.2f} s"
+    )
 
 
 def main() -> None:

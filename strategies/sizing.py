@@ -12,11 +12,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from backtest.returns import instrument_returns
 from backtest.market import MarketData
-
-#: Trading days per year: the one home for annualisation in the strategies package.
-TRADING_DAYS_PER_YEAR = 252
+from backtest.metrics import TRADING_DAYS_PER_YEAR
+from backtest.returns import instrument_returns
 
 
 @njit(cache=True)

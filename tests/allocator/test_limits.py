@@ -1,4 +1,4 @@
-"""Each fund limit: a crafted breach, the check that catches it, the pre-trade scaling that fixes it."""
+"""Each fund limit: a crafted breach, the check that catches it, the pre-trade fix."""
 
 import dataclasses
 
@@ -44,7 +44,7 @@ def one_shot(market, weights: dict, day=5, persist=False) -> pd.DataFrame:
     return tg
 
 
-def rule_breached(market, targets, rule, limits=Limits()):
+def rule_breached(market, targets, rule, limits: Limits | None = None):
     result = simulate(market, targets, FundConfig.frictionless(1e7))
     comp = check_limits(result, market, limits)
     return (breaches(comp)["rule"] == rule).any(), comp

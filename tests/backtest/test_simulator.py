@@ -145,8 +145,10 @@ def test_redemption_below_minimum_is_refused():
     ("mutate", "message"),
     [
         (lambda tg: tg.assign(NOPE=0.1), "not in the market: \\['NOPE'\\]"),
-        (lambda tg: tg.mul(np.where(np.arange(len(tg)) == 3, np.inf, 1.0), axis=0),
-         "non-finite value on 2021-01-07"),
+        (
+            lambda tg: tg.mul(np.where(np.arange(len(tg)) == 3, np.inf, 1.0), axis=0),
+            "non-finite value on 2021-01-07",
+        ),
         (lambda tg: tg.set_axis(tg.index + pd.Timedelta(days=1000)), "outside the market"),
     ],
 )

@@ -36,7 +36,7 @@ def run(synthetic_20y):
              "currency_forward", "commodity_future", "vix_future"]  # fmt: skip
     ids = market.ids(kinds)
     n = len(cal)
-    weekly = np.r_[True, cal.dayofweek[1:] < cal.dayofweek[:-1]]
+    weekly = np.r_[True, cal.day_of_week[1:] < cal.day_of_week[:-1]]
     tg = pd.DataFrame(np.nan, index=cal, columns=ids)
     tg.loc[weekly] = rng.normal(0.0, 0.08, (weekly.sum(), len(ids)))
     sub = market.ids(["commodity_future", "vix_future"])
@@ -61,8 +61,9 @@ def test_cash_plus_holdings_plus_receivables_minus_liabilities_is_net_assets(run
            - nav["accrued_expenses"])  # fmt: skip
     np.testing.assert_allclose(lhs, nav["net_assets"], rtol=1e-11, atol=1e-4)
     # the balance sheet: total assets − liabilities
-    np.testing.assert_allclose(nav["total_assets"] - nav["liabilities"], nav["net_assets"],
-                               rtol=1e-11, atol=1e-4)
+    np.testing.assert_allclose(
+        nav["total_assets"] - nav["liabilities"], nav["net_assets"], rtol=1e-11, atol=1e-4
+    )
 
 
 def test_sum_of_pnl_income_costs_fees_and_flows_is_the_change_in_net_assets(run):
@@ -70,8 +71,9 @@ def test_sum_of_pnl_income_costs_fees_and_flows_is_the_change_in_net_assets(run)
     nav = result.nav
     sources = (result.pnl.sum(axis=1) - result.costs.sum(axis=1) + nav["interest"]
                - nav["expenses"] + nav["flow_value"] + nav["fees"])  # fmt: skip
-    np.testing.assert_allclose(nav["net_assets"].diff().iloc[1:], sources.iloc[1:],
-                               rtol=0, atol=1e-4)
+    np.testing.assert_allclose(
+        nav["net_assets"].diff().iloc[1:], sources.iloc[1:], rtol=0, atol=1e-4
+    )
 
 
 def test_consolidation_eliminates_the_investment_in_the_subsidiary(run):
@@ -112,8 +114,17 @@ def test_every_instrument_kind_was_held_and_options_settled(run):
     market, targets, result = run
     held = result.holdings
     kinds = market.instruments["kind"].reindex(held["instrument"].unique()).dropna().unique()
-    assert {"equity", "etf", "currency_forward", "vix_future", "commodity_future",
-            "bond_future", "rate_future", "currency_future", "equity_index_future"} <= set(kinds)
+    assert {
+        "equity",
+        "etf",
+        "currency_forward",
+        "vix_future",
+        "commodity_future",
+        "bond_future",
+        "rate_future",
+        "currency_future",
+        "equity_index_future",
+    } <= set(kinds)
     options = [c for c in targets.columns if c.startswith("SPX-")]
     assert held["instrument"].isin(options).any()
     # every option position ends at zero (settled at expiry)

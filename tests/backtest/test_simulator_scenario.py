@@ -30,7 +30,6 @@ PUT = "SPX-2024-03-15-P-5000"
 
 
 def scenario_market() -> MarketData:
-    n = len(DATES)
     held = MARCH + JUNE[5:]
     mar_exp, jun_exp = pd.Timestamp("2024-03-15"), pd.Timestamp("2024-06-21")
     curve = pd.DataFrame(
@@ -194,7 +193,7 @@ def test_trades_quantities_prices_and_booking(run):
     assert tr.at["FWD-EUR-1M", "price"] == pytest.approx(fwd_k, rel=1e-14)
     assert tr.at["FWD-EUR-1M", "booked"] == DATES[4]
     q = run.quantities
-    assert (q.loc[DATES[:2], "FUT"] == 0).all() and (q.loc[DATES[2]:, "FUT"] == 2).all()
+    assert (q.loc[DATES[:2], "FUT"] == 0).all() and (q.loc[DATES[2] :, "FUT"] == 2).all()
     assert q.at[DATES[6], PUT] == -1 and q.at[DATES[7], PUT] == 0  # settled on expiry
 
 

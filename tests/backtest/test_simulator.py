@@ -196,3 +196,34 @@ def test_kernel_agrees_with_its_plain_python_twin():
     plain = sim_kernel.run_kernel.py_func(**inputs.arrays)
     for a, b in zip(compiled, plain, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-9, equal_nan=True)
+
+
+def test_in_kind_creation_delivers_the_basket_and_the_cash_component():
+    market = equity_market(n_days=40, n_stocks=3)
+    cal = market.calendar
+    tg = pd.DataFrame(np.nan, index=cal, columns=market.prices.columns)
+    tg.iloc[0] = [0.3, 0.3, 0.3]
+    day = 10
+    cfg = FundConfig.frictionless(1e6, shares=100_000).replace(
+        creation_unit_shares=50_000,
+        creation_fee_fixed_usd=250.0,
+        flows=FlowSchedule(flows=(Flow(cal[day], 1, "in_kind"),)),
+    )
+    result = simulate(market, tg, cfg)
+    nav = result.nav
+    q_before = result.quantities.iloc[day]
+    nav5 = nav["nav_per_share_5dp"].iloc[day]
+    # the Deposit basket: a pro-rata slice of each holding, whole shares
+    basket = np.round(q_before * 50_000 / 100_000)
+    deposit_amount = (basket * market.prices.iloc[day]).sum()
+    cash_component = 50_000 * nav5 - deposit_amount
+    np.testing.assert_array_equal(result.quantities.iloc[day + 1], q_before + basket)
+    assert nav["cash"].iloc[day + 1] - nav["cash"].iloc[day] == pytest.approx(
+        cash_component + 250.0, abs=1e-6
+    )
+    assert nav["shares_outstanding"].iloc[day + 1] == 150_000
+    assert nav["flow_value"].iloc[day + 1] == pytest.approx(50_000 * nav5)
+    # after the creation the NAV per share is unchanged but for the fee and the day's P&L
+    pnl = result.pnl.iloc[day + 1].sum()
+    expected_na = nav["net_assets"].iloc[day] + 50_000 * nav5 + 250.0 + pnl
+    assert nav["net_assets"].iloc[day + 1] == pytest.approx(expected_na, rel=1e-12)

@@ -18,7 +18,7 @@ from allocator.limits import (
     portfolio_var,
     var_limit,
 )
-from backtest.market import MarketData
+from backtest.market import MarketData, quarter_end_flags
 from backtest.returns import instrument_returns
 
 COLUMNS = ["date", "rule", "figure", "limit", "breach", "applies"]
@@ -58,10 +58,7 @@ def check_limits(
     notional = result.notionals
     qty = result.quantities
     if quarter_ends is None:
-        months = dates.month.to_numpy()
-        month_end = np.r_[months[1:] != months[:-1], False]
-        fy_end = result.config.subsidiary.fiscal_year_end_month
-        quarter_end = month_end & ((months - fy_end) % 3 == 0)
+        quarter_end = quarter_end_flags(dates, result.config.subsidiary.fiscal_year_end_month)
     else:
         quarter_end = dates.isin(quarter_ends)
     frames = [

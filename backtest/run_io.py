@@ -37,6 +37,7 @@ def write_run(run, out_dir: str | Path, metrics: dict, overwrite: bool = True) -
     import matplotlib.pyplot as plt
 
     from backtest import charts
+    from backtest.market import quarter_end_flags
 
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -58,6 +59,7 @@ def write_run(run, out_dir: str | Path, metrics: dict, overwrite: bool = True) -
                               date_format="%Y-%m-%d")  # fmt: skip
         run.limit_actions.to_csv(tmp / "limit_actions.csv", index=False, date_format="%Y-%m-%d")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        fiscal_end = run.spec.fund.subsidiary.fiscal_year_end_month
         figs = {
             "nav_vs_equity.png": charts.nav_vs_benchmarks(
                 result.nav["nav_per_share_5dp"], run.market.benchmarks, run.spec.name
@@ -66,7 +68,7 @@ def write_run(run, out_dir: str | Path, metrics: dict, overwrite: bool = True) -
             "subsidiary.png": charts.subsidiary_share(
                 result.nav["subsidiary_pct_total_assets"],
                 run.spec.fund.subsidiary.cap_pct,
-                _quarter_ends(result.nav.index, run.spec.fund.subsidiary.fiscal_year_end_month),
+                result.nav.index[quarter_end_flags(result.nav.index, fiscal_end)],
             ),
         }
         for name, fig in figs.items():
@@ -84,11 +86,3 @@ def write_run(run, out_dir: str | Path, metrics: dict, overwrite: bool = True) -
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
-
-
-def _quarter_ends(dates, fiscal_year_end_month: int):
-    import numpy as np
-
-    months = dates.month.to_numpy()
-    month_end = np.r_[months[1:] != months[:-1], False]
-    return dates[month_end & ((months - fiscal_year_end_month) % 3 == 0)]

@@ -11,7 +11,9 @@ Day ``t`` (a state transition, in this order):
    enter the books, cash-settled purchases and sales move cash, costs are paid, forward
    contracts struck at ``t-1`` replace the old ones (whose value is realised in cash).
 3. **Mark** every holding to ``t``: futures variation margin in cash
-   (``q × mult × (P_t − ref_{t-1}) × fx_t``, ``ref`` = the contract rolled into on a roll day),
+   (``q × mult × (P_t − ref_t) × fx_t``, ``ref_t`` = yesterday's close of the contract held
+   today: after a roll at ``t-1``'s close, the new contract's price at ``t-1``; both legs of the
+   roll are charged at ``t``),
    securities and options at market value (dividends on ex-date, borrow fee on shorts), forwards
    at spot plus forward points (covered interest parity, ACT/360, discounted), options
    cash-settled at intrinsic value on their expiry day, forwards settled and rolled at maturity.
@@ -78,7 +80,7 @@ def _fwd_value(q, spot, strike, r_usd, r_for, days_left):
 
 @njit(cache=True)
 def run_kernel(
-    price, ref_price, roll, fx, under, div, rate_for, r_usd, rf, day_number,
+    price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
     kind, book, mult, expiry_idx, cost_bps, commission,
     target, month_end, quarter_end, flow_units, flow_in_kind,
     params,
@@ -87,11 +89,12 @@ def run_kernel(
 
     Parameters (T days, N instruments)
     ----------
-    price, ref_price, fx, under, div, rate_for : (T, N) float64 — mark price (instrument ccy),
-        futures fill/reference price (the contract rolled into on roll days, else price),
+    price, prev_ref, fx, under, div, rate_for : (T, N) float64 — mark price (instrument ccy;
+        futures: the contract held at ``t``), yesterday's close of today's futures contract,
         USD per unit of instrument currency, underlying price for notional, dividend per share
         on its ex-date, foreign short rate of a forward's currency.
-    roll : (T, N) bool — the held futures contract changes after ``t``'s close.
+    rolled : (T, N) bool — the futures position was rolled at ``t-1``'s close (known at ``t``:
+        every input row uses data of its own date and the day before only).
     r_usd : (T,) USD short rate (forward pricing); rf : (T,) rate earned on cash (after any
         money-market fee; zeros when interest is off); ``day_number`` (T,) calendar days since an
         epoch.
@@ -203,6 +206,9 @@ def run_kernel(
             flow_value = 0.0
             flow_cash = 0.0
             flow_fee = 0.0
+        if t > 0:
+            _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission, cash,
+                        cost, trade_cost)  # fmt: skip
         # 3. mark to market
         for i in range(N):
             if q[i] == 0.0:
@@ -213,7 +219,7 @@ def run_kernel(
             k = kind[i]
             if k == K_FUTURE:
                 if t > 0:
-                    vm = q[i] * mult[i] * (price[t, i] - ref_price[t - 1, i]) * fx[t, i]
+                    vm = q[i] * mult[i] * (price[t, i] - prev_ref[t, i]) * fx[t, i]
                     cash[b] += vm
                     pnl[t, i] += vm
                 mv[t, i] = 0.0
@@ -357,8 +363,7 @@ def run_kernel(
                 fwd_k,
                 mv_prev,
                 price,
-                ref_price,
-                roll,
+                rolled,
                 fx,
                 under,
                 rate_for,
@@ -383,30 +388,22 @@ def run_kernel(
                 fund,
                 params[17] > 0.0,
             )
-        _roll_costs(
-            t, q, pend_q, pend_cost, roll, under, fx, mult, kind, cost_bps, commission, trade_cost
-        )
         na_prev = na
     return qty, mv, notional, pnl, cost, trade_qty, trade_price, trade_cost, fund
 
 
 @njit(cache=True)
-def _roll_costs(
-    t, q, pend_q, pend_cost, roll, under, fx, mult, kind, cost_bps, commission, trade_cost
-):
-    """Rolling a futures position at ``t``'s close costs both legs, booked at ``t+1``."""
+def _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission, cash, cost,
+                trade_cost):  # fmt: skip
+    """A futures position rolled at ``t-1``'s close pays both legs, booked at ``t``."""
     N = q.shape[0]
     for i in range(N):
-        if kind[i] == K_FUTURE and roll[t, i]:
-            held = q[i] + pend_q[i]
-            if held != 0.0:
-                c = (
-                    2.0
-                    * abs(held)
-                    * (commission[i] + mult[i] * under[t, i] * fx[t, i] * cost_bps[i] * 1e-4)
-                )
-                pend_cost[i] += c
-                trade_cost[t, i] += c
+        if kind[i] == K_FUTURE and rolled[t, i] and q[i] != 0.0:
+            unit = mult[i] * under[t - 1, i] * fx[t - 1, i]
+            c = 2.0 * abs(q[i]) * (commission[i] + unit * cost_bps[i] * 1e-4)
+            cash[book[i]] -= c
+            cost[t, i] += c
+            trade_cost[t - 1, i] += c
 
 
 @njit(cache=True)
@@ -430,7 +427,7 @@ def _raise_cash(t, b, deficit, q, pend_q, order, fill, price, fx, mult, kind, bo
 
 @njit(cache=True)
 def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_prev,
-             price, ref_price, roll, fx, under, rate_for, r_usd, day_number, kind, book, mult,
+             price, rolled, fx, under, rate_for, r_usd, day_number, kind, book, mult,
              expiry_idx, cost_bps, commission, target, na_dec, na_now, buffer_pct, impact,
              cash, flow_cash, trade_qty, trade_price, trade_cost, fund,
              size_at_execution):  # fmt: skip
@@ -453,7 +450,7 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
         unit = mult[i] * under[s, i] * fx[s, i]
         if not np.isfinite(unit) or unit == 0.0:
             continue
-        px = ref_price[t, i] if k == K_FUTURE else price[t, i]
+        px = price[t, i]
         if k == K_FORWARD:
             tau = 30.0 / 360.0
             px = under[t, i] * (1.0 + r_usd[t] * tau) / (1.0 + rate_for[t, i] * tau)

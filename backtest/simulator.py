@@ -20,7 +20,7 @@ import pandas as pd
 from backtest import sim_kernel as K
 from backtest.config import FlowKind, FundConfig
 from backtest.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
-from backtest.market import MarketData
+from backtest.market import MarketData, month_end_flags, next_session, quarter_end_flags
 
 NAV_COLUMNS = [
     "nav_per_share", "nav_per_share_5dp", "shares_outstanding", "total_assets", "liabilities",
@@ -70,39 +70,38 @@ def _validate_targets(targets: pd.DataFrame, market: MarketData) -> pd.DataFrame
 
 
 def _futures_arrays(market: MarketData, root: str, roll_days: int):
-    """Held price, fill/reference price and roll flags for a futures root.
+    """Held price, yesterday's close of today's contract, and roll flags — each row causal.
 
-    The market's curve names the held contract; the fund rolls ``roll_days`` business days before
-    that contract's expiry at the latest: from then on it holds (and is priced on) the
-    ``forward`` contract, so a roll is one close-out at ``price`` and one open at ``forward``.
+    The fund holds the market's priced contract until ``roll_days`` business days (weekdays)
+    before its expiry, then the ``forward`` contract (or whichever the market holds, if it rolled
+    first). A roll happened at ``t-1``'s close when the contract held at ``t`` differs from the
+    one held at ``t-1``; today's variation margin is then measured from the new contract's price
+    at ``t-1``, found among yesterday's price/carry/forward contracts. Row ``t`` reads only rows
+    ``t`` and ``t-1``, so a run on data cut at any date reproduces the full run's rows.
     """
     dates = market.calendar
+    n = len(dates)
     if root not in market.curves:
         p = market.prices[root] if root in market.prices else market.adjusted[root]
         p = p.ffill().to_numpy(dtype="float64")
-        return p, p.copy(), np.zeros(len(p), dtype=np.bool_)
+        return p, np.r_[p[:1], p[:-1]], np.zeros(n, dtype=np.bool_)
     c = market.curves[root]
-    price = c["price"].ffill().to_numpy(dtype="float64")
-    fwd = c["forward"].ffill().to_numpy(dtype="float64")
-    contract = c["price_contract"].ffill().to_numpy(dtype="float64")
-    expiry = pd.DatetimeIndex(c["price_expiry"])
-    pos = np.arange(len(dates))
-    exp_pos = dates.searchsorted(expiry, side="right") - 1
-    beyond = np.asarray(expiry > dates[-1])
-    if beyond.any():  # expiries after the data's end: count business days past the last date
-        extra = np.busday_count(dates[-1].date(), expiry[beyond].values.astype("datetime64[D]"))
-        exp_pos = np.asarray(exp_pos).copy()
-        exp_pos[beyond] = len(dates) - 1 + extra
-    early = (exp_pos - pos <= roll_days) & np.isfinite(fwd) & ~pd.isna(expiry)
-    held = np.where(early, fwd, price)
-    switch = np.zeros(len(dates), dtype=np.bool_)
-    switch[:-1] = contract[1:] != contract[:-1]
-    switch[:-1] &= np.isfinite(contract[1:]) & np.isfinite(contract[:-1])
-    roll = np.zeros(len(dates), dtype=np.bool_)
-    # roll at t when tomorrow's held contract differs from today's
-    roll[:-1] = (early[1:] & ~early[:-1]) | (switch[:-1] & ~early[:-1])
-    ref = np.where(roll & ~early, fwd, held)
-    return held, ref, roll
+    legs = {k: c[k].ffill().to_numpy(dtype="float64") for k in ("price", "carry", "forward")}
+    ids = {k: c[f"{k}_contract"].ffill().to_numpy(dtype="float64") for k in legs}
+    expiry = c["price_expiry"].to_numpy(dtype="datetime64[D]")
+    known = ~np.isnat(expiry)
+    days_left = np.full(n, np.iinfo(np.int64).max)
+    days_left[known] = np.busday_count(dates.to_numpy(dtype="datetime64[D]")[known],
+                                       expiry[known])  # fmt: skip
+    early = (days_left <= roll_days) & np.isfinite(legs["forward"]) & np.isfinite(ids["forward"])
+    held = np.where(early, legs["forward"], legs["price"])
+    held_id = np.where(early, ids["forward"], ids["price"])
+    prev_ref = np.r_[held[:1], held[:-1]]
+    for k in ("carry", "forward", "price"):  # the leg of yesterday that is today's contract
+        match = np.r_[False, held_id[1:] == ids[k][:-1]]
+        prev_ref = np.where(match, np.r_[np.nan, legs[k][:-1]], prev_ref)
+    rolled = np.r_[False, (held_id[1:] != held_id[:-1]) & np.isfinite(held_id[:-1])]
+    return held, prev_ref, rolled
 
 
 def prepare_inputs(
@@ -117,7 +116,7 @@ def prepare_inputs(
     f64 = lambda: np.zeros((T, N))  # noqa: E731
     price, ref, under, div, rate_for = f64(), f64(), f64(), f64(), f64()
     fx = np.ones((T, N))
-    roll = np.zeros((T, N), dtype=np.bool_)
+    rolled = np.zeros((T, N), dtype=np.bool_)
     kind = np.zeros(N, dtype=np.int64)
     book = np.zeros(N, dtype=np.int64)
     mult = np.ones(N)
@@ -151,7 +150,7 @@ def prepare_inputs(
         fx[:, cols] = market.fx_to_usd(list(rows.index)).ffill().to_numpy()
     for j in cols[is_future]:
         kind[j] = K.K_FUTURE
-        price[:, j], ref[:, j], roll[:, j] = _futures_arrays(
+        price[:, j], ref[:, j], rolled[:, j] = _futures_arrays(
             market, ids[j], config.roll_days_before_expiry
         )
         under[:, j] = price[:, j]
@@ -185,11 +184,8 @@ def prepare_inputs(
     rf = r_usd.copy() if config.earn_interest else np.zeros(T)
     if config.earn_interest and config.cash_vehicle == "money_market":
         rf = rf - config.money_market_fee_annual
-    months = dates.month.to_numpy()
-    month_end = np.zeros(T, dtype=np.bool_)
-    month_end[:-1] = months[1:] != months[:-1]
-    fiscal = (months - config.subsidiary.fiscal_year_end_month) % 3 == 0
-    quarter_end = month_end & fiscal
+    month_end = month_end_flags(dates)
+    quarter_end = quarter_end_flags(dates, config.subsidiary.fiscal_year_end_month)
     flows = flow_schedule(dates, config)
     units = np.zeros(T, dtype=np.int64)
     in_kind = np.zeros(T, dtype=np.bool_)
@@ -199,7 +195,7 @@ def prepare_inputs(
         in_kind[idx] = flows["kind"].to_numpy() == FlowKind.IN_KIND.value
     tgt = targets.to_numpy(dtype="float64")
     arrays = dict(
-        price=price, ref_price=ref, roll=roll, fx=fx, under=under, div=div, rate_for=rate_for,
+        price=price, prev_ref=ref, rolled=rolled, fx=fx, under=under, div=div, rate_for=rate_for,
         r_usd=r_usd, rf=rf, day_number=(dates.asi8 // 86_400_000_000_000).astype("float64"),
         kind=kind, book=book, mult=mult, expiry_idx=expiry_idx, cost_bps=cost_bps,
         commission=commission, target=np.ascontiguousarray(tgt), month_end=month_end,
@@ -395,7 +391,7 @@ class SimulationResult:
         tq = self.outputs[5]
         frame = self._long(tq, tq != 0, quantity=tq, price=self.outputs[6], cost=self.outputs[7])
         dates = self.inputs.dates
-        nxt = dates[1:].append(pd.DatetimeIndex([dates[-1] + pd.offsets.BDay(1)]))
+        nxt = dates[1:].append(pd.DatetimeIndex([next_session(dates)]))
         frame["booked"] = nxt[dates.get_indexer(frame["date"])]
         return frame
 
@@ -411,5 +407,6 @@ class SimulationResult:
         f["shares"] = f["units"] * self.config.creation_unit_shares
         f["nav_5dp"] = nav5
         f["value"] = f["shares"] * nav5
-        f["booked"] = [dates[min(i + 1, len(dates) - 1)] for i in idx]
+        nxt = dates[1:].append(pd.DatetimeIndex([next_session(dates)]))
+        f["booked"] = nxt[idx]
         return f

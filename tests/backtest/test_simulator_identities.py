@@ -136,3 +136,21 @@ def test_no_negative_cash_at_bookings(run):
     nav = result.nav
     assert (nav["cash_subsidiary"] >= -1e-6).all()
     assert (nav["cash_fund"] >= -1e-6 * nav["net_assets"]).mean() > 0.99
+
+
+def test_simulation_is_causal_cutting_the_data_leaves_earlier_days_unchanged(run):
+    market, targets, full = run
+    cfg = full.config
+    rng = np.random.default_rng(5)
+    cal = market.calendar
+    # cuts on random days, on a quarter-end and on the day before an ES contract switch
+    switch = market.curves["ES"]["price_contract"].diff().fillna(0) != 0
+    cuts = list(rng.choice(cal[300:-300], 2, replace=False))
+    cuts += [pd.Timestamp("2015-03-31"), cal[np.flatnonzero(switch.to_numpy())[10] - 1]]
+    for cut in cuts:
+        cut = pd.Timestamp(cut)
+        part = simulate(market.until(cut), targets.loc[:cut], cfg)
+        n = len(part.nav)
+        pd.testing.assert_frame_equal(part.nav, full.nav.iloc[:n])
+        pd.testing.assert_frame_equal(part.quantities, full.quantities.iloc[:n])
+        pd.testing.assert_frame_equal(part.pnl, full.pnl.iloc[:n])

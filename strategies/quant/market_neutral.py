@@ -1,0 +1,324 @@
+"""Equity market-neutral long/short: momentum and low volatility, beta- and industry-neutral.
+
+Economics. Within an industry, stocks with strong 12-1 month momentum keep outperforming
+(under-reaction to news) and low-volatility stocks earn more per unit of risk than high-volatility
+ones (leverage-constrained investors bid up risky stocks: "betting against beta"). A book long
+the best composite scores and short the worst, neutral to the market (beta) and to every
+industry (net zero per industry), harvests both with little correlation to equity markets.
+
+Steps, all causal (row ``t`` uses data up to ``t``):
+
+1. per stock, total daily returns (:func:`backtest.returns.instrument_returns`, dividends
+   included), 12-1 momentum (:func:`momentum_12_1`), realised vol (:func:`realised_vol`) and a
+   rolling beta on the market (:func:`rolling_beta`: SPX when ``index["SPX"]`` exists, else the
+   equal-weight universe), shrunk towards 1;
+2. on the first trading day of each month: composite ``z(momentum) + z(-vol)``, both z-scores
+   taken within industry (:func:`industry_zscore`); long the top ``select_fraction`` and short the
+   bottom of each industry, equal weights (:func:`select_long_short`);
+3. :func:`neutralise`: least-squares projection of each industry's weights onto ``Σ w = 0``
+   and ``Σ β w = 0`` (so the book is industry- and beta-neutral), then industry grosses capped
+   at ``max_industry_share`` of the total (:func:`cap_shares`);
+4. held until the next rebalance (0 once a stock has no price) and scaled at each rebalance to
+   ``vol_target_annual`` with the EWMA ex-ante covariance of :mod:`strategies.sizing`.
+
+Output: dates × equity ids, notional exposure as a fraction of capital (gross a few × 1, net
+near 0), finite, 0 for stocks not held or without a price yet.
+References: Jegadeesh & Titman (1993), JF 48(1); Frazzini & Pedersen (2014), "Betting against
+beta", JFE 111(1); Blume (1975), "Betas and their regression tendencies", JF 30(3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from backtest.instruments import InstrumentKind
+from backtest.market import MarketData
+from backtest.returns import instrument_returns
+from strategies.base import StrategyInputError, register
+from strategies.sizing import TRADING_DAYS_PER_YEAR, ewma_portfolio_vol
+
+#: Numerical tolerance on the industry-share cap.
+_SHARE_TOL = 1e-12
+
+
+# --------------------------------------------------------------------------- signals
+def momentum_12_1(
+    returns: pd.DataFrame, lookback_days: int = 252, skip_days: int = 21, min_fraction: float = 0.9
+) -> pd.DataFrame:
+    """Log total return from ``t - lookback_days`` to ``t - skip_days`` (the "12-1" momentum).
+
+    ``Σ ln(1 + r_s)`` over ``t-lookback+1 .. t-skip``; NaN unless ``min_fraction`` of the window's
+    returns are known. Reference: Jegadeesh & Titman (1993), JF 48(1).
+    """
+    logret = np.log1p(returns)
+    cum = logret.fillna(0.0).cumsum()
+    known = logret.notna().cumsum()
+    mom = cum.shift(skip_days) - cum.shift(lookback_days)
+    enough = (known.shift(skip_days) - known.shift(lookback_days)) >= min_fraction * (
+        lookback_days - skip_days
+    )
+    return mom.where(enough)
+
+
+def realised_vol(
+    returns: pd.DataFrame, window_days: int = 126, min_days: int = 100
+) -> pd.DataFrame:
+    """Annualised rolling standard deviation of daily returns (decimal), NaN before ``min_days``."""
+    return returns.rolling(window_days, min_periods=min_days).std() * np.sqrt(TRADING_DAYS_PER_YEAR)
+
+
+def rolling_beta(
+    returns: pd.DataFrame,
+    market_returns: pd.Series,
+    window_days: int = 252,
+    min_days: int = 126,
+    shrink: float = 0.33,
+) -> pd.DataFrame:
+    """Rolling OLS beta of each stock on the market, shrunk towards 1: ``(1-s) β + s``.
+
+    ``β = cov(r_i, r_m) / var(r_m)`` over the last ``window_days`` rows where both are known
+    (at least ``min_days``). Blume's (1975) shrinkage ``s`` corrects the regression of extreme
+    estimated betas towards 1. Shapes (n_dates, n_stocks); NaN where undefined.
+    """
+    y = returns.to_numpy(np.float64)
+    x = np.broadcast_to(market_returns.to_numpy(np.float64)[:, None], y.shape)
+    both = np.isfinite(y) & np.isfinite(x)
+    xm, ym = np.where(both, x, np.nan), np.where(both, y, np.nan)
+
+    def mean(a: np.ndarray) -> np.ndarray:
+        frame = pd.DataFrame(a)
+        return frame.rolling(window_days, min_periods=min_days).mean().to_numpy()
+
+    ex, ey = mean(xm), mean(ym)
+    cov = mean(xm * ym) - ex * ey
+    var = mean(xm * xm) - ex * ex
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.where(var > 0, cov / var, np.nan)
+    return pd.DataFrame(
+        (1.0 - shrink) * beta + shrink, index=returns.index, columns=returns.columns
+    )
+
+
+def industry_zscore(
+    values: pd.DataFrame, industries: pd.Series, min_names: int = 3, clip: float = 3.0
+) -> pd.DataFrame:
+    """Cross-sectional z-score within each industry, per row: ``(x - mean_ind) / std_ind``.
+
+    ``industries`` maps each column to its industry. Industries with fewer than ``min_names``
+    valid values on a row, or zero dispersion, give NaN; z-scores are clipped to ``±clip``.
+    """
+    out = pd.DataFrame(np.nan, index=values.index, columns=values.columns)
+    for _, cols in industries.groupby(industries).groups.items():
+        block = values[list(cols)]
+        n = block.notna().sum(axis=1)
+        mu, sd = block.mean(axis=1), block.std(axis=1)
+        ok = (n >= min_names) & (sd > 0)
+        z = block.sub(mu, axis=0).div(sd.where(ok), axis=0)
+        out[list(cols)] = z.clip(-clip, clip)
+    return out
+
+
+def month_start_mask(calendar: pd.DatetimeIndex) -> np.ndarray:
+    """True on the first trading day of each month (row 0 excluded: its month start is unknown)."""
+    month = calendar.year.to_numpy() * 12 + calendar.month.to_numpy()
+    mask = np.zeros(len(calendar), dtype=bool)
+    mask[1:] = month[1:] != month[:-1]
+    return mask
+
+
+# --------------------------------------------------------------------------- portfolio
+def select_long_short(score: np.ndarray, industries: np.ndarray, fraction: float) -> np.ndarray:
+    """Equal-weight long the top and short the bottom ``fraction`` of each industry.
+
+    In an industry with ``n`` scored names, ``k = max(1, floor(fraction n))`` names each side get
+    ``+1/k`` and ``-1/k`` (so every industry starts net zero with gross 2); industries with fewer
+    than 2 scored names and NaN scores get 0. Ties are broken by position (stable sort).
+    """
+    w = np.zeros(len(score))
+    for ind in np.unique(industries):
+        idx = np.flatnonzero((industries == ind) & np.isfinite(score))
+        if len(idx) < 2:
+            continue
+        k = max(1, min(int(np.floor(fraction * len(idx))), len(idx) // 2))
+        order = idx[np.argsort(score[idx], kind="stable")]
+        w[order[-k:]] += 1.0 / k
+        w[order[:k]] -= 1.0 / k
+    return w
+
+
+def cap_shares(gross: np.ndarray, max_share: float) -> np.ndarray:
+    """Shares of a total, proportional to ``gross`` but none above ``max_share`` (water-filling).
+
+    ``share_j = min(max_share, λ gross_j)`` with ``λ`` such that the shares sum to 1: capped
+    entries get exactly ``max_share`` and the rest keep their proportions. All zeros when
+    infeasible (fewer than ``1 / max_share`` positive entries).
+    """
+    g = np.asarray(gross, dtype=np.float64)
+    if (g > 0).sum() * max_share < 1.0 - 1e-12:
+        return np.zeros_like(g)
+    capped = np.zeros(len(g), dtype=bool)
+    while True:
+        free = 1.0 - capped.sum() * max_share
+        rest = np.where(capped, 0.0, g)
+        share = np.where(capped, max_share, free * rest / rest.sum())
+        over = share > max_share + _SHARE_TOL
+        if not over.any():
+            return share
+        capped |= over
+
+
+def neutralise(
+    weights: np.ndarray,
+    betas: np.ndarray,
+    industries: np.ndarray,
+    max_industry_share: float = 0.25,
+) -> np.ndarray:
+    """Nearest (least-squares) weights on the same names that are beta- and industry-neutral.
+
+    Industry by industry, on the support ``S_j`` of ``weights`` in industry ``j`` (its names with
+    a non-zero weight), the weights are projected onto ``{w : Σ w = 0, Σ β w = 0}``:
+    ``w_j = w0_j - B_j x`` with ``B_j = [1, β_j]`` and ``x = argmin ||B_j x - w0_j||``
+    (``numpy.linalg.lstsq``), the orthogonal projection. Each industry's book is then net zero and
+    beta-neutral on its own, so the total is too (``Σ β w = 0``, ``Σ_industry w = 0`` to
+    rounding), and industries can be rescaled without breaking either: their gross exposures are
+    capped at ``max_industry_share`` of the total by :func:`cap_shares`. (A single projection
+    on ``[β, industry dummies]`` moves the weights slightly less, but then capping an industry
+    breaks beta neutrality.) The result has gross 1; all zeros when infeasible (fewer than
+    ``1 / max_industry_share`` industries with a book).
+
+    Parameters
+    ----------
+    weights, betas : ndarray of shape (n_names,)
+    industries : ndarray of shape (n_names,), any labels.
+    max_industry_share : cap on an industry's share of the book's gross exposure.
+
+    Returns
+    -------
+    ndarray of shape (n_names,), gross 1 (or all 0). Reference: Grinold & Kahn, *Active
+    Portfolio Management* (2000), ch. 14 (neutralisation by regression).
+    """
+    w0 = np.asarray(weights, dtype=np.float64)
+    beta = np.asarray(betas, dtype=np.float64)
+    ind = np.asarray(industries)
+    out = np.zeros(len(w0))
+    usable = (w0 != 0) & np.isfinite(w0) & np.isfinite(beta)
+    books, gross = [], []
+    for label in np.unique(ind[usable]):
+        idx = np.flatnonzero(usable & (ind == label))
+        basis = np.column_stack([np.ones(len(idx)), beta[idx]])
+        w = w0[idx] - basis @ np.linalg.lstsq(basis, w0[idx], rcond=None)[0]
+        g = np.abs(w).sum()
+        if g > 1e-9 * np.abs(w0[idx]).sum():
+            books.append((idx, w))
+            gross.append(g)
+    if not books:
+        return out
+    share = cap_shares(np.array(gross), max_industry_share)
+    for (idx, w), g, s in zip(books, gross, share, strict=True):
+        out[idx] = w * (s / g)
+    return out
+
+
+@register("equity_market_neutral")
+@dataclass(frozen=True)
+class EquityMarketNeutral:
+    """Beta- and industry-neutral long/short equity book on momentum and low volatility.
+
+    See the module docstring for the economics and the steps.
+
+    Parameters
+    ----------
+    lookback_days, skip_days : momentum window (12-1 months: 252, 21).
+    vol_window_days : window of the realised volatility (low-vol factor), trading days.
+    beta_window_days, beta_shrink : rolling beta window and Blume shrinkage towards 1.
+    select_fraction : fraction of each industry held long (top) and short (bottom).
+    max_industry_share : cap on an industry's share of the gross exposure.
+    vol_target_annual : annualised volatility the book is sized to at each rebalance.
+    halflife_days, max_gross : EWMA covariance half-life, cap on gross exposure.
+
+    Inputs: ``prices`` (and ``dividends`` when present) of the ``equity`` instruments, their
+    ``industry``; ``index["SPX"]`` for betas when present. Output: dates × equity ids, fraction
+    of capital.
+    """
+
+    lookback_days: int = 252
+    skip_days: int = 21
+    vol_window_days: int = 126
+    beta_window_days: int = 252
+    beta_shrink: float = 0.33
+    select_fraction: float = 0.3
+    max_industry_share: float = 0.25
+    vol_target_annual: float = 0.10
+    halflife_days: float = 30.0
+    max_gross: float = 5.0
+
+    required_fields: ClassVar[frozenset[str]] = frozenset({"instruments", "prices"})
+    required_kinds: ClassVar[frozenset[str]] = frozenset({InstrumentKind.EQUITY.value})
+
+    def universe(self, market: MarketData) -> list[str]:
+        """Equity ids with a price column."""
+        ids = [i for i in market.ids([InstrumentKind.EQUITY]) if i in market.prices]
+        if not ids:
+            raise StrategyInputError(
+                f"EquityMarketNeutral finds no priced equities in {market.name!r}"
+            )
+        return ids
+
+    def scores(self, market: MarketData, returns: pd.DataFrame) -> pd.DataFrame:
+        """Composite ``z(momentum) + z(-vol)``, z-scores within industry (dates × ids)."""
+        industries = market.instruments.loc[returns.columns, "industry"]
+        mom = momentum_12_1(returns, self.lookback_days, self.skip_days)
+        vol = realised_vol(returns, self.vol_window_days, min(100, self.vol_window_days))
+        return industry_zscore(mom, industries) + industry_zscore(-vol, industries)
+
+    def market_returns(self, market: MarketData, returns: pd.DataFrame) -> pd.Series:
+        """SPX price returns when the index exists, else the equal-weight universe's."""
+        if "SPX" in market.index.columns:
+            spx = market.index["SPX"]
+            return spx / spx.shift(1) - 1.0
+        return returns.mean(axis=1)
+
+    def raw_weights(self, market: MarketData, returns: pd.DataFrame) -> pd.DataFrame:
+        """Neutralised gross-1 weights set on each month start and held (dates × ids)."""
+        ids = list(returns.columns)
+        industries = market.instruments.loc[ids, "industry"].to_numpy()
+        score = self.scores(market, returns).to_numpy()
+        beta = rolling_beta(
+            returns,
+            self.market_returns(market, returns),
+            self.beta_window_days,
+            self.beta_window_days // 2,
+            self.beta_shrink,
+        ).to_numpy()
+        priced = market.prices[ids].notna().to_numpy()
+        rebalance = month_start_mask(market.calendar)
+        held = np.zeros((len(market.calendar), len(ids)))
+        current = np.zeros(len(ids))
+        for t in range(len(market.calendar)):
+            if rebalance[t]:
+                ok = priced[t] & np.isfinite(beta[t])
+                w0 = select_long_short(
+                    np.where(ok, score[t], np.nan), industries, self.select_fraction
+                )
+                current = neutralise(w0, beta[t], industries, self.max_industry_share)
+            held[t] = np.where(priced[t], current, 0.0)
+        return pd.DataFrame(held, index=market.calendar, columns=ids)
+
+    def target_positions(self, market: MarketData) -> pd.DataFrame:
+        """Exposure per stock (dates × equity ids), fraction of capital, vol-targeted monthly."""
+        ids = self.universe(market)
+        returns = instrument_returns(market, ids)
+        raw = self.raw_weights(market, returns)
+        vol = ewma_portfolio_vol(raw, returns, self.halflife_days).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(vol > 1e-12, self.vol_target_annual / vol, 0.0)
+        rebalance = month_start_mask(market.calendar)
+        scale = pd.Series(np.where(rebalance, np.nan_to_num(scale), np.nan)).ffill().fillna(0.0)
+        sized = raw.mul(scale.to_numpy(), axis=0)
+        gross = sized.abs().sum(axis=1)
+        cap = (self.max_gross / gross).where(gross > self.max_gross, 1.0)
+        return sized.mul(cap, axis=0).fillna(0.0)

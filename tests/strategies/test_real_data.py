@@ -1,0 +1,121 @@
+"""Carry and trend on real futures (the pysystemtrade sample in ../shared/data/pysystemtrade).
+
+Skipped with a reason when the sample is absent: the project never ships it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.returns import exposure_returns
+from strategies.base import run_strategy
+from strategies.carry import MultiAssetCarry
+from strategies.quant.trend import Trend
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pysystemtrade"
+
+pytestmark = [
+    pytest.mark.realdata,
+    pytest.mark.skipif(not DATA.is_dir(), reason=f"pysystemtrade sample not found at {DATA}"),
+]
+
+
+@pytest.fixture(scope="module")
+def market():
+    from backtest.data import load_market
+
+    return load_market(DATA)
+
+
+@pytest.fixture(scope="module")
+def carry_positions(market):
+    return run_strategy(MultiAssetCarry(), market)
+
+
+@pytest.fixture(scope="module")
+def trend_positions(market):
+    return run_strategy(Trend(), market)
+
+
+def _hand_slope(curve: pd.DataFrame) -> pd.Series:
+    """(near - far) / years apart / held price, near and far by contract id (YYYYMM00)."""
+    pid = curve["price_contract"].astype("float64")
+    cid = curve["carry_contract"].astype("float64")
+    months = (cid // 10000 * 12 + cid // 100 % 100) - (pid // 10000 * 12 + pid // 100 % 100)
+    carry_nearer = cid < pid
+    near = curve["carry"].where(carry_nearer, curve["price"])
+    far = curve["price"].where(carry_nearer, curve["carry"])
+    return (near - far) / (months.abs() / 12.0) / curve["price"]
+
+
+def test_carry_runs_on_every_instrument_with_a_curve(market, carry_positions):
+    sleeves = MultiAssetCarry().sleeves(market)
+    assert set(sleeves) == {"fx", "rates", "equity", "commodity"}
+    fx_ids = sleeves["fx"].instrument_ids(market)
+    assert fx_ids and all(market.instruments.at[i, "kind"] == "currency_future" for i in fx_ids)
+    assert np.isfinite(carry_positions.to_numpy()).all()
+    for iid in carry_positions.columns:
+        live = market.prices[iid].notna()
+        assert live.sum() > 500, iid
+        assert (carry_positions.loc[live, iid] != 0).mean() > 0.8, iid
+    assert {"SOFR", "EURIBOR", "US10", "SP500", "CORN", "EUR"} <= set(carry_positions.columns)
+
+
+def test_trend_runs_on_every_future_with_data(market, trend_positions):
+    assert np.isfinite(trend_positions.to_numpy()).all()
+    with_data = [i for i in market.adjusted.columns if market.adjusted[i].notna().sum() > 500]
+    assert set(with_data) <= set(trend_positions.columns)
+    for iid in with_data:
+        assert (trend_positions[iid] != 0).sum() > 250, iid
+    first = market.adjusted["VIX"].first_valid_index()  # 2006: flat before its first price
+    assert (trend_positions.loc[: first - pd.Timedelta(days=1), "VIX"] == 0).all()
+    assert (trend_positions.loc[first:, "VIX"] != 0).mean() > 0.9
+
+
+def test_carry_signal_equals_slope_from_price_and_carry_contracts(market):
+    rng = np.random.default_rng(17)
+    for name, sleeve in MultiAssetCarry().sleeves(market).items():
+        signal = sleeve.carry(market)
+        for iid in signal.columns:
+            hand = _hand_slope(market.curves[iid])
+            ok = hand.notna() & np.isfinite(hand)
+            assert ok.sum() > 100, (name, iid)
+            dates = rng.choice(hand.index[ok], size=25, replace=False)
+            np.testing.assert_allclose(
+                signal.loc[dates, iid], hand.loc[dates], rtol=1e-12, err_msg=f"{name} {iid}"
+            )
+            assert signal[iid][~ok].isna().all()
+
+
+@pytest.mark.parametrize("root", ["SOFR", "US10", "CORN"])
+def test_carry_signal_against_the_raw_csv(market, root):
+    """Against the file itself on days with one complete row (the daily era): SOFR and CORN
+    list the nearer contract as CARRY (CarryOffset -1), US10 the farther one."""
+    raw = pd.read_csv(DATA / "data" / "futures" / "multiple_prices_csv" / f"{root}.csv.gz")
+    raw["date"] = pd.to_datetime(raw["DATETIME"]).dt.normalize()
+    single = raw.groupby("date").filter(lambda g: len(g) == 1).set_index("date")
+    single = single.dropna(subset=["PRICE", "CARRY"])
+    single = single[single.index.isin(market.calendar)]
+    sample = single.sample(30, random_state=3)
+    p_id, c_id = sample["PRICE_CONTRACT"], sample["CARRY_CONTRACT"]
+    months = (c_id // 10000 * 12 + c_id // 100 % 100) - (p_id // 10000 * 12 + p_id // 100 % 100)
+    if root in ("SOFR", "CORN"):
+        assert (months < 0).all()
+    near = np.where(months < 0, sample["CARRY"], sample["PRICE"])
+    far = np.where(months < 0, sample["PRICE"], sample["CARRY"])
+    expected = (near - far) / (np.abs(months) / 12.0) / sample["PRICE"]
+    sleeve = MultiAssetCarry().rates if root in ("SOFR", "US10") else MultiAssetCarry().commodity
+    got = sleeve.carry(market).loc[sample.index, root]
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-12)
+
+
+def test_carry_and_trend_earn_on_real_futures(market, carry_positions, trend_positions):
+    for pos in (carry_positions, trend_positions):
+        ret = exposure_returns(pos, market, cost_bps=2).loc["1990":]
+        sharpe = ret.mean() / ret.std() * np.sqrt(252)
+        assert sharpe > 0.2
+        assert 0.05 <= ret.std() * np.sqrt(252) <= 0.15

@@ -51,12 +51,14 @@ class Limits:
     var_confidence: float = 0.99
     var_horizon_days: int = 20
     var_lookback_days: int = 500
+    #: fewer daily observations than this: no VaR figure (the test does not apply yet)
+    var_min_history_days: int = 250
     var_relative_max: float = 2.0
     var_absolute_max: float = 0.20
     reference: str | None = "equity_index"  # a column of market.benchmarks, or None (absolute)
     #: pre-trade scaling aims at ``headroom × limit`` so price moves between the decision and
     #: the booking (two days) do not carry a compliant target over the limit
-    headroom: float = 0.95
+    headroom: float = 0.90
 
     def __post_init__(self) -> None:
         for name in ("subsidiary_cap", "industry_max", "illiquid_max"):
@@ -95,15 +97,17 @@ def _rolling_var(
     lookback: int,
     horizon: int,
     q: float,
+    min_obs: int,
 ) -> np.ndarray:
     """Historical VaR of ``weights[t]`` over the last ``lookback`` overlapping ``horizon``-day
-    returns up to row t (inclusive), for t in ``rows``; a positive loss fraction."""
+    returns up to row t (inclusive), for t in ``rows``; a loss fraction floored at 0, NaN with
+    fewer than ``min_obs`` days of history."""
     n, m = returns.shape
     out = np.full(rows.shape[0], np.nan)
     for k in range(rows.shape[0]):
         t = rows[k]
         start = max(0, t - lookback + 1)
-        if t - start + 1 < 2 * horizon:
+        if t - start + 1 < max(min_obs, 2 * horizon):
             continue
         daily = np.zeros(t - start + 1)
         for s in range(start, t + 1):
@@ -115,7 +119,7 @@ def _rolling_var(
             daily[s - start] = acc
         cum = np.cumsum(daily)
         hor = cum[horizon - 1 :] - np.concatenate((np.zeros(1), cum[: cum.shape[0] - horizon]))
-        out[k] = -np.quantile(hor, 1.0 - q)
+        out[k] = max(-np.quantile(hor, 1.0 - q), 0.0)
     return out
 
 
@@ -134,17 +138,20 @@ def portfolio_var(
         limits.var_lookback_days,
         limits.var_horizon_days,
         limits.var_confidence,
+        limits.var_min_history_days,
     )
     return pd.Series(var, index=weights.index[rows], name="var")
 
 
 def var_limit(market: MarketData, limits: Limits, rows: np.ndarray) -> pd.Series:
-    """The VaR each date may reach: 200% of the reference portfolio's VaR, else 20%."""
+    """The VaR each date may reach: 200% of the reference portfolio's VaR where it is measured
+    (enough history, positive), else the absolute 20% of net assets."""
     dates = market.calendar
     if limits.reference and limits.reference in market.benchmarks:
         ref = market.benchmarks[[limits.reference]].pct_change()
         w = pd.DataFrame(1.0, index=dates, columns=[limits.reference])
         ref_var = portfolio_var(w, ref, limits, rows)
+        ref_var = ref_var.where(ref_var > 0)
         return (limits.var_relative_max * ref_var).fillna(limits.var_absolute_max)
     return pd.Series(limits.var_absolute_max, index=dates[rows])
 

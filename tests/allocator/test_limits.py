@@ -59,7 +59,7 @@ def test_industry_limit_caught_and_fixed():
     assert 0.3 < fig < 0.34  # 32% in Technology at purchase, drifting with prices
     fixed, actions = apply_limits(raw, market)
     row = fixed.iloc[5]
-    assert row["TECH1"] + row["TECH2"] == pytest.approx(0.25 * 0.95)  # limit × headroom
+    assert row["TECH1"] + row["TECH2"] == pytest.approx(0.25 * 0.9)  # limit × headroom
     assert row["BANK1"] == pytest.approx(0.1)  # other industries untouched
     assert (actions["rule"] == "industry").any()
     result = simulate(market, fixed, FundConfig.frictionless(1e7))
@@ -75,7 +75,7 @@ def test_illiquid_limit_caught_at_purchase_and_fixed():
     ill = comp[comp["rule"] == "illiquid"]
     assert ill["applies"].sum() == 1  # tested at the time of purchase only
     fixed, _ = apply_limits(raw, market)
-    assert fixed.iloc[5]["ILLQ"] == pytest.approx(0.15 * 0.95)
+    assert fixed.iloc[5]["ILLQ"] == pytest.approx(0.15 * 0.9)
     assert not rule_breached(market, fixed, "illiquid")[0]
 
 
@@ -86,7 +86,7 @@ def test_gross_leverage_caught_and_fixed():
     caught, _ = rule_breached(market, raw, "gross_leverage", limits)
     assert caught
     fixed, actions = apply_limits(raw, market, limits)
-    assert fixed.iloc[5]["FUT"] == pytest.approx(6.0 * 0.95)
+    assert fixed.iloc[5]["FUT"] == pytest.approx(6.0 * 0.9)
     assert not rule_breached(market, fixed, "gross_leverage", limits)[0]
 
 
@@ -141,3 +141,12 @@ def test_clean_targets_have_no_breaches_and_no_actions():
     assert actions.empty
     result = simulate(market, fixed, FundConfig.frictionless(1e7))
     assert breaches(check_limits(result, market)).empty
+
+
+def test_var_test_needs_a_year_of_history_and_floors_gains_at_zero():
+    market = crafted_market()
+    raw = one_shot(market, {"FUT": 0.5}, day=5)
+    result = simulate(market, raw, FundConfig.frictionless(1e7))
+    var = check_limits(result, market).query("rule == 'var_18f4'")
+    assert not var["applies"].iloc[:249].any() and var["applies"].iloc[249:].all()
+    assert (var["figure"] >= 0).all() and (var["limit"] > 0).all()

@@ -34,16 +34,21 @@ class RiskState(StrEnum):
     DEFENSIVE = "defensive"
 
 
-def drawdown(returns: np.ndarray) -> np.ndarray:
+def drawdown(returns: np.ndarray, lookback_days: int | None = None) -> np.ndarray:
     """Drawdown after each return, positive loss fraction, shape (n_dates,).
 
     Wealth starts at 1 (a peak) and compounds ``1 + r``; a missing return leaves it unchanged.
-    ``1 − wealth / running peak``.
+    ``1 − wealth / peak``, the peak being the highest wealth so far or, with ``lookback_days``,
+    the highest of the current wealth and the ``lookback_days`` values before it (the starting
+    1 included while in range).
     """
     r = np.nan_to_num(np.asarray(returns, dtype="float64"), nan=0.0)
-    wealth = np.cumprod(1.0 + r)
-    peak = np.maximum(np.maximum.accumulate(wealth), 1.0)
-    return 1.0 - wealth / peak
+    wealth = np.concatenate([[1.0], np.cumprod(1.0 + r)])
+    if lookback_days is None:
+        peak = np.maximum.accumulate(wealth)
+    else:
+        peak = pd.Series(wealth).rolling(lookback_days + 1, min_periods=1).max().to_numpy()
+    return (1.0 - wealth / peak)[1:]
 
 
 def _versus(value: float, bound: float, percent: bool) -> tuple[str, str]:
@@ -93,6 +98,9 @@ class Defensive:
     max_drawdown, recover_drawdown : drawdowns (positive fractions) to go defensive above and
         come back below.
     defensive_weight : multiple of the normal weights held while defensive (0.1 = 10%).
+    drawdown_lookback_days : measure the drawdown from the highest wealth of this many trailing
+        rows instead of the all-time high (None). Strategies that never regain their old peak
+        otherwise keep the fund defensive for good once ``max_drawdown`` was hit.
 
     Inputs come through ``context``: :class:`~allocator.base.AllocationContext` with ``vix``
     and optionally ``fund_returns``.
@@ -104,6 +112,7 @@ class Defensive:
     max_drawdown: float = 0.15
     recover_drawdown: float = 0.05
     defensive_weight: float = 0.1
+    drawdown_lookback_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.vix_below > self.vix_above:
@@ -112,6 +121,8 @@ class Defensive:
             raise ValueError("need 0 <= recover_drawdown <= max_drawdown")
         if not 0.0 <= self.defensive_weight <= 1.0:
             raise ValueError("defensive_weight must be in [0, 1]")
+        if self.drawdown_lookback_days is not None and self.drawdown_lookback_days < 1:
+            raise ValueError("drawdown_lookback_days must be >= 1 or None")
 
     def weights(
         self, strategy_returns: pd.DataFrame, context: AllocationContext | None = None
@@ -166,7 +177,7 @@ class Defensive:
             fund = _aligned(ctx.fund_returns, index, fill=False)
         else:
             fund = (inner * np.nan_to_num(r)).sum(axis=1)
-        dd = _known_before(drawdown(fund))
+        dd = _known_before(drawdown(fund, self.drawdown_lookback_days))
         return vix, np.nan_to_num(dd, nan=0.0)
 
     def _run(

@@ -41,7 +41,8 @@ class StrategySpec:
 
 @dataclass(frozen=True)
 class AllocatorSpec:
-    """Rules composed as Schedule(Defensive(VolatilityTarget(Capped(base))))."""
+    """Rules composed as Defensive(Schedule(VolatilityTarget(Capped(base)))), the defensive
+    overlay only when ``defensive`` holds its settings (vix_above, vix_below, max_drawdown, ...)."""
 
     method: str = "equal_risk_contribution"  # equal_weight | inverse_volatility | ...
     lookback_days: int = 252
@@ -145,9 +146,10 @@ def build_allocator(spec: AllocatorSpec, source: str = "config"):
         rule = al.VolatilityTarget(
             rule, target_annual=spec.vol_target_annual, max_leverage=spec.max_leverage
         )
-    if spec.defensive:
+    rule = al.Schedule(rule, frequency=spec.rebalance, drift_threshold=spec.drift_threshold)
+    if spec.defensive:  # outermost, so a switch to cash takes effect at once, not at a rebalance
         rule = al.Defensive(rule, **spec.defensive)
-    return al.Schedule(rule, frequency=spec.rebalance, drift_threshold=spec.drift_threshold)
+    return rule
 
 
 def build_limits(values: dict, source: str = "config"):

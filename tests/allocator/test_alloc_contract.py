@@ -75,6 +75,9 @@ ALLOCATORS = {
     "schedule_quarterly_vt": Schedule(VolatilityTarget(InverseVolatility()), "quarterly"),
     "defensive_vix": Defensive(VolatilityTarget(Capped(InverseVolatility(), 0.5))),
     "defensive_drawdown": Defensive(EqualWeight(), max_drawdown=0.03, recover_drawdown=0.01),
+    "defensive_trailing_drawdown": Defensive(
+        InverseVolatility(), max_drawdown=0.02, recover_drawdown=0.01, drawdown_lookback_days=60
+    ),
     "fund_composition": Schedule(
         Defensive(VolatilityTarget(Capped(EqualRiskContribution(252), 0.5, 0.05), 0.08)),
         frequency="monthly",
@@ -145,7 +148,9 @@ def test_the_composition_examples_are_live():
     assert len(mondays_missing) > 0  # the drift threshold fired between scheduled dates
 
 
-@pytest.mark.parametrize("name", ["defensive_vix", "defensive_drawdown"])
+@pytest.mark.parametrize(
+    "name", ["defensive_vix", "defensive_drawdown", "defensive_trailing_drawdown"]
+)
 @pytest.mark.parametrize("k", CUTS)
 def test_switches_truncate(name, k):
     alloc = ALLOCATORS[name]

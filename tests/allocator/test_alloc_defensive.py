@@ -101,6 +101,25 @@ def test_drawdown_helper():
     )
 
 
+def test_trailing_drawdown_peak():
+    r = np.array([0.1, -0.2, 0.0, 0.0, 0.05])
+    # wealth 1, 1.1, 0.88, 0.88, 0.88, 0.924; a 2-row peak forgets 1.1 after two rows
+    np.testing.assert_allclose(drawdown(r), [0.0, 0.2, 0.2, 0.2, 0.16])
+    np.testing.assert_allclose(drawdown(r, lookback_days=2), [0.0, 0.2, 0.2, 0.0, 0.0])
+
+
+def test_trailing_drawdown_lets_the_fund_back_in():
+    r = pd.DataFrame(0.0, index=pd.bdate_range("2021-01-04", periods=30), columns=["a"])
+    r.iloc[1:5] = -0.05  # an 18.5% loss that is never made good
+    stuck = Defensive(EqualWeight()).switches(r)
+    assert stuck["state"].tolist() == ["defensive"]
+    back = Defensive(EqualWeight(), drawdown_lookback_days=10).switches(r)
+    assert back["state"].tolist() == ["defensive", "normal"]
+    # row 14 is the first whose window (wealth after rows 4..14) is flat: drawdown 0,
+    # which row 15 acts on
+    assert back["date"].iloc[1] == r.index[15]
+
+
 def test_rejects_inverted_thresholds():
     with pytest.raises(ValueError):
         Defensive(EqualWeight(), vix_above=30.0, vix_below=40.0)

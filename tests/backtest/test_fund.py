@@ -132,3 +132,25 @@ def test_bad_config_exits_2_and_writes_nothing(tmp_path, capsys, text, message):
     assert main(["backtest", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_defensive_overlay_moves_to_cash_when_vix_spikes(synthetic_5y):
+    from allocator import Defensive
+    from backtest.fund import AllocatorSpec, MarketSpec, StrategySpec
+
+    spec = FundSpec(
+        market=MarketSpec(start="2015-01-02", end="2019-12-31"),
+        strategies=(StrategySpec("trend"), StrategySpec("rates_carry")),
+        allocator=AllocatorSpec(defensive={"vix_above": 30.0, "vix_below": 20.0}),
+    )
+    run = run_fund(spec, synthetic_5y)
+    vix = synthetic_5y.index["VIX"]
+    assert vix.max() > 30  # the window has a spike
+    gross = run.weights.sum(axis=1)
+    spike = vix.index[np.argmax(vix.to_numpy() > 30)]
+    after = run.weights.index[run.weights.index.get_loc(spike) + 1]
+    # the day after VIX closes above 30, weights are cut to 10% of normal
+    assert gross[after] < 0.15 * gross[:spike].iloc[-60:].mean()
+    from backtest.fund import build_allocator
+
+    assert isinstance(build_allocator(spec.allocator), Defensive)

@@ -231,11 +231,13 @@ def long_short_weights(score: pd.DataFrame, vol_annual: pd.DataFrame) -> pd.Data
 
 
 # --------------------------------------------------------------------------- momentum
-def momentum(returns: pd.DataFrame, lookback_days: int = 252, skip_days: int = 21) -> pd.DataFrame:
+def momentum(
+    returns: pd.DataFrame, lookback_days: int = 252, skip_days: int = 21, min_fraction: float = 0.9
+) -> pd.DataFrame:
     """Total-return momentum from ``t - lookback`` to ``t - skip`` ("12-1"), log return.
 
-    ``Σ_{s = t-lookback+1}^{t-skip} ln(1 + r_s)``; NaN unless at least 90% of the window's
-    returns are known. The most recent ``skip_days`` are left out (short-term reversal).
+    ``Σ_{s = t-lookback+1}^{t-skip} ln(1 + r_s)``; NaN unless at least ``min_fraction`` of the
+    window's returns are known. The most recent ``skip_days`` are left out (short-term reversal).
     Reference: Jegadeesh & Titman (1993), JF 48(1); Moskowitz, Ooi & Pedersen (2012), JFE 104(2).
     """
     logret = np.log1p(returns)
@@ -243,7 +245,7 @@ def momentum(returns: pd.DataFrame, lookback_days: int = 252, skip_days: int = 2
     known = logret.notna().cumsum()
     window = lookback_days - skip_days
     mom = cum.shift(skip_days) - cum.shift(lookback_days)
-    enough = (known.shift(skip_days) - known.shift(lookback_days)) >= 0.9 * window
+    enough = (known.shift(skip_days) - known.shift(lookback_days)) >= min_fraction * window
     return mom.where(enough)
 
 

@@ -9,7 +9,8 @@ industry (net zero per industry), harvests both with little correlation to equit
 Steps, all causal (row ``t`` uses data up to ``t``):
 
 1. per stock, total daily returns (:func:`backtest.returns.instrument_returns`, dividends
-   included), 12-1 momentum (:func:`momentum_12_1`), realised vol (:func:`realised_vol`) and a
+   included), 12-1 momentum (:func:`strategies.signals.momentum`), realised vol
+   (:func:`realised_vol`) and a
    rolling beta on the market (:func:`rolling_beta`: SPX when ``index["SPX"]`` exists, else the
    equal-weight universe), shrunk towards 1;
 2. on the first trading day of each month: composite ``z(momentum) + z(-vol)``, both z-scores
@@ -39,6 +40,7 @@ from backtest.instruments import InstrumentKind
 from backtest.market import MarketData
 from backtest.returns import instrument_returns
 from strategies.base import StrategyInputError, register
+from strategies.signals import momentum, month_start_mask
 from strategies.sizing import TRADING_DAYS_PER_YEAR, ewma_portfolio_vol
 
 #: Numerical tolerance on the industry-share cap.
@@ -46,24 +48,6 @@ _SHARE_TOL = 1e-12
 
 
 # --------------------------------------------------------------------------- signals
-def momentum_12_1(
-    returns: pd.DataFrame, lookback_days: int = 252, skip_days: int = 21, min_fraction: float = 0.9
-) -> pd.DataFrame:
-    """Log total return from ``t - lookback_days`` to ``t - skip_days`` (the "12-1" momentum).
-
-    ``Σ ln(1 + r_s)`` over ``t-lookback+1 .. t-skip``; NaN unless ``min_fraction`` of the window's
-    returns are known. Reference: Jegadeesh & Titman (1993), JF 48(1).
-    """
-    logret = np.log1p(returns)
-    cum = logret.fillna(0.0).cumsum()
-    known = logret.notna().cumsum()
-    mom = cum.shift(skip_days) - cum.shift(lookback_days)
-    enough = (known.shift(skip_days) - known.shift(lookback_days)) >= min_fraction * (
-        lookback_days - skip_days
-    )
-    return mom.where(enough)
-
-
 def realised_vol(
     returns: pd.DataFrame, window_days: int = 126, min_days: int = 100
 ) -> pd.DataFrame:
@@ -120,14 +104,6 @@ def industry_zscore(
         z = block.sub(mu, axis=0).div(sd.where(ok), axis=0)
         out[list(cols)] = z.clip(-clip, clip)
     return out
-
-
-def month_start_mask(calendar: pd.DatetimeIndex) -> np.ndarray:
-    """True on the first trading day of each month (row 0 excluded: its month start is unknown)."""
-    month = calendar.year.to_numpy() * 12 + calendar.month.to_numpy()
-    mask = np.zeros(len(calendar), dtype=bool)
-    mask[1:] = month[1:] != month[:-1]
-    return mask
 
 
 # --------------------------------------------------------------------------- portfolio
@@ -271,7 +247,7 @@ class EquityMarketNeutral:
     def scores(self, market: MarketData, returns: pd.DataFrame) -> pd.DataFrame:
         """Composite ``z(momentum) + z(-vol)``, z-scores within industry (dates × ids)."""
         industries = market.instruments.loc[returns.columns, "industry"]
-        mom = momentum_12_1(returns, self.lookback_days, self.skip_days)
+        mom = momentum(returns, self.lookback_days, self.skip_days)
         vol = realised_vol(returns, self.vol_window_days, min(100, self.vol_window_days))
         return industry_zscore(mom, industries) + industry_zscore(-vol, industries)
 

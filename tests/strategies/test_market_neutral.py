@@ -16,13 +16,12 @@ from strategies.quant.market_neutral import (
     EquityMarketNeutral,
     cap_shares,
     industry_zscore,
-    momentum_12_1,
-    month_start_mask,
     neutralise,
     realised_vol,
     rolling_beta,
     select_long_short,
 )
+from strategies.signals import momentum, month_start_mask
 
 
 # --------------------------------------------------------------------------- signals
@@ -30,7 +29,7 @@ def test_momentum_skips_the_last_days_and_needs_a_full_window():
     idx = pd.bdate_range("2024-01-01", periods=8)
     r = pd.DataFrame({"A": 0.01, "B": [0.02, 0.0, 0.01, -0.01, 0.03, 0.05, 0.0, 0.0]}, index=idx)
     r.iloc[0, 0] = np.nan
-    mom = momentum_12_1(r, lookback_days=5, skip_days=1, min_fraction=1.0)
+    mom = momentum(r, lookback_days=5, skip_days=1, min_fraction=1.0)
     # row 6: returns of rows 2..5 (t-5+1 .. t-1)
     assert mom.at[idx[6], "B"] == pytest.approx(
         np.log1p([0.01, -0.01, 0.03, 0.05]).sum(), rel=1e-12

@@ -1,4 +1,5 @@
-"""Charts of a fund run, with matplotlib (Agg backend: no screen needed).
+"""Charts of a fund run, with matplotlib (no screen needed: matplotlib falls back to Agg on a
+headless machine, and notebooks keep their inline backend).
 
 Each function takes plain pandas objects and returns a matplotlib Figure; callers save or show
 it. Fonts are readable at report size, axes labelled with units.
@@ -10,9 +11,6 @@ import pandas as pd
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"font.size": 11, "axes.titlesize": 13, "axes.grid": True,

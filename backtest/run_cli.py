@@ -82,6 +82,6 @@ def cmd_backtest(args) -> int:
     print(format_summary(metrics, summary(run.compliance)))
     print(
         f"\nwrote {out}/ (nav.csv, weights.csv, holdings.parquet, trades.csv, compliance.csv, "
-        "metrics.json, charts)"
+        "metrics.json, charts, report.html)"
     )
     return EXIT_LIMIT_BREACH if metrics["compliance_breaches"] else EXIT_OK

@@ -13,9 +13,13 @@ Files written (all in ``out_dir``):
 ``compliance.csv``         every limit on every day: date, rule, figure, limit, breach, applies
 ``limit_actions.csv``      pre-trade scaling done to comply
 ``metrics.json``           headline figures
+``benchmarks.csv``         levels of the proxy multi-strategy index, equity, bond and 60/40
+``pnl_by_asset_class.csv`` daily P&L (USD, net of costs) by asset class; ``pnl_by_book.csv`` by book
+``spec.json``              the fund spec the run used
 ``nav_vs_equity.png``      NAV per share vs the benchmark indexes
 ``strategy_weights.png``   allocator weights over time
 ``subsidiary.png``         the Subsidiary's share of total assets with the 25% line
+``report.html``            the benchmark comparison report (:mod:`backtest.report`)
 =========================  ==================================================================
 
 Everything is written into a temporary folder beside ``out_dir`` and renamed into place at the
@@ -32,12 +36,15 @@ from pathlib import Path
 FLOAT_FORMAT = "%.10g"
 
 
-def write_run(run, out_dir: str | Path, metrics: dict, overwrite: bool = True) -> Path:
+def write_run(
+    run, out_dir: str | Path, metrics: dict, overwrite: bool = True, report: bool = True
+) -> Path:
     """Write every output of ``run`` (a :class:`backtest.fund.FundRun`) to ``out_dir``."""
     import matplotlib.pyplot as plt
 
     from backtest import charts
     from backtest.market import quarter_end_flags
+    from backtest.report import build_report, extra_run_files, run_spec
 
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -59,6 +66,9 @@ def write_run(run, out_dir: str | Path, metrics: dict, overwrite: bool = True) -
                               date_format="%Y-%m-%d")  # fmt: skip
         run.limit_actions.to_csv(tmp / "limit_actions.csv", index=False, date_format="%Y-%m-%d")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        for name, frame in extra_run_files(run).items():  # what the report reads
+            frame.to_csv(tmp / name, float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
+        (tmp / "spec.json").write_text(json.dumps(run_spec(run), indent=2, sort_keys=True) + "\n")
         fiscal_end = run.spec.fund.subsidiary.fiscal_year_end_month
         figs = {
             "nav_vs_equity.png": charts.nav_vs_benchmarks(
@@ -74,6 +84,8 @@ def write_run(run, out_dir: str | Path, metrics: dict, overwrite: bool = True) -
         for name, fig in figs.items():
             fig.savefig(tmp / name, metadata={"Software": None})
             plt.close(fig)
+        if report:  # the benchmark comparison report, inside the same atomic write
+            build_report(tmp, market=run.market, out=tmp / "report.html")
         if out.exists():
             backup = out.with_name(f".{out.name}.old")
             shutil.rmtree(backup, ignore_errors=True)

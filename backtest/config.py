@@ -146,6 +146,10 @@ class FundConfig:
     expense_ratio: float = 0.0095
     costs: CostModel = field(default_factory=CostModel)
     no_trade_buffer_pct_nav: float = 0.002
+    #: also skip a change smaller than this fraction of the target position (pysystemtrade-style
+    #: position buffering: vol-scaled targets wobble daily; trading every wobble costs more than
+    #: it tracks)
+    no_trade_buffer_pct_position: float = 0.10
     roll_days_before_expiry: int = 5
     subsidiary: SubsidiaryPolicy = field(default_factory=SubsidiaryPolicy)
     cash_vehicle: CashVehicle = CashVehicle.TBILL
@@ -176,6 +180,7 @@ class FundConfig:
             "redemption_fee_bps",
             "expense_ratio",
             "no_trade_buffer_pct_nav",
+            "no_trade_buffer_pct_position",
             "money_market_fee_annual",
         ):
             _check(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
@@ -198,6 +203,7 @@ class FundConfig:
             expense_ratio=0.0,
             costs=CostModel.zero(),
             no_trade_buffer_pct_nav=0.0,
+            no_trade_buffer_pct_position=0.0,
             earn_interest=False,
             flows=FlowSchedule(),
         )

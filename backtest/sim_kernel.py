@@ -106,7 +106,7 @@ def run_kernel(
     params : float64 array: [initial_shares, initial_nav_ps, cu_shares, fee_c_fixed, fee_c_bps,
         fee_r_fixed, fee_r_bps, expense_ratio, buffer_pct, sub_cap, sub_target, sub_low,
         sub_high, sub_margin, impact_bps_per_pct, borrow_fee, has_subsidiary_instruments,
-        size_at_execution]
+        size_at_execution, buffer_pct_position]
 
     Returns
     -------
@@ -387,6 +387,7 @@ def run_kernel(
                 trade_cost,
                 fund,
                 params[17] > 0.0,
+                params[18],
             )
         na_prev = na
     return qty, mv, notional, pnl, cost, trade_qty, trade_price, trade_cost, fund
@@ -430,7 +431,7 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
              price, rolled, fx, under, rate_for, r_usd, day_number, kind, book, mult,
              expiry_idx, cost_bps, commission, target, na_dec, na_now, buffer_pct, impact,
              cash, flow_cash, trade_qty, trade_price, trade_cost, fund,
-             size_at_execution):  # fmt: skip
+             size_at_execution, buffer_rel):  # fmt: skip
     """Trade towards ``target[t-1]`` at ``t``'s close; purchases limited by each book's cash,
     long securities sold pro rata when a book's cash (after pending redemptions) is negative."""
     N = q.shape[0]
@@ -459,7 +460,10 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
         current = q[i] + pend_q[i]
         desired = np.trunc(w * (na_now if size_at_execution else na_dec) / unit)
         delta = desired - current
+        # no-trade buffer: skip changes smaller than a fraction of net assets or of the target
         if delta == 0.0 or abs(delta) * abs(unit) < buffer_pct * na_dec:
+            continue
+        if current != 0.0 and abs(delta) < buffer_rel * abs(desired):
             continue
         order[i] = delta
         fill[i] = px

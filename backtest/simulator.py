@@ -227,6 +227,7 @@ def _params(config: FundConfig, has_sub: bool) -> np.ndarray:
             config.costs.borrow_fee_annual,
             float(has_sub),
             float(config.size_at == "execution"),
+            config.no_trade_buffer_pct_position,
         ],  # fmt: skip
         dtype="float64",
     )

@@ -227,3 +227,15 @@ def test_in_kind_creation_delivers_the_basket_and_the_cash_component():
     pnl = result.pnl.iloc[day + 1].sum()
     expected_na = nav["net_assets"].iloc[day] + 50_000 * nav5 + 250.0 + pnl
     assert nav["net_assets"].iloc[day + 1] == pytest.approx(expected_na, rel=1e-12)
+
+
+def test_position_buffer_skips_small_changes_of_an_open_position():
+    market = equity_market(n_days=30, n_stocks=1)
+    cal = market.calendar
+    tg = pd.DataFrame(np.nan, index=cal, columns=market.prices.columns)
+    tg.iloc[2], tg.iloc[5], tg.iloc[9] = 0.5, 0.52, 0.6  # +4% (skipped), then +20% (traded)
+    cfg = FundConfig.frictionless(1e6).replace(no_trade_buffer_pct_position=0.10)
+    trades = simulate(market, tg, cfg).trades
+    assert list(trades["date"]) == [cal[3], cal[10]]
+    unbuffered = simulate(market, tg, FundConfig.frictionless(1e6)).trades
+    assert list(unbuffered["date"]) == [cal[3], cal[6], cal[10]]

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from backtest import report, run_cli
+from backtest import nightly, report, run_cli
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_commands(sub)
     run_cli.register_commands(sub)
     report.register_commands(sub)
+    nightly.register_commands(sub)
     return parser
 
 

@@ -236,19 +236,24 @@ def _params(config: FundConfig, has_sub: bool) -> np.ndarray:
 def flow_schedule(dates: pd.DatetimeIndex, config: FundConfig) -> pd.DataFrame:
     """Creation/redemption orders by date: the explicit flows plus the seeded AP process.
 
-    Raises ``ValueError`` for a flow on a non-trading day, or a redemption that would take
-    shares outstanding below the configured minimum.
+    Orders dated after the last date are not received yet and are left out; the AP process
+    draws row ``t`` from the same random numbers whatever the length of ``dates``, so a run cut
+    at any date receives exactly the orders a longer run receives up to that date. Raises
+    ``ValueError`` for a flow on a non-trading day, or a redemption that would take shares
+    outstanding below the configured minimum.
     """
     fs = config.flows
     rows = []
     for f in fs.flows:
+        if f.date > dates[-1]:
+            continue
         if f.date not in dates:
             raise ValueError(f"flow on {f.date:%Y-%m-%d} is not a trading day of the market")
         rows.append((f.date, f.units, f.kind.value))
     if fs.ap_daily_prob > 0:
         rng = np.random.default_rng(fs.seed)
         draw = rng.random((len(dates), 4))
-        for t, d in enumerate(dates[1:-1], start=1):
+        for t, d in enumerate(dates[1:], start=1):
             if draw[t, 0] < fs.ap_daily_prob:
                 n = 1 + int(draw[t, 1] * fs.ap_max_units)
                 sign = 1 if draw[t, 2] < fs.ap_creation_prob else -1

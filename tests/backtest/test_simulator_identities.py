@@ -147,6 +147,7 @@ def test_simulation_is_causal_cutting_the_data_leaves_earlier_days_unchanged(run
     switch = market.curves["ES"]["price_contract"].diff().fillna(0) != 0
     cuts = list(rng.choice(cal[300:-300], 2, replace=False))
     cuts += [pd.Timestamp("2015-03-31"), cal[np.flatnonzero(switch.to_numpy())[10] - 1]]
+    cuts.append(full.inputs.flows["date"].iloc[40])  # a day an order is received
     for cut in cuts:
         cut = pd.Timestamp(cut)
         part = simulate(market.until(cut), targets.loc[:cut], cfg)
@@ -154,3 +155,7 @@ def test_simulation_is_causal_cutting_the_data_leaves_earlier_days_unchanged(run
         pd.testing.assert_frame_equal(part.nav, full.nav.iloc[:n])
         pd.testing.assert_frame_equal(part.quantities, full.quantities.iloc[:n])
         pd.testing.assert_frame_equal(part.pnl, full.pnl.iloc[:n])
+        # the orders received up to the cut, the cut day's included, are the same
+        got = part.inputs.flows
+        want = full.inputs.flows[full.inputs.flows["date"] <= cut].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want)

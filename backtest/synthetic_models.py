@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 if TYPE_CHECKING:
-    from backtest.synthetic import (
+    from backtest.synthetic_params import (
         CommodityParams,
         CommoditySpec,
         CurrencySpec,

@@ -11,8 +11,10 @@ Fields (shapes are ``n_dates`` = len(calendar)):
 ``prices``       DataFrame (n_dates × n_instruments): settlement price in the instrument's currency.
                  For a futures root: the price of the held contract (``curves[root].price``).
                  For a currency forward ``FWD-XXX-1M``: the outright 1-month forward, USD per unit.
-``adjusted``     DataFrame (n_dates × futures roots): back-adjusted (Panama) continuous price;
-                 its daily differences are the P&L per point of holding and rolling the contract.
+``adjusted``     DataFrame (n_dates × futures roots): Panama-adjusted continuous price; its daily
+                 differences are the P&L per point of holding and rolling the contract (only the
+                 differences matter: pysystemtrade anchors the series at its last day, the
+                 synthetic market at its first, so that extending the window never rewrites it).
 ``curves``       dict root -> DataFrame (n_dates × :data:`CURVE_COLUMNS`), the pysystemtrade
                  "multiple prices" shape: the held contract (``price``), the contract used for
                  carry (``carry``; usually the next one, the previous one for CarryOffset = -1

@@ -251,7 +251,8 @@ def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Time
         from backtest.synthetic import synthetic_market
 
         m = spec.market
-        # generated to the config's end and cut: the generator's paths depend on the window
+        # the config's window, cut at asof (the generator is prefix-stable, so this equals
+        # generating to asof; the config's end bounds what a run may book)
         market = synthetic_market(seed=m.seed, start=first[0], end=m.end)
         where = f"synthetic market of {opts.config} ([market] {first[0]:%Y-%m-%d}..{m.end})"
         source = "synthetic"

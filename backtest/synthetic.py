@@ -2,7 +2,11 @@
 
 ``synthetic_market(seed, start, end, params)`` returns a :class:`backtest.market.MarketData` on
 the NYSE calendar. One ``numpy`` generator per stage is spawned from ``seed`` in a fixed order,
-so a seed always gives the same market (``MarketData.equals``). Time step ``dt = 1/252`` year
+so a seed always gives the same market (``MarketData.equals``). The market is *prefix-stable*:
+for the same seed and ``start``, a later ``end`` only appends days, ``synthetic_market(seed,
+start, end2).until(end1)`` equals ``synthetic_market(seed, start, end1)`` (see "Windows" in
+:mod:`backtest.synthetic_params` and the rules in :mod:`backtest.synthetic_models`); the path is
+defined from ``start``, so another ``start`` gives another market. Time step ``dt = 1/252`` year
 per trading day; "annual" means per year; rates and yields are annual decimals.
 
 The model, and the meaning and units of every parameter, are documented with the parameters in
@@ -22,8 +26,11 @@ Contracts and conventions
 -------------------------
 Every futures root is priced by one closed form of ``tau`` (calendar days to expiry / 365) so a
 contract's price is continuous day to day; the held contract is the front until
-``roll_days_before_expiry`` trading days before its expiry, then the next (``carry`` = ``forward``
-= the next contract; ids ``YYYYMMDD`` of the expiry day). ``adjusted`` is the Panama series.
+``roll_days_before_expiry`` trading days before its expiry (NYSE sessions, also past ``end``), then
+the next (``carry`` = ``forward`` = the next contract; ids ``YYYYMMDD`` of the expiry day).
+``adjusted`` is the Panama (additive) series anchored at the first day's price (not back-adjusted
+to the last day's, which a longer window would rewrite): its differences are the held contract's
+P&L per point.
 
 - equity index futures: ``S e^{(r - q) tau}`` (as :meth:`MarketData.index_forward`);
 - currency forwards ``FWD-XXX-1M`` and currency futures: covered interest parity with simple
@@ -166,6 +173,8 @@ def synthetic_market(
         Seed of ``np.random.default_rng``; the same seed gives an equal market.
     start, end : date-like
         First and last calendar date (sessions in between come from ``exchange_calendars``).
+        The path is defined from ``start``; a later ``end`` appends days and leaves the earlier
+        ones unchanged (prefix stability).
     params : SyntheticParams, optional
         Model parameters (defaults when None); see :mod:`backtest.synthetic_params`.
     progress : bool
@@ -283,17 +292,43 @@ def _pricers(paths: _Paths, p: SyntheticParams) -> list[tuple[ContractSpec, Pric
 def _futures(
     calendar: pd.DatetimeIndex, paths: _Paths, p: SyntheticParams
 ) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
-    """Curves (pysystemtrade multiple-prices shape) and Panama series for every root."""
+    """Curves (pysystemtrade multiple-prices shape) and Panama series for every root.
+
+    Rolls are counted in NYSE sessions also after ``end`` (holidays are known in advance), so a
+    roll in the last days is placed as in a longer window. Only the sessions up to the roll day
+    of the contracts expiring soon after ``end`` matter (a later roll is after ``end`` whichever
+    days are counted), hence the ~2 months of them."""
     days = calendar.to_numpy().astype("datetime64[D]")
     years = days.astype("datetime64[Y]").astype(np.int64) + 1970
+    after = _sessions_after(calendar[-1], 60 + 2 * p.roll_days_before_expiry)
     curves, adjusted = {}, {}
     for spec, price_fn in _pricers(paths, p):
         expiries = sm.contract_expiries(spec.months, spec.rule, spec.day, years[0], years[-1] + 3)
         cols, adjusted[spec.root] = sm.curve_columns(
-            days, expiries, p.roll_days_before_expiry, price_fn
+            days, expiries, p.roll_days_before_expiry, price_fn, after
         )
         curves[spec.root] = pd.DataFrame(cols, index=calendar)[list(CURVE_COLUMNS)]
     return curves, adjusted
+
+
+def _sessions_after(last: pd.Timestamp, days: int) -> np.ndarray:
+    """NYSE sessions (datetime64[D]) in the ``days`` calendar days after ``last``.
+
+    The calendar is built with a margin past the range (and the same bounds as
+    :func:`~backtest.market.xnys_calendar` in most cases, so it is cached), so that a range
+    ending on a holiday past the calendar's default end does not raise."""
+    import exchange_calendars as xcals
+
+    last = pd.Timestamp(last)
+    end = last + pd.Timedelta(days=days)
+    cal = xcals.get_calendar(
+        "XNYS",
+        start=min(last, pd.Timestamp("2000-01-01")),
+        end=max(end + pd.Timedelta(days=14), pd.Timestamp("2030-12-31")),
+    )
+    sessions = cal.sessions_in_range(last + pd.Timedelta(days=1), end)
+    sessions = sessions.tz_localize(None) if sessions.tz else sessions
+    return sessions.to_numpy().astype("datetime64[D]")
 
 
 # ----------------------------------------------------------------------------- assembly

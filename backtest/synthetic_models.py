@@ -8,7 +8,17 @@ Pure functions on float64 arrays with time on axis 0:
 - closed forms used to price the synthetic contracts (mean-reversion averages, coupon bonds,
   covered interest parity);
 - contract expiry schedules, the held contract on each day (roll ``n`` trading days before
-  expiry) and Panama (additive) back-adjustment.
+  expiry) and Panama (additive) adjustment;
+- the model stages ``simulate_*``.
+
+Prefix stability: the paths are built so that day ``t``'s values depend only on the seed, the
+start and days ``0..t`` — never on how many days are simulated — so a longer window extends a
+shorter one without rewriting it. The rules that guarantee it: every random array is drawn from
+a generator of its own (``Generator.spawn``; a generator that draws a second array after an
+``n``-sized one would make the second depend on ``n``), with time on the FIRST axis (row-major, so
+row ``t`` is the same whatever ``n``); per-instrument draws (sizes independent of ``n``) come
+from their own generator too; nothing is normalised or rescaled over the whole sample, and
+every recursion and filter runs forward in time (no bridges, centred or backward smoothing).
 """
 
 from __future__ import annotations
@@ -161,24 +171,28 @@ def regime_path(
     n: int,
     calm_mean_days: float,
     crisis_days: tuple[int, int],
-    ensure_crisis: bool,
+    first_calm_max_days: int | None = None,
 ) -> np.ndarray:
     """Alternating calm (0) / crisis (1) spells: a two-state semi-Markov chain.
 
     Calm spells are geometric with mean ``calm_mean_days``; crisis spells uniform on
-    ``crisis_days`` (inclusive). The path starts calm. With ``ensure_crisis`` a path without a
-    crisis gets one crisis spell at a uniformly drawn start. Returns int64 of shape (n,).
+    ``crisis_days`` (inclusive). The path starts calm. With ``first_calm_max_days`` the first
+    calm spell is drawn conditional on lasting at most that many days (the geometric draw taken
+    modulo the bound, which by memorylessness is exactly that conditional law), so every path
+    longer than the bound has a crisis. Row ``i`` of one ``(spells, 2)`` uniform draw gives the
+    ``i``-th calm and crisis lengths (inverse CDFs), so the first ``m`` days are the same for any
+    ``n >= m``. Returns int64 of shape (n,).
     """
     lo, hi = int(crisis_days[0]), int(crisis_days[1])
-    spells = n // max(lo, 1) + 2
-    calm = rng.geometric(1.0 / calm_mean_days, size=spells)
-    crisis = rng.integers(lo, hi + 1, size=spells)
-    forced_start = int(rng.integers(0, max(n - crisis[0], 1)))
+    spells = n // max(lo, 1) + 2  # each calm + crisis pair lasts more than lo days
+    u = rng.random((spells, 2))
+    calm = np.ceil(np.log1p(-u[:, 0]) / np.log1p(-1.0 / calm_mean_days)).astype(np.int64)
+    calm = np.maximum(calm, 1)  # geometric on 1, 2, ...: P(calm > k) = (1 - 1/mean)^k
+    crisis = lo + np.floor(u[:, 1] * (hi - lo + 1)).astype(np.int64)
+    if first_calm_max_days is not None:
+        calm[0] = (calm[0] - 1) % max(int(first_calm_max_days), 1) + 1
     states = np.tile(np.array([0, 1], dtype=np.int64), spells)
-    path = np.repeat(states, np.column_stack([calm, crisis]).ravel())[:n]
-    if ensure_crisis and not path.any():
-        path[forced_start : forced_start + crisis[0]] = 1
-    return path
+    return np.repeat(states, np.column_stack([calm, crisis]).ravel())[:n]
 
 
 def crash_jumps(
@@ -189,12 +203,13 @@ def crash_jumps(
     dt: float = DT_YEARS,
 ) -> np.ndarray:
     """Crash log-jumps: on each day with probability ``per_year[regime] × dt`` a jump of
-    ``-U(size_range)``; 0 otherwise. Shape (n,)."""
+    ``-U(size_range)``; 0 otherwise. Shape (n,). Day ``t``'s arrival and size uniforms are row
+    ``t`` of one ``(n, 2)`` draw."""
     n = regime.shape[0]
-    u = rng.random(n)
-    size = rng.uniform(size_range[0], size_range[1], n)
+    u = rng.random((n, 2))
+    size = size_range[0] + (size_range[1] - size_range[0]) * u[:, 1]
     p = np.asarray(per_year, dtype=np.float64)[regime] * dt
-    return np.where(u < p, -size, 0.0)
+    return np.where(u[:, 0] < p, -size, 0.0)
 
 
 # ----------------------------------------------------------------------------- closed forms
@@ -261,17 +276,27 @@ def contract_expiries(
     return np.busday_offset(exp, 0, roll="backward")
 
 
-def held_contracts(calendar: np.ndarray, expiries: np.ndarray, roll_days: int) -> np.ndarray:
+def held_contracts(
+    calendar: np.ndarray,
+    expiries: np.ndarray,
+    roll_days: int,
+    sessions_after: np.ndarray | None = None,
+) -> np.ndarray:
     """Index into ``expiries`` of the contract held on each calendar day.
 
     Contract ``i`` is held until the trading day ``roll_days`` positions before its expiry
-    (an expiry off the calendar maps to the last trading day on or before it; beyond the
-    calendar's end, weekdays are counted), and contract ``i + 1`` from that day on — the rule of
-    :func:`backtest.pricing.roll_schedule`. ``calendar`` and ``expiries`` are datetime64[D].
+    (an expiry off the calendar maps to the last trading day on or before it), and contract
+    ``i + 1`` from that day on — the rule of :func:`backtest.pricing.roll_schedule`. Beyond the
+    calendar's end the days counted are ``sessions_after`` (the trading days after it, known in
+    advance: with them a roll near the end is placed as a longer calendar would place it), then
+    weekdays. ``calendar``, ``expiries`` and ``sessions_after`` are datetime64[D].
     Raises ``ValueError`` when the last contract would be needed (no next contract for carry).
     """
     n = calendar.shape[0]
     last = calendar[-1]
+    if sessions_after is not None and sessions_after.shape[0]:
+        calendar = np.concatenate([calendar, sessions_after[sessions_after > last]])
+        last = calendar[-1]
     end = max(expiries[-1], last) + 1
     extra = np.arange(last + 1, end + 1, dtype="datetime64[D]")
     ext = np.concatenate([calendar, extra[np.is_busday(extra)]])
@@ -291,15 +316,20 @@ def contract_ids(expiries: np.ndarray) -> np.ndarray:
 
 
 def curve_columns(
-    days: np.ndarray, expiries: np.ndarray, roll_days: int, price_fn
+    days: np.ndarray,
+    expiries: np.ndarray,
+    roll_days: int,
+    price_fn,
+    sessions_after: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Columns of :data:`backtest.market.CURVE_COLUMNS` and the Panama series of one root.
 
     ``days`` and ``expiries`` are datetime64[D]; ``price_fn(tau_years)`` prices, on each day,
     the contract ``tau_years`` (calendar days / 365, shape (n,)) from expiry. The held contract
-    follows :func:`held_contracts`; ``carry`` and ``forward`` are the next contract.
+    follows :func:`held_contracts` (with ``sessions_after``); ``carry`` and ``forward`` are the
+    next contract.
     """
-    held = held_contracts(days, expiries, roll_days)
+    held = held_contracts(days, expiries, roll_days, sessions_after)
     ids = contract_ids(expiries)
     cols = {}
     for name, k in (("price", held), ("carry", held + 1)):
@@ -313,17 +343,19 @@ def curve_columns(
 
 
 def panama(price: np.ndarray, forward: np.ndarray, held: np.ndarray) -> np.ndarray:
-    """Panama back-adjusted series ending at ``price[-1]``.
+    """Panama (additive) adjusted series starting at ``price[0]``.
 
     Its change on day ``t`` is the held contract's own change: ``price[t] - price[t-1]``, or,
     on a roll day (``held[t] != held[t-1]``), ``price[t] - forward[t-1]`` (yesterday's price of
-    the contract rolled into).
+    the contract rolled into). It is anchored at the first day, not back-adjusted to end at
+    ``price[-1]``: a series anchored at the end would be rewritten by every later roll, so a
+    longer history would change the earlier values. Only its differences carry meaning; it
+    equals ``price`` until the first roll and differs from it by the sum of the roll gaps after.
     """
     prev = np.where(held[1:] == held[:-1], price[:-1], forward[:-1])
-    diff = price[1:] - prev
     adj = np.empty_like(price)
-    adj[-1] = price[-1]
-    adj[:-1] = price[-1] - np.cumsum(diff[::-1])[::-1]
+    adj[0] = price[0]
+    adj[1:] = price[0] + np.cumsum(price[1:] - prev)
     return adj
 
 
@@ -342,18 +374,19 @@ class Drivers:
 
 
 def simulate_drivers(rng: np.random.Generator, n: int, p: RegimeParams) -> Drivers:
-    """Regime path, crash jumps and the equity normals for ``n`` days."""
+    """Regime path, crash jumps and the equity normals for ``n`` days (a generator each)."""
+    regime_rng, jump_rng, z_rng = rng.spawn(3)
     regime = regime_path(
-        rng,
+        regime_rng,
         n,
         p.calm_mean_years * TRADING_DAYS,
         (round(p.crisis_min_months * 21), round(p.crisis_max_months * 21)),
-        p.ensure_crisis,
+        round(p.first_crisis_within_years * TRADING_DAYS) if p.ensure_crisis else None,
     )
     jumps = crash_jumps(
-        rng, regime, (p.crashes_per_year_calm, p.crashes_per_year_crisis), p.crash_size_range
+        jump_rng, regime, (p.crashes_per_year_calm, p.crashes_per_year_crisis), p.crash_size_range
     )
-    z = rng.standard_normal((n, 2))
+    z = z_rng.standard_normal((n, 2))
     crisis_years = (p.crisis_min_months + p.crisis_max_months) / 24.0
     share = crisis_years / (crisis_years + p.calm_mean_years)
     rate = (1 - share) * p.crashes_per_year_calm + share * p.crashes_per_year_crisis
@@ -591,20 +624,26 @@ class StockPaths:
 def simulate_stocks(
     rng: np.random.Generator, eq: EquityPaths, r_usd: np.ndarray, p: UniverseParams
 ) -> StockPaths:
-    """Single stocks: market beta + industry factor + idiosyncratic noise, quarterly dividends."""
+    """Single stocks: market beta + industry factor + idiosyncratic noise, quarterly dividends.
+
+    The per-stock draws (one generator; sizes independent of ``n``) include the listing day, a
+    trading-day count from the start in ``late_listing_years``: a stock listing after the last
+    day has no price yet (NaN) but is in the universe all the same."""
     n, N, n_ind = eq.ret.shape[0], p.n_stocks, len(p.industries)
-    beta = rng.uniform(*p.beta_range, N)
-    vol = rng.uniform(*p.idio_vol_range, N)
-    start = rng.uniform(*p.start_price_range, N)
-    pays = rng.random(N) >= p.non_payer_share
-    yld = np.where(pays, rng.uniform(*p.dividend_yield_range, N), 0.0)
-    phase = rng.integers(0, 63, N)
-    late = rng.choice(N, p.n_late_listings, replace=False)
+    static_rng, z_rng = rng.spawn(2)
+    beta = static_rng.uniform(*p.beta_range, N)
+    vol = static_rng.uniform(*p.idio_vol_range, N)
+    start = static_rng.uniform(*p.start_price_range, N)
+    pays = static_rng.random(N) >= p.non_payer_share
+    yld = np.where(pays, static_rng.uniform(*p.dividend_yield_range, N), 0.0)
+    phase = static_rng.integers(0, 63, N)
+    late = static_rng.choice(N, p.n_late_listings, replace=False)
     listing = np.zeros(N, dtype=np.int64)
-    listing[late] = rng.integers(int(0.05 * n), int(0.7 * n), late.shape[0])
+    first, last = (round(y * TRADING_DAYS) for y in p.late_listing_years)
+    listing[late] = static_rng.integers(max(first, 1), max(last, first + 1), late.shape[0])
     illiquid = np.zeros(N, dtype=bool)
-    illiquid[rng.choice(N, round(p.illiquid_share * N), replace=False)] = True
-    z = rng.standard_normal((n, n_ind + N))
+    illiquid[static_rng.choice(N, round(p.illiquid_share * N), replace=False)] = True
+    z = z_rng.standard_normal((n, n_ind + N))
     industry = np.arange(N) % n_ind
     prev_var = np.concatenate([eq.var[:1], eq.var[:-1]])
     scale = np.sqrt(np.sqrt(prev_var) / p.reference_vol)[:, None] * np.sqrt(DT_YEARS)
@@ -617,7 +656,7 @@ def simulate_stocks(
     ex = ((t - phase) % 63 == 0) & (t > listing) & pays
     cut = np.log1p(-yld / 4.0)
     logp = np.cumsum(ret + ex * cut, axis=0)
-    logp = logp - logp[listing, np.arange(N)] + np.log(start)
+    logp = logp - logp[np.minimum(listing, n - 1), np.arange(N)] + np.log(start)
     prices = np.where(t >= listing, np.exp(logp), np.nan)
     dividends = np.where(ex, prices * (yld / 4.0) / (1.0 - yld / 4.0), 0.0)
     return StockPaths(prices, dividends, beta, industry, illiquid)

@@ -10,9 +10,11 @@ Model (parameter names in ``code``; groups are the dataclasses below)
 ----------------------------------------------------------------------
 **Regimes** (:class:`RegimeParams`): a two-state semi-Markov chain, calm spells geometric with
 mean ``calm_mean_years``, crisis spells uniform between ``crisis_min_months`` and
-``crisis_max_months`` (21 trading days a month); ``ensure_crisis`` puts one crisis in a path that
-drew none. Crash days arrive as a Bernoulli approximation of a Poisson process with
-``crashes_per_year_calm`` / ``crashes_per_year_crisis``, log-jump ``-U(crash_size_range)``.
+``crisis_max_months`` (21 trading days a month); the path starts calm, and with ``ensure_crisis``
+its first calm spell is drawn conditional on ending within ``first_crisis_within_years`` (so every
+path longer than that has a crisis). Crash days arrive as a Bernoulli approximation of a Poisson
+process with ``crashes_per_year_calm`` / ``crashes_per_year_crisis``, log-jump
+``-U(crash_size_range)``.
 
 **Equity index** ``SPX`` (:class:`EquityParams`; level ``spx_start`` points before the first
 day's return): Heston-style variance ``v``::
@@ -88,8 +90,18 @@ sqrt(index vol / ``reference_vol``); ``n_stocks`` ids ``EQ001``.., ``industries`
 turn, beta, idiosyncratic vol (annual), start price (USD) and dividend yield (annual, payers
 only; ``non_payer_share`` pay none) drawn uniformly from the ``*_range`` pairs; quarterly
 ex-dates (every 63 sessions, staggered), the price drops by the dividend (yield/4 of the
-pre-dividend price). ``n_late_listings`` stocks list between 5% and 70% of the sample (NaN
-prices before); ``illiquid_share`` of the stocks are marked illiquid.
+pre-dividend price). ``n_late_listings`` stocks list between ``late_listing_years`` after the
+start (NaN prices before; all of them are in the instrument table whatever the window);
+``illiquid_share`` of the stocks are marked illiquid.
+
+Windows (prefix stability)
+--------------------------
+The paths are defined from ``start``: for a seed and a start, a later ``end`` only appends days —
+``synthetic_market(seed, start, end2).until(end1)`` equals ``synthetic_market(seed, start, end1)``
+for ``end1 < end2`` (every field, the instrument table included), as a real market does not
+rewrite its history. Every parameter given in years (regime spells, listing dates) counts trading
+days from ``start``, never a share of the window. A different ``start`` gives a different path
+(the first day is always the model's day 0), so ``start`` stability is not provided.
 """
 
 from __future__ import annotations
@@ -258,6 +270,7 @@ class RegimeParams:
     crisis_min_months: float = 3.0
     crisis_max_months: float = 15.0
     ensure_crisis: bool = True
+    first_crisis_within_years: float = 15.0
     crashes_per_year_calm: float = 0.25
     crashes_per_year_crisis: float = 3.0
     crash_size_range: tuple[float, float] = (0.04, 0.10)
@@ -384,6 +397,7 @@ class UniverseParams:
     dividend_yield_range: tuple[float, float] = (0.005, 0.04)
     non_payer_share: float = 0.15
     n_late_listings: int = 10
+    late_listing_years: tuple[float, float] = (1.0, 14.0)
     illiquid_share: float = 0.05
 
 

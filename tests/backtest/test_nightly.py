@@ -291,7 +291,7 @@ def test_a_breached_limit_exits_3_with_everything_booked(tmp_path, capsys):
     # the compliance cap below the Subsidiary's 15% target: breached at most quarter-ends
     cfg = write_config(tmp_path / "f.toml", ("subsidiary_cap = 0.25", "subsidiary_cap = 0.10"))
     code, text, _ = run(capsys, cfg, "2016-06-29", tmp_path / "s.sqlite", tmp_path / "out")
-    assert code == 3 and "LIMIT BREACH on 4 day(s) (last 2015-12-31): subsidiary_cap" in text
+    assert code == 3 and "LIMIT BREACH on 4 day(s) (last 2016-03-31): subsidiary_cap" in text
     code, text, _ = run(capsys, cfg, "2016-06-30", tmp_path / "s.sqlite", tmp_path / "out")
     assert code == 3 and "LIMIT BREACH on 1 day(s) (last 2016-06-30)" in text
     tables = day_tables(tmp_path / "s.sqlite")

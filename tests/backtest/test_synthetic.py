@@ -1,4 +1,5 @@
-"""Tests of the seeded synthetic market: determinism, economics, contracts, and no look-ahead."""
+"""Tests of the seeded synthetic market: determinism, prefix stability, economics, contracts, and
+no look-ahead."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from backtest import synthetic as synthetic_module
 from backtest import synthetic_models as sm
 from backtest.instruments import ISG_EXCHANGES, InstrumentKind
 from backtest.market import (
@@ -233,7 +235,7 @@ def test_adjusted_series_carries_the_held_contracts_pnl(market):
     for root, curve in market.curves.items():
         adj = market.adjusted[root]
         price = curve["price"]
-        assert adj.iloc[-1] == pytest.approx(price.iloc[-1], rel=1e-12)
+        assert adj.iloc[0] == price.iloc[0]  # anchored at the start: extending never rewrites it
         rolled = curve["price_contract"] != curve["price_contract"].shift()
         prev = price.shift().where(~rolled, curve["forward"].shift())
         expected = (price - prev).iloc[1:]
@@ -355,18 +357,111 @@ def test_a_shorter_history_is_generated_from_its_own_start():
 
 def test_parameters_change_only_their_own_part():
     params = SyntheticParams(universe=UniverseParams(n_stocks=24, n_late_listings=2))
-    small = synthetic_market(start="2015-01-02", end="2016-12-30", params=params)
-    base = synthetic_market(start="2015-01-02", end="2016-12-30")
+    window = dict(start="2015-01-02", end="2018-12-31")  # long enough to hold crash days
+    small = synthetic_market(**window, params=params)
+    base = synthetic_market(**window)
     assert len(small.ids([InstrumentKind.EQUITY])) == 24
     assert small.index.equals(base.index) and small.curves["CL"].equals(base.curves["CL"])
+    assert (np.log(small.index["SPX"]).diff() < -0.04).any()
     no_crash = dataclasses.replace(
         params.regime, crashes_per_year_calm=0.0, crashes_per_year_crisis=0.0
     )
     calmer = dataclasses.replace(params, regime=no_crash)
-    quiet = synthetic_market(start="2015-01-02", end="2016-12-30", params=calmer)
+    quiet = synthetic_market(**window, params=calmer)
     assert not quiet.index["SPX"].equals(small.index["SPX"])
     with pytest.raises(ValueError, match="at least 2 trading days"):
         synthetic_market(start="2024-12-25", end="2024-12-25")
+
+
+# ----------------------------------------------------------------------------- prefix stability
+def _regime(seed: int, n: int) -> np.ndarray:
+    """The calm (0) / crisis (1) path ``synthetic_market(seed)`` draws (its first stage)."""
+    streams = np.random.default_rng(seed).spawn(synthetic_module._N_STREAMS)
+    return sm.simulate_drivers(streams[0], n, SyntheticParams().regime).regime
+
+
+def _assert_prefix(long: MarketData, short: MarketData) -> None:
+    """``long`` cut at ``short``'s end is ``short``, field by field (clear failure messages)."""
+    cut = long.until(short.end)
+    assert cut.calendar.equals(short.calendar)
+    assert cut.instruments.equals(short.instruments)
+    for name in DATED_FIELDS:
+        assert getattr(cut, name).equals(getattr(short, name)), name
+    assert set(cut.curves) == set(short.curves)
+    for root, curve in short.curves.items():
+        assert cut.curves[root].equals(curve), root
+    assert cut.equals(short)
+
+
+def test_a_longer_window_extends_a_shorter_one_from_inside_a_crisis(market):
+    end1 = pd.Timestamp("2008-09-12")  # mid-crisis for seed 7 (checked below), a crash before
+    crisis = _regime(7, len(market.calendar)) == 1
+    i = int(market.calendar.searchsorted(end1))
+    assert crisis[i - 20 : i + 20].all(), "pick an end1 inside one of seed 7's crises"
+    _assert_prefix(market, synthetic_market(seed=7, end=end1))  # vs 2024-12-31
+
+
+def test_a_longer_window_extends_a_shorter_one_ending_just_before_an_expiry():
+    # ES March 2008 expires on Thursday 2008-03-20 (the 3rd Friday is Good Friday, an NYSE
+    # holiday): the roll 5 sessions earlier falls on end1. Counting weekdays past end1 instead of
+    # sessions would roll a day late in the short window only.
+    start, end1, end2 = "2005-01-03", pd.Timestamp("2008-03-13"), "2008-06-30"
+    long = synthetic_market(seed=3, start=start, end=end2)
+    short = synthetic_market(seed=3, start=start, end=end1)
+    _assert_prefix(long, short)
+    es = short.curves["ES"]
+    assert es["price_contract"].iloc[-1] != es["price_contract"].iloc[-2]  # rolls on end1
+    assert (es["price_expiry"].iloc[-2] - end1).days <= 8
+    assert (short.curves["VX"]["price_expiry"].iloc[-1] - end1).days <= 40
+    # late listings after end1 are in the table already, with no price yet
+    stocks = short.ids([InstrumentKind.EQUITY])
+    unlisted = [s for s in stocks if short.prices[s].isna().all()]
+    assert len(stocks) == 120 and len(unlisted) >= 1
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    # ends up to 2030-11 (market.xnys_calendar builds its calendar to 2030-12-31 at least)
+    st.dates(pd.Timestamp("2000-01-03").date(), pd.Timestamp("2028-09-01").date()),
+    st.integers(2, 400),
+    st.integers(1, 400),
+)
+@example(seed=0, start=pd.Timestamp("2030-03-01").date(), days1=255, extra=30)  # rolls past 2030
+def test_prefix_stability_for_any_seed_start_and_ends(seed, start, days1, extra):
+    start = pd.Timestamp(start)
+    end1 = start + pd.Timedelta(days=days1)
+    end2 = end1 + pd.Timedelta(days=extra)
+    if len(xnys_calendar(start, end1)) < 2:
+        return
+    _assert_prefix(
+        synthetic_market(seed=seed, start=start, end=end2),
+        synthetic_market(seed=seed, start=start, end=end1),
+    )
+
+
+def test_held_contract_on_a_day_does_not_depend_on_the_calendar_end():
+    cal = xnys_calendar("2007-01-02", "2009-12-31").to_numpy().astype("datetime64[D]")
+    after = xnys_calendar("2010-01-01", "2012-12-31").to_numpy().astype("datetime64[D]")
+    p = SyntheticParams()
+    specs = (p.vol.vix_future, p.equity.indices[0].contract, p.rates.bond_futures[2].contract,
+             p.commodity.specs[0].contract, p.fx.futures[0], p.rates.rate_futures[0])  # fmt: skip
+    for spec in specs:
+        expiries = sm.contract_expiries(spec.months, spec.rule, spec.day, 2007, 2012)
+        full = sm.held_contracts(cal, expiries, 5, after)
+        for i in range(1, len(cal) - 260):
+            rest = np.concatenate([cal[i + 1 :], after])
+            held = sm.held_contracts(cal[: i + 1], expiries, 5, rest)
+            assert held[-1] == full[i], (spec.root, cal[i])
+
+
+def test_the_path_is_defined_from_start_so_another_start_is_another_market(market):
+    """Only the end is free: a window starting later is not a slice of a longer one, its path
+    starts afresh (SPX at ``spx_start`` before its first day's return)."""
+    later = synthetic_market(seed=7, start="2006-01-03", end="2006-12-29")
+    assert not later.equals(market.between("2006-01-03", "2006-12-29"))
+    assert later.index["SPX"].iloc[0] == pytest.approx(1200.0, rel=0.05)
+    assert later.index["SPX"].iloc[0] != market.index["SPX"].loc["2006-01-03"]
 
 
 # ----------------------------------------------------------------------------- building blocks
@@ -418,7 +513,7 @@ def test_panama_keeps_the_held_contracts_daily_changes(prices, rolls):
     forward = price + 1.5
     held = np.cumsum(np.array(rolls[:n], dtype=int))
     adj = sm.panama(price, forward, held)
-    assert adj[-1] == price[-1]
+    assert adj[0] == price[0]
     for t in range(1, n):
         prev = price[t - 1] if held[t] == held[t - 1] else forward[t - 1]
         assert adj[t] - adj[t - 1] == pytest.approx(price[t] - prev, abs=1e-9)

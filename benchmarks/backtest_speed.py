@@ -41,14 +41,14 @@ def main() -> None:
     metrics = fund_metrics(run)
     with tempfile.TemporaryDirectory() as tmp:
         write_run(run, f"{tmp}/run", metrics, report=False)
-    stages["metrics + outputs"] = time.perf_counter() - t1
+    stages["metrics + outputs (incl. benchmark files)"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         write_run(run, f"{tmp}/run", metrics, report=True)
     stages["outputs with the report"] = time.perf_counter() - t2
-    total = time.perf_counter() - t0
+    total = stages["run_fund"] + stages["metrics + outputs (incl. benchmark files)"]
     print(
-        f"warm, in process                          {total:6.1f} s  "
+        f"warm, in process, report excluded         {total:6.1f} s  "
         + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
     )
 

@@ -227,21 +227,27 @@ def _float_values(frame: pd.DataFrame) -> np.ndarray:
     return frame.to_numpy(dtype="float64", na_value=np.nan)
 
 
+def _raise_first(frame: pd.DataFrame, file: str, dates, bad: np.ndarray, values, problem: str):
+    """Raise a DataError at the first cell flagged in ``bad`` (row-major: earliest row first),
+    ``problem`` formatted with the cell's value."""
+    hit = _first_cell(bad)
+    if hit is not None:
+        i, j = hit
+        raise DataError(
+            file,
+            problem.format(value=repr(values[i, j])),
+            row=i + 1,
+            date=_date_at(dates, i),
+            column=frame.columns[j],
+        )
+
+
 def check_finite(frame: pd.DataFrame, file: str, dates=None, what: str = "value") -> None:
     """No infinite values (NaN, a missing value, is allowed)."""
     if frame.shape[1] == 0:
         return
     values = _float_values(frame)
-    hit = _first_cell(np.isinf(values))
-    if hit is not None:
-        i, j = hit
-        raise DataError(
-            file,
-            f"{what} is not finite ({values[i, j]!r})",
-            row=i + 1,
-            date=_date_at(dates, i),
-            column=frame.columns[j],
-        )
+    _raise_first(frame, file, dates, np.isinf(values), values, what + " is not finite ({value})")
 
 
 def check_positive(frame: pd.DataFrame, file: str, dates=None, what: str = "price") -> None:
@@ -250,16 +256,8 @@ def check_positive(frame: pd.DataFrame, file: str, dates=None, what: str = "pric
         return
     values = _float_values(frame)
     with np.errstate(invalid="ignore"):
-        hit = _first_cell(values <= 0)
-    if hit is not None:
-        i, j = hit
-        raise DataError(
-            file,
-            f"{what} must be positive ({values[i, j]!r})",
-            row=i + 1,
-            date=_date_at(dates, i),
-            column=frame.columns[j],
-        )
+        bad = values <= 0
+    _raise_first(frame, file, dates, bad, values, what + " must be positive ({value})")
 
 
 def check_integer(frame: pd.DataFrame, file: str, dates=None, what: str = "contract id") -> None:
@@ -268,16 +266,8 @@ def check_integer(frame: pd.DataFrame, file: str, dates=None, what: str = "contr
         return
     values = _float_values(frame)
     with np.errstate(invalid="ignore"):
-        hit = _first_cell(np.isfinite(values) & (values != np.round(values)) | np.isinf(values))
-    if hit is not None:
-        i, j = hit
-        raise DataError(
-            file,
-            f"{what} is not an integer ({values[i, j]!r})",
-            row=i + 1,
-            date=_date_at(dates, i),
-            column=frame.columns[j],
-        )
+        bad = np.isfinite(values) & (values != np.round(values)) | np.isinf(values)
+    _raise_first(frame, file, dates, bad, values, what + " is not an integer ({value})")
 
 
 # ---------------------------------------------------------------------------- references

@@ -168,10 +168,7 @@ class FundConfig:
             self.initial_shares >= self.min_shares_outstanding,
             f"initial shares {self.initial_shares} below the minimum {self.min_shares_outstanding}",
         )
-        _check(
-            self.initial_shares % self.creation_unit_shares == 0 or self.initial_shares > 0,
-            "initial shares must be positive",
-        )
+        _check(self.initial_shares > 0, "initial shares must be positive")
         _check(self.initial_nav_per_share > 0, "initial NAV per share must be > 0")
         for name in (
             "creation_fee_fixed_usd",

@@ -191,23 +191,11 @@ def combine(positions: dict[str, pd.DataFrame], weights: pd.DataFrame) -> pd.Dat
     return total
 
 
-def _allocator_inputs(alloc, strategy_returns: pd.DataFrame, market: MarketData):
-    """Call ``weights`` with the context a Defensive overlay needs (VIX), when it takes one."""
-    import inspect
-
-    params = inspect.signature(alloc.weights).parameters
-    if "context" in params:
-        from allocator import AllocationContext
-
-        vix = market.index["VIX"] if "VIX" in market.index else None
-        return alloc.weights(strategy_returns, context=AllocationContext(vix=vix))
-    return alloc.weights(strategy_returns)
-
-
 def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = False) -> FundRun:
     """Run the whole fund on ``market`` (the spec's synthetic market when None)."""
     from tqdm.auto import tqdm
 
+    from allocator import AllocationContext
     from allocator.compliance import check_limits
     from allocator.limits import apply_limits
     from backtest.returns import exposure_returns, instrument_returns
@@ -242,7 +230,8 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
         }  # fmt: skip
     )
     alloc = build_allocator(spec.allocator)
-    weights = _allocator_inputs(alloc, strategy_returns, market).fillna(0.0)
+    vix = market.index["VIX"] if "VIX" in market.index else None  # for a Defensive overlay
+    weights = alloc.weights(strategy_returns, context=AllocationContext(vix=vix)).fillna(0.0)
     steps.update()
     steps.set_postfix_str("limits")
     raw = combine(positions, weights)

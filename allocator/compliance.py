@@ -14,7 +14,7 @@ from allocator.limits import (
     DERIVATIVE_KINDS,
     EQUITY_KINDS,
     Limits,
-    _table,
+    instrument_attributes,
     portfolio_var,
     var_limit,
 )
@@ -22,14 +22,16 @@ from backtest.market import MarketData, quarter_end_flags
 from backtest.returns import instrument_returns
 
 COLUMNS = ["date", "rule", "figure", "limit", "breach", "applies"]
+#: rules whose figure must stay at or above its limit (every other rule: at or below)
+LOWER_BOUND_RULES = frozenset({"cash_fund", "cash_subsidiary"})
 
 
-def _rule(dates, name, figure, limit, applies=True, greater_is_bad=True) -> pd.DataFrame:
+def _rule(dates, name, figure, limit, applies=True) -> pd.DataFrame:
     figure = np.asarray(figure, dtype="float64")
     limit_arr = np.broadcast_to(np.asarray(limit, dtype="float64"), figure.shape)
     applies = np.broadcast_to(np.asarray(applies, dtype=bool), figure.shape)
     tol = 1e-9
-    bad = figure > limit_arr + tol if greater_is_bad else figure < limit_arr - tol
+    bad = figure < limit_arr - tol if name in LOWER_BOUND_RULES else figure > limit_arr + tol
     return pd.DataFrame(
         {
             "date": dates,
@@ -53,7 +55,7 @@ def check_limits(
     nav = result.nav
     dates = nav.index
     na = nav["net_assets"].to_numpy()
-    table = _table(market, result.inputs.ids)
+    table = instrument_attributes(market, result.inputs.ids)
     mv = result.market_values
     notional = result.notionals
     qty = result.quantities
@@ -76,8 +78,8 @@ def check_limits(
             result.config.subsidiary.band_high,
             applies=False,
         ),
-        _rule(dates, "cash_fund", nav["cash_fund"] / na, 0.0, greater_is_bad=False),
-        _rule(dates, "cash_subsidiary", nav["cash_subsidiary"] / na, 0.0, greater_is_bad=False),
+        _rule(dates, "cash_fund", nav["cash_fund"] / na, 0.0),
+        _rule(dates, "cash_subsidiary", nav["cash_subsidiary"] / na, 0.0),
         _rule(dates, "gross_leverage", notional.abs().sum(axis=1) / na, limits.gross_leverage_max),
     ]
     kinds = table["kind"].astype(str)
@@ -124,10 +126,10 @@ def summary(compliance: pd.DataFrame) -> pd.DataFrame:
             "days": g.size(),
             "applicable": g["applies"].sum(),
             "breaches": g["breach"].sum(),
-            # cash rules fail on the low side; every other rule on the high side
+            # lower-bound rules fail on the low side; every other rule on the high side
             "worst": g["figure"]
             .max()
-            .where(~g.size().index.str.startswith("cash"), g["figure"].min()),
+            .where(~g.size().index.isin(LOWER_BOUND_RULES), g["figure"].min()),
             "limit": g["limit"].max(),
         }
     )

@@ -72,7 +72,7 @@ class Limits:
             raise ValueError("invalid limits: var_confidence must be in (0.5, 1)")
 
 
-def _table(market: MarketData, ids) -> pd.DataFrame:
+def instrument_attributes(market: MarketData, ids) -> pd.DataFrame:
     """Instrument attributes for target columns (on-demand options as SPX index options)."""
     table = market.instruments.reindex(list(ids))
     opts = [i for i in ids if is_option_id(i) and i not in market.instruments.index]
@@ -169,7 +169,7 @@ def apply_limits(
     NaN rows (no decision) stay NaN. Uses only data up to each decision date.
     """
     limits = limits or Limits()
-    table = _table(market, targets.columns)
+    table = instrument_attributes(market, targets.columns)
     out = targets.copy()
     log: list[tuple] = []
     decided = out.notna().any(axis=1).to_numpy()

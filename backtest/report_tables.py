@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from allocator.compliance import LOWER_BOUND_RULES
 from backtest import analytics as an
 
 #: Days between a weight's decision and the first return it earns (decide t, trade t+1).
 STRATEGY_WEIGHT_LAG_DAYS = 2
 TRAILING_YEARS = (1, 3, 5)
 #: Rules whose figure must stay *above* the limit (no negative cash).
-LOWER_BOUND_RULES = frozenset({"cash_fund", "cash_subsidiary"})
 
 
 # ------------------------------------------------------------------------------ run folder

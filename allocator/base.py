@@ -21,12 +21,13 @@ with no return history yet always gets weight 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
-from backtest.metrics import TRADING_DAYS_PER_YEAR
+from backtest.market.calendar import TRADING_DAYS_PER_YEAR
 
 __all__ = [
     "TRADING_DAYS_PER_YEAR",
@@ -38,8 +39,17 @@ __all__ = [
     "weights_frame",
 ]
 
-#: Rebalance / recompute frequencies: a period starts on its first trading day in the index.
-Frequency = Literal["daily", "weekly", "monthly", "quarterly"]
+
+class Frequency(StrEnum):
+    """Rebalance / recompute frequencies: a period starts on its first trading day in the index.
+
+    A ``StrEnum``: ``Frequency.MONTHLY == "monthly"``, so the plain strings are accepted too.
+    """
+
+    DAILY = "daily"
+    WEEKLY = "weekly"  # Monday-based weeks
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,20 +130,24 @@ def period_starts(index: pd.Index, frequency: Frequency) -> np.ndarray:
     quarter differs from row ``t−1``'s. Depends only on dates up to ``t``, so it is causal.
     """
     n = len(index)
-    if frequency == "daily":
+    try:
+        frequency = Frequency(frequency)
+    except ValueError:
+        raise ValueError(
+            f"unknown frequency {frequency!r}; known: {[f.value for f in Frequency]}"
+        ) from None
+    if frequency == Frequency.DAILY:
         return np.ones(n, dtype=bool)
     if not isinstance(index, pd.DatetimeIndex):
-        raise TypeError(f"a {frequency!r} schedule needs a DatetimeIndex, got {type(index)}")
+        raise TypeError(f"a {frequency.value!r} schedule needs a DatetimeIndex, got {type(index)}")
     days = index.normalize()
     match frequency:
-        case "weekly":
+        case Frequency.WEEKLY:
             key = (days - pd.to_timedelta(days.dayofweek, unit="D")).asi8
-        case "monthly":
+        case Frequency.MONTHLY:
             key = (days.year * 12 + days.month).to_numpy()
-        case "quarterly":
+        case _:  # Frequency.QUARTERLY
             key = (days.year * 4 + days.quarter).to_numpy()
-        case _:
-            raise ValueError(f"unknown frequency {frequency!r}")
     starts = np.ones(n, dtype=bool)
     starts[1:] = key[1:] != key[:-1]
     return starts

@@ -18,8 +18,9 @@ from allocator.limits import (
     portfolio_var,
     var_limit,
 )
-from backtest.market import MarketData, quarter_end_flags
-from backtest.returns import instrument_returns
+from backtest.market.calendar import quarter_end_flags
+from backtest.market.market_data import MarketData
+from backtest.market.returns import instrument_returns
 
 COLUMNS = ["date", "rule", "figure", "limit", "breach", "applies"]
 #: rules whose figure must stay at or above its limit (every other rule: at or below)
@@ -50,7 +51,7 @@ def check_limits(
     limits: Limits | None = None,
     quarter_ends: pd.DatetimeIndex | None = None,
 ) -> pd.DataFrame:
-    """Evaluate every rule on every day of a :class:`backtest.simulator.SimulationResult`."""
+    """Evaluate every rule on every day of a :class:`backtest.engine.simulator.SimulationResult`."""
     limits = limits or Limits()
     nav = result.nav
     dates = nav.index

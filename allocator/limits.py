@@ -1,6 +1,6 @@
 """Fund investment limits: scale targets before trading, check every rule after each day.
 
-The rules (DESIGN.md, from the fund's filing, plus Rule 18f-4):
+The rules (docs/ARCHITECTURE.md, from the fund's filing, plus Rule 18f-4):
 
 =====================  =====================================================================
 rule                   what is measured (figure) and its limit
@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from backtest.instruments import FUTURE_KINDS, InstrumentKind, is_option_id
-from backtest.market import MarketData
-from backtest.returns import instrument_returns
+from backtest.market.instruments import FUTURE_KINDS, InstrumentKind, is_option_id
+from backtest.market.market_data import MarketData
+from backtest.market.returns import instrument_returns
 
 EQUITY_KINDS = frozenset({InstrumentKind.EQUITY.value, InstrumentKind.ETF.value})
 DERIVATIVE_KINDS = frozenset({k.value for k in FUTURE_KINDS} | {InstrumentKind.INDEX_OPTION.value})

@@ -185,7 +185,7 @@ class EqualRiskContribution:
     min_history_days: int = 63
     shrinkage: float | None = None
     shrinkage_target: ShrinkageTarget = "constant_correlation"
-    recompute: Frequency = "monthly"
+    recompute: Frequency = Frequency.MONTHLY
 
     def __post_init__(self) -> None:
         _check_window(self.lookback_days, self.min_history_days)

@@ -105,7 +105,7 @@ class Schedule:
     """
 
     inner: Allocator
-    frequency: Frequency = "monthly"
+    frequency: Frequency = Frequency.MONTHLY
     drift_threshold: float | None = None
 
     def __post_init__(self) -> None:

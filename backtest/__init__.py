@@ -12,11 +12,11 @@ import importlib
 __all__ = ["MarketData", "load_market", "synthetic_market", "simulate", "FundConfig"]
 
 _LAZY = {
-    "MarketData": "backtest.market",
-    "load_market": "backtest.data",
-    "synthetic_market": "backtest.synthetic",
-    "simulate": "backtest.simulator",
-    "FundConfig": "backtest.config",
+    "MarketData": "backtest.market.market_data",
+    "load_market": "backtest.data.folder",
+    "synthetic_market": "backtest.synthetic.build",
+    "simulate": "backtest.engine.simulator",
+    "FundConfig": "backtest.engine.config",
 }
 
 

@@ -27,9 +27,10 @@ def main() -> None:
     print(f"cold (empty numba cache, fresh process)   {cold:6.1f} s")
     print(f"fresh process, numba cache warm           {cached:6.1f} s")
 
-    from backtest.fund import FundSpec, fund_metrics, run_fund
-    from backtest.run_cli import DEFAULT_CONFIG
-    from backtest.run_io import write_run
+    from backtest.cli.backtest_cmd import DEFAULT_CONFIG
+    from backtest.fund.run import fund_metrics, run_fund
+    from backtest.fund.spec import FundSpec
+    from backtest.report.outputs import write_run
 
     spec = FundSpec.from_toml(DEFAULT_CONFIG)
     run_fund(spec)

@@ -21,13 +21,13 @@ def timed_subprocess(code: str) -> float:
 def main() -> None:
     base = timed_subprocess("pass")
     imp = timed_subprocess("import backtest")
-    imp_market = timed_subprocess("import backtest.market, backtest.pricing")
+    imp_market = timed_subprocess("import backtest.market, backtest.market.pricing")
     print(f"python start-up              {base:6.2f} s")
     print(f"import backtest              {imp - base:6.2f} s (beyond start-up)")
     print(f"import backtest.market+pricing {imp_market - base:4.2f} s (beyond start-up)")
 
-    from backtest.data import load_market, write_market
-    from backtest.synthetic import synthetic_market
+    from backtest.data.folder import load_market, write_market
+    from backtest.synthetic.build import synthetic_market
 
     t0 = time.perf_counter()
     market = synthetic_market(seed=7, start="2005-01-03", end="2024-12-31")

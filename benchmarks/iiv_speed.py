@@ -21,8 +21,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from backtest.iiv import HOLDINGS_COLUMNS, DisclosedPortfolio, iiv_per_share, session_ticks
-from backtest.iiv import simulate_intraday as bridge
+from backtest.ops.iiv import HOLDINGS_COLUMNS, DisclosedPortfolio, iiv_per_share, session_ticks
+from backtest.ops.iiv import simulate_intraday as bridge
 
 CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CHF", "AUD", "NZD", "CAD", "SEK", "NOK"]
 SPOTS = [1.0, 1.08, 1.27, 0.0067, 1.12, 0.66, 0.61, 0.74, 0.095, 0.094]
@@ -117,9 +117,9 @@ def run(args) -> None:
 
 
 def run_from_result(repeat: int) -> None:
-    from backtest.config import FundConfig
-    from backtest.simulator import simulate
-    from backtest.synthetic import synthetic_market
+    from backtest.engine.config import FundConfig
+    from backtest.engine.simulator import simulate
+    from backtest.synthetic.build import synthetic_market
 
     market = synthetic_market(seed=7, start="2018-01-02", end="2019-12-31")
     cal = market.calendar

@@ -35,10 +35,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep the run folders here")
     args = parser.parse_args()
 
-    from backtest.fund import fund_metrics, run_fund
-    from backtest.report import build_report, extra_run_files, run_spec
-    from backtest.run_cli import _load_spec
-    from backtest.run_io import write_run
+    from backtest.cli.backtest_cmd import _load_spec
+    from backtest.fund.run import fund_metrics, run_fund
+    from backtest.report.build import build_report
+    from backtest.report.outputs import write_run
+    from backtest.report.run_folder import extra_run_files, run_spec
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="report_speed."))
     spec = _load_spec(None)

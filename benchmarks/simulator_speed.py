@@ -20,10 +20,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from backtest import sim_kernel
-from backtest.config import FundConfig
-from backtest.market import MarketData
-from backtest.simulator import prepare_inputs, simulate
+from backtest.engine import kernel as sim_kernel
+from backtest.engine.config import FundConfig
+from backtest.engine.simulator import prepare_inputs, simulate
+from backtest.market.market_data import MarketData
 
 
 def best_of(fn, repeat=3):
@@ -117,7 +117,7 @@ def run_equity(args) -> None:
 
 
 def run_fund(args) -> None:
-    from backtest.synthetic import synthetic_market
+    from backtest.synthetic.build import synthetic_market
 
     market = synthetic_market(seed=7)
     ids = [i for i in market.ids() if not i.startswith("EQ")][:40] + market.ids(["equity"])[:20]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 
-from backtest import metrics as M
-from backtest.returns import exposure_returns
-from backtest.synthetic import synthetic_market
+from backtest.analytics import metrics as M
+from backtest.market.returns import exposure_returns
+from backtest.synthetic.build import synthetic_market
 from strategies import registry, run_strategy
 
 

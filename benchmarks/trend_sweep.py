@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backtest.market import MarketData
-from backtest.metrics import TRADING_DAYS_PER_YEAR
-from backtest.returns import exposure_returns, instrument_returns
+from backtest.market.calendar import TRADING_DAYS_PER_YEAR
+from backtest.market.market_data import MarketData
+from backtest.market.returns import exposure_returns, instrument_returns
 from strategies.carry import CommodityCarry, EquityCarry, FxCarry, MultiAssetCarry, RatesCarry
 from strategies.quant.momentum import CrossSectionalMomentum
 from strategies.quant.trend import Trend, trend_prices
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
-    from backtest.synthetic import synthetic_market
+    from backtest.synthetic.build import synthetic_market
 
     t0 = time.perf_counter()
     market = synthetic_market(args.seed)

@@ -23,7 +23,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import pandas as pd
 
-from backtest.market import FIELD_NAMES, MarketData
+from backtest.market.market_data import FIELD_NAMES, MarketData
 
 ENTRY_POINT_GROUP = "multistrat.strategies"
 

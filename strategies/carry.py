@@ -31,9 +31,9 @@ from typing import ClassVar, Literal
 import numpy as np
 import pandas as pd
 
-from backtest.instruments import InstrumentKind
-from backtest.market import MarketData
-from backtest.returns import instrument_returns
+from backtest.market.instruments import InstrumentKind
+from backtest.market.market_data import MarketData
+from backtest.market.returns import instrument_returns
 from strategies.base import StrategyInputError, register
 from strategies.signals import (
     FORECAST_TARGET_ABS,
@@ -133,7 +133,7 @@ class _CarrySleeve:
 
     def raw_weights(self, market: MarketData, returns: pd.DataFrame) -> pd.DataFrame:
         """Risk-balanced raw weights (dates × ids) before vol targeting; ``returns`` are the
-        instruments' daily returns (:func:`backtest.returns.instrument_returns`)."""
+        instruments' daily returns (:func:`backtest.market.returns.instrument_returns`)."""
         ids = self.instrument_ids(market)
         live = live_mask(market.prices[ids])
         carry = ewma(self.carry(market), self.smooth_days).where(live)

@@ -23,8 +23,8 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from backtest.metrics import TRADING_DAYS_PER_YEAR
-from backtest.pricing import curve_carry, years_between
+from backtest.market.calendar import TRADING_DAYS_PER_YEAR
+from backtest.market.pricing import curve_carry, years_between
 
 Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
 
@@ -163,7 +163,8 @@ def futures_curve_carry(curve: pd.DataFrame) -> pd.Series:
     nearer of the held (``price``) and carry contracts is decided by expiry (by contract id when
     an expiry is missing), so instruments whose carry contract is the *previous* one
     (``CarryOffset = -1``: SOFR, Euribor, VIX, Corn, WTI) get the right sign. The gap is the
-    number of contract months apart / 12 (:func:`backtest.pricing.years_between`), or the expiry
+    number of contract months apart / 12 (:func:`backtest.market.pricing.years_between`), or the
+    expiry
     difference in ACT/365.25 years when ids are missing. Positive in backwardation: a long
     position gains as the held contract rolls up towards the nearer price.
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from backtest.market import MarketData
-from backtest.metrics import TRADING_DAYS_PER_YEAR
-from backtest.returns import instrument_returns
+from backtest.market.calendar import TRADING_DAYS_PER_YEAR
+from backtest.market.market_data import MarketData
+from backtest.market.returns import instrument_returns
 
 
 @njit(cache=True)

@@ -31,9 +31,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from backtest.instruments import IndexOption, InstrumentKind, is_option_id
-from backtest.market import MarketData
-from backtest.returns import instrument_returns
+from backtest.market.instruments import IndexOption, InstrumentKind, is_option_id
+from backtest.market.market_data import MarketData
+from backtest.market.returns import instrument_returns
 from strategies.base import StrategyInputError, register
 from strategies.sizing import vol_target
 from strategies.vol_signals import (
@@ -64,7 +64,7 @@ def _need_index(market: MarketData, owner: object, columns: tuple[str, ...]) -> 
 def option_book_returns(market: MarketData, positions: pd.DataFrame) -> pd.DataFrame:
     """Daily returns of the option columns of a position frame, priced in one batch.
 
-    Equal to :func:`backtest.returns.instrument_returns` for those ids on every row where a
+    Equal to :func:`backtest.market.returns.instrument_returns` for those ids on every row where a
     position held at the previous close can earn a return (from the option's first non-zero
     row to the day after its settlement); NaN elsewhere, which books read as 0. Non-option
     columns are left out. About 7× faster than pricing each option over the whole calendar
@@ -277,7 +277,8 @@ class ShortStraddle(_MonthlyOptionBook):
       strike, ``0`` the sale date), so a fresh straddle is -1 per leg and the book is cut as
       an at-the-money option's gamma grows towards expiry (``∝ 1/√τ``), which keeps the
       daily P&L scale of the book steady through the cycle;
-    - the hedge future's exposure is ``-Σ_i e_i Δ_i`` (:func:`backtest.pricing.bs_greeks`), so
+    - the hedge future's exposure is ``-Σ_i e_i Δ_i`` (:func:`backtest.market.pricing.bs_greeks`),
+    so
       the book is delta-neutral at each close;
     - the whole book is scaled to ``vol_target_annual`` by the EWMA vol of its past returns
       (:func:`strategies.vol_signals.sleeve_vol_scale`), each leg capped at

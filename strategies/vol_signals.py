@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from backtest.instruments import IndexOption
-from backtest.market import SURFACE_COLUMNS, SURFACE_TENORS_YEARS, MarketData, xnys_calendar
-from backtest.pricing import bs_greeks, bs_price, surface_vol
+from backtest.market.calendar import xnys_calendar
+from backtest.market.instruments import IndexOption
+from backtest.market.market_data import SURFACE_COLUMNS, SURFACE_TENORS_YEARS, MarketData
+from backtest.market.pricing import bs_greeks, bs_price, surface_vol
 from strategies.sizing import TRADING_DAYS_PER_YEAR
 
 #: Days in a year for converting the gap between futures expiries into years.
@@ -196,7 +197,7 @@ class OptionPaths:
     ``value`` is the option's price in index points (as :meth:`MarketData.option_price`),
     ``delta`` dPrice/dSpot and ``gamma`` d²Price/dSpot² (0 at and after expiry), ``returns``
     the change of value over the previous day's underlying level (as
-    :func:`backtest.returns.instrument_returns`). Entries
+    :func:`backtest.market.returns.instrument_returns`). Entries
     outside each option's window are NaN (``returns``: NaN also on the window's first row).
     """
 

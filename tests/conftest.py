@@ -2,7 +2,7 @@
 
 import pytest
 
-from backtest.synthetic import synthetic_market
+from backtest.synthetic.build import synthetic_market
 
 
 @pytest.fixture(scope="session")

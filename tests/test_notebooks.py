@@ -8,14 +8,11 @@ from the notebook's own folder, as Jupyter would run it.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -65,7 +62,7 @@ def _has_image(output) -> bool:
 
 
 def execute(path: Path):
-    """Run a notebook in memory from its own folder; returns (executed notebook, seconds).
+    """Run a notebook in memory from its own folder; returns the executed notebook.
 
     nbclient raises ``CellExecutionError`` (with the cell's traceback) on any error.
     """
@@ -77,9 +74,8 @@ def execute(path: Path):
         timeout=CELL_TIMEOUT_S,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    start = time.perf_counter()
     client.execute()
-    return nb, time.perf_counter() - start
+    return nb
 
 
 def test_there_are_notebooks():
@@ -101,7 +97,7 @@ def test_notebook_is_stripped(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs(path):
-    nb, seconds = execute(path)
+    nb = execute(path)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     errors = [o for o in outputs if o.get("output_type") == "error"]
     assert not errors, f"{path.name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
@@ -109,4 +105,6 @@ def test_notebook_runs(path):
     text = "\n".join(_text_of(o) for o in outputs).lower()
     for expected in EXPECTED_TEXT.get(path.name, ()):
         assert expected in text, f"{path.name}: {expected!r} not in its outputs"
-    assert seconds < 120, f"{path.name} took {seconds:.0f} s (budget 120 s)"
+    for i, cell in enumerate(nb.cells):  # a chart is shown once, not by pyplot and as a value
+        images = sum(_has_image(o) for o in cell.get("outputs", []))
+        assert images <= 1, f"{path.name} cell {i} shows {images} images"

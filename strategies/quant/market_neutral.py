@@ -8,7 +8,7 @@ industry (net zero per industry), harvests both with little correlation to equit
 
 Steps, all causal (row ``t`` uses data up to ``t``):
 
-1. per stock, total daily returns (:func:`backtest.returns.instrument_returns`, dividends
+1. per stock, total daily returns (:func:`backtest.market.returns.instrument_returns`, dividends
    included), 12-1 momentum (:func:`strategies.signals.momentum`), realised vol
    (:func:`realised_vol`) and a
    rolling beta on the market (:func:`rolling_beta`: SPX when ``index["SPX"]`` exists, else the
@@ -36,9 +36,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from backtest.instruments import InstrumentKind
-from backtest.market import MarketData
-from backtest.returns import instrument_returns
+from backtest.market.instruments import InstrumentKind
+from backtest.market.market_data import MarketData
+from backtest.market.returns import instrument_returns
 from strategies.base import StrategyInputError, register
 from strategies.signals import momentum, month_start_mask
 from strategies.sizing import TRADING_DAYS_PER_YEAR, ewma_portfolio_vol

@@ -5,7 +5,8 @@ over the next month (slow diffusion of information, herding), except over the mo
 which tends to reverse; so rank on the 12-month return that skips the last month ("12-1").
 
 Steps (causal): total-return 12-1 momentum per instrument (:func:`strategies.signals.momentum`,
-from :func:`backtest.returns.instrument_returns`, so roll yield and forward points count), ranks
+from :func:`backtest.market.returns.instrument_returns`, so roll yield and forward points count),
+ranks
 demeaned to ``[-1, 1]`` (:func:`strategies.signals.demeaned_ranks`), weights rank / vol with longs
 summing to +1 and shorts to -1 (dollar-neutral), vol-targeted; the book is rebalanced on the first
 trading day of each month and held unchanged in between (the first close known to be in a new
@@ -25,9 +26,9 @@ from typing import ClassVar
 
 import pandas as pd
 
-from backtest.instruments import FUTURE_KINDS, InstrumentKind
-from backtest.market import MarketData
-from backtest.returns import instrument_returns
+from backtest.market.instruments import FUTURE_KINDS, InstrumentKind
+from backtest.market.market_data import MarketData
+from backtest.market.returns import instrument_returns
 from strategies.base import register
 from strategies.quant.trend import trend_prices
 from strategies.signals import (
@@ -61,7 +62,7 @@ class CrossSectionalMomentum:
     vol_target_annual : annualised volatility the book is sized to on each rebalance day.
     instrument_kinds : instrument kinds ranked (default: futures except VIX, and FX forwards).
 
-    Inputs: ``prices`` (and what :func:`backtest.returns.instrument_returns` reads per kind).
+    Inputs: ``prices`` (and what :func:`backtest.market.returns.instrument_returns` reads per kind).
     Output: exposure per instrument as a fraction of capital (dates × instruments); each row sums
     to 0; rows change only on the first trading day of a month; 0 before a year of history.
     """

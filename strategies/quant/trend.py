@@ -33,9 +33,9 @@ from typing import ClassVar
 
 import pandas as pd
 
-from backtest.instruments import FUTURE_KINDS, InstrumentKind
-from backtest.market import MarketData
-from backtest.returns import instrument_returns
+from backtest.market.instruments import FUTURE_KINDS, InstrumentKind
+from backtest.market.market_data import MarketData
+from backtest.market.returns import instrument_returns
 from strategies.base import register
 from strategies.signals import (
     FORECAST_TARGET_ABS,

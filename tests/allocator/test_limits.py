@@ -8,10 +8,10 @@ import pytest
 
 from allocator.compliance import breaches, check_limits, summary
 from allocator.limits import Limits, apply_limits
-from backtest.config import FundConfig
-from backtest.instruments import Equity, EquityIndexFuture, instruments_table
-from backtest.market import MarketData
-from backtest.simulator import simulate
+from backtest.engine.config import FundConfig
+from backtest.engine.simulator import simulate
+from backtest.market.instruments import Equity, EquityIndexFuture, instruments_table
+from backtest.market.market_data import MarketData
 
 
 def crafted_market(n_days=320, seed=0) -> MarketData:

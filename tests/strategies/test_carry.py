@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.instruments import (
+from backtest.market.instruments import (
     BondFuture,
     CurrencyForward,
     CurrencyFuture,
     RateFuture,
     instruments_table,
 )
-from backtest.market import MarketData
-from backtest.returns import exposure_returns
+from backtest.market.market_data import MarketData
+from backtest.market.returns import exposure_returns
 from strategies.base import StrategyInputError, run_strategy
 from strategies.carry import (
     CommodityCarry,

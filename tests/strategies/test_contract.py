@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 import strategies  # noqa: F401  (registers the built-ins)
-from backtest.instruments import IndexOption, MoneyMarket, instruments_table, is_option_id
-from backtest.market import DATED_FIELDS, MarketData
-from backtest.returns import exposure_returns
+from backtest.market.instruments import IndexOption, MoneyMarket, instruments_table, is_option_id
+from backtest.market.market_data import DATED_FIELDS, MarketData
+from backtest.market.returns import exposure_returns
 from strategies import base
 from strategies.base import (
     ENTRY_POINT_GROUP,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.market import MarketData
-from backtest.returns import exposure_returns, instrument_returns
+from backtest.market.market_data import MarketData
+from backtest.market.returns import exposure_returns, instrument_returns
 from strategies.base import StrategyInputError
 from strategies.quant.market_neutral import (
     EquityMarketNeutral,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.returns import exposure_returns
+from backtest.market.returns import exposure_returns
 from strategies.base import run_strategy
 from strategies.quant.momentum import CrossSectionalMomentum
 from strategies.signals import (
@@ -95,7 +95,7 @@ def test_momentum_book_shape(market, positions):
 @pytest.mark.slow
 def test_momentum_is_long_last_years_winners(market, positions):
     # on each rebalance day, the longs had a higher 12-1 return than the shorts
-    from backtest.returns import instrument_returns
+    from backtest.market.returns import instrument_returns
 
     rets = instrument_returns(market, list(positions.columns))
     mom = momentum(rets)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.returns import exposure_returns
+from backtest.market.returns import exposure_returns
 from strategies.base import run_strategy
 from strategies.carry import MultiAssetCarry
 from strategies.quant.trend import Trend
@@ -26,7 +26,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def market():
-    from backtest.data import load_market
+    from backtest.data.folder import load_market
 
     return load_market(DATA)
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.instruments import EquityIndexFuture, instruments_table
-from backtest.market import MarketData
-from backtest.returns import exposure_returns
+from backtest.market.instruments import EquityIndexFuture, instruments_table
+from backtest.market.market_data import MarketData
+from backtest.market.returns import exposure_returns
 from strategies.base import run_strategy
 from strategies.quant.trend import Trend, trend_forecast, trend_prices
 from strategies.signals import (

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.instruments import EquityIndexFuture, IndexOption, VIXFuture, instruments_table
-from backtest.market import SURFACE_COLUMNS, MarketData
-from backtest.pricing import bs_greeks
-from backtest.returns import exposure_returns, instrument_returns
+from backtest.market.instruments import EquityIndexFuture, IndexOption, VIXFuture, instruments_table
+from backtest.market.market_data import SURFACE_COLUMNS, MarketData
+from backtest.market.pricing import bs_greeks
+from backtest.market.returns import exposure_returns, instrument_returns
 from strategies.base import StrategyInputError, check_requirements
 from strategies.vol_premium import (
     PutWrite,

@@ -1,0 +1,74 @@
+"""The ``multistrat`` parser, its entry point and the one exception → exit-code mapping.
+
+Exit codes (:class:`backtest.errors.ExitCode`): 0 done; 1 an error in our own code (one line,
+the traceback with ``--debug``); 2 bad input or config (nothing written); 3 done but a limit is
+breached; 4 state problem. Errors go to stderr as one clear line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import traceback
+from collections.abc import Sequence
+
+from backtest.cli import backtest_cmd, data_cmd, nightly_cmd, report_cmd
+from backtest.errors import DataError, ExitCode, NightlyError, StateError
+
+#: Exceptions that mean the user's input (a file, a flag, a config) is wrong.
+BAD_INPUT_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,  # DataError, StrategyInputError and config errors are ValueErrors
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``multistrat`` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="multistrat",
+        description="Research, backtest and run a multi-strategy alternative fund.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an internal error"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    data_cmd.register_commands(sub)
+    backtest_cmd.register_commands(sub)
+    report_cmd.register_commands(sub)
+    nightly_cmd.register_commands(sub)
+    return parser
+
+
+def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
+    """The exit code and the one-line message for an exception raised by a command."""
+    match exc:
+        case NightlyError():
+            return ExitCode(exc.code), str(exc)
+        case StateError() | sqlite3.Error():
+            return ExitCode.STATE, f"state problem: {exc}"
+        case DataError():
+            return ExitCode.BAD_INPUT, f"bad data: {exc}"
+        case _ if isinstance(exc, BAD_INPUT_ERRORS):
+            return ExitCode.BAD_INPUT, str(exc)
+        case _:
+            return ExitCode.INTERNAL, (
+                f"internal error: {type(exc).__name__}: {exc} (a bug in multistrat; run with "
+                "--debug for the traceback)"
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``multistrat ARGS``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except Exception as exc:  # noqa: BLE001 - every error becomes an exit code and one line
+        code, message = exit_code_for(exc)
+        if args.debug and code == ExitCode.INTERNAL:
+            traceback.print_exc()
+        print(f"multistrat {args.command}: {message}", file=sys.stderr)
+    return int(code or 0)

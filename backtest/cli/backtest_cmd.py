@@ -1,0 +1,92 @@
+"""``multistrat backtest``: run the fund end to end and write its outputs.
+
+The fund and report layers are imported when the command runs, not when the parser is built,
+so that ``multistrat --help`` starts at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backtest.errors import ExitCode
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "lalt.toml"
+
+
+def register_commands(sub) -> None:
+    p = sub.add_parser("backtest", help="run the fund end to end (default: the LALT-like fund "
+                                        "on the synthetic market, 2005–2024)")  # fmt: skip
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="fund spec TOML (default: examples/lalt.toml, or built-in defaults)",
+    )
+    p.add_argument("--data", type=Path, default=None,
+                   help="market folder: our layout or the pysystemtrade layout "
+                        "(default: the seeded synthetic market of the config)")  # fmt: skip
+    p.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_backtest)
+
+
+def _load_spec(path: Path | None):
+    from backtest.fund.spec import FundSpec  # at run time: start-up
+
+    if path is not None:
+        return FundSpec.from_toml(path)
+    if DEFAULT_CONFIG.exists():
+        return FundSpec.from_toml(DEFAULT_CONFIG)
+    return FundSpec()
+
+
+def format_summary(metrics: dict, compliance_summary) -> str:
+    rows = [
+        ("Period", f"{metrics['start']} .. {metrics['end']}"),
+        ("Final NAV per share", f"${metrics['final_nav_per_share']:.2f}"),
+        ("Annual return", f"{metrics['annual_return']:.2%}"),
+        ("Annual volatility", f"{metrics['annual_volatility']:.2%}"),
+        ("Sharpe ratio", f"{metrics['sharpe_ratio']:.2f}"),
+        ("Max drawdown", f"{metrics['max_drawdown']:.2%}"),
+        ("Worst month", f"{metrics['worst_month']:.2%}"),
+    ]
+    for key in sorted(k for k in metrics if k.startswith("correlation_")):
+        name = key.removeprefix("correlation_")
+        rows.append((f"Correlation / beta to {name}",
+                     f"{metrics[key]:+.2f} / {metrics['beta_' + name]:+.2f}"))  # fmt: skip
+    rows.append(("Compliance breaches", str(metrics["compliance_breaches"])))
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {v}" for k, v in rows]
+    lines.append("")
+    lines.append("Limits (days checked / applicable / breaches, worst figure vs limit):")
+    for rule, r in compliance_summary.iterrows():
+        lines.append(
+            f"  {rule:<18} {int(r['days']):>6} {int(r['applicable']):>6} "
+            f"{int(r['breaches']):>4}   worst {r['worst']:.4f} vs {r['limit']:.4f}"
+        )
+    for name, why in metrics.get("skipped_strategies", {}).items():
+        lines.append(f"skipped {name}: {why}")
+    return "\n".join(lines)
+
+
+def cmd_backtest(args) -> int:
+    from allocator.compliance import summary  # at run time: start-up (module docstring)
+    from backtest.fund.run import fund_metrics, run_fund
+    from backtest.report.outputs import write_run
+
+    spec = _load_spec(args.config)
+    market = None
+    if args.data is not None:
+        from backtest.data.folder import load_market  # at run time: start-up
+
+        market = load_market(args.data, progress=not args.no_progress)
+    run = run_fund(spec, market, progress=not args.no_progress)
+    metrics = fund_metrics(run)
+    out = write_run(run, args.out, metrics)
+    print(f"{spec.name}: {run.market!r}")
+    print(format_summary(metrics, summary(run.compliance)))
+    print(
+        f"\nwrote {out}/ (nav.csv, weights.csv, holdings.parquet, trades.csv, compliance.csv, "
+        "metrics.json, charts, report.html)"
+    )
+    return ExitCode.LIMIT_BREACH if metrics["compliance_breaches"] else ExitCode.OK

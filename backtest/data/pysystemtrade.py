@@ -1,0 +1,559 @@
+"""Load the open pysystemtrade CSV layout (Rob Carver's pysystemtrade ``data/`` folder).
+
+Layout: a folder ``D`` holding the sub-folders below, either the path given or
+``<path>/data/futures`` (the repository's own arrangement). Price files may be plain ``.csv`` or
+gzip-compressed ``.csv.gz`` (the plain file wins when both exist)::
+
+    D/csvconfig/instrumentconfig.csv    Instrument, Description, Pointsize, Currency, AssetClass,
+                                        PerBlock, Percentage, PerTrade, Region   (required)
+    D/csvconfig/spreadcosts.csv         Instrument, SpreadCost (half bid-ask, price points)
+    D/csvconfig/rollconfig.csv          Instrument, HoldRollCycle, RollOffsetDays, CarryOffset,
+                                        PricedRollCycle, ExpiryOffset
+    D/csvconfig/moreinstrumentinfo.csv  Instrument, AssetClass, SubClass, SubSubClass, Style,
+                                        Country, Duration, Description
+    D/adjusted_prices_csv/<I>.csv       DATETIME, price            back-adjusted (Panama) price
+    D/multiple_prices_csv/<I>.csv       DATETIME, CARRY, CARRY_CONTRACT, PRICE, PRICE_CONTRACT,
+                                        FORWARD, FORWARD_CONTRACT
+    D/fx_prices_csv/<CCY>USD.csv        DATETIME, PRICE            USD per unit of CCY
+
+When the path given is the repository's top folder, ``<path>/data/test/adjusted_prices_csv``
+also supplies instruments missing from ``data/futures`` (the legacy EDOLLAR series).
+FX files not quoted against USD are ignored.
+
+Mapping to :class:`~backtest.market.MarketData` (:func:`load_pysystemtrade`):
+
+* Daily values: rows are stamped ``23:00`` in early years and intraday (hourly / 15-minute) later.
+  Each file is reduced to one value per **calendar date of the timestamp** (not a business-day
+  resample, which would move Sunday-evening stamps into Friday): the last row of the date, with a
+  blank PRICE/CARRY/FORWARD taken from the last earlier row of the same date *and the same
+  contract* (forward-fill within the day). Dates falling on Saturday/Sunday are then dropped.
+* ``calendar``: sorted union of those weekday dates over the loaded adjusted and multiple price
+  files (FX files do not extend it; FX is aligned to it, NaN where a currency has no value).
+* ``instruments``: id = pysystemtrade code; kind from AssetClass (Equity, Sector ->
+  equity_index_future; Bond -> bond_future, or rate_future for STIR (AssetClass STIR,
+  moreinstrumentinfo SubClass STIR, or SOFR / EURIBOR / EDOLLAR); FX -> currency_future;
+  Vol -> vix_future; Metals, OilGas, Ags, CommodityIndex -> commodity_future; other classes are
+  refused); multiplier = Pointsize; currency = Currency (kept as written, e.g. ``MXP``); exchange
+  from a small table of known contracts, else CME for Region US and ``unknown`` (not an ISG
+  member) otherwise; country from moreinstrumentinfo (Region otherwise).
+* ``prices[I]``: daily PRICE from multiple prices (NaN for instruments with adjusted prices only,
+  e.g. BOBL, CAD, CHF, EDOLLAR in the shared sample). ``adjusted[I]``: daily adjusted price
+  (negative values are normal: back-adjustment).
+* ``curves[I]`` (instruments with multiple prices): price/carry/forward and their contract ids
+  (nullable ``Int64``, ``YYYYMMDD`` with ``DD = 00``; NA before the instrument's first date).
+  **Expiries are approximated** from the ids as the 15th of the contract month (the day itself
+  when ``DD`` is not 00): the layout carries no expiry dates.
+* ``fx``: one column per file currency plus ``USD`` = 1.0.
+* ``rates``, ``index``, ``vol_surface``, ``dividends``, ``benchmarks``: empty (not in the layout);
+  carry strategies use the curves.
+
+Costs and roll parameters are not part of MarketData: :func:`load_pysystemtrade_config` returns
+them as a :class:`PysystemtradeConfig`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from backtest.data.validation import (
+    NA_TEXT,
+    DataError,
+    check_ascending,
+    check_curve_order,
+    check_finite,
+    check_integer,
+    check_numeric,
+    check_positive,
+    parse_dates,
+    require_columns,
+)
+from backtest.market.instruments import (
+    ISG_EXCHANGES,
+    KNOWN_CURRENCIES,
+    BondFuture,
+    CommodityFuture,
+    CurrencyFuture,
+    EquityIndexFuture,
+    InstrumentKind,
+    RateFuture,
+    VIXFuture,
+    instruments_table,
+)
+from backtest.market.market_data import CURVE_COLUMNS, MarketData
+
+SUBFOLDERS = ("adjusted_prices_csv", "multiple_prices_csv", "fx_prices_csv", "csvconfig")
+_LEGS = ("price", "carry", "forward")
+_MULTIPLE_COLUMNS = (
+    "CARRY",
+    "CARRY_CONTRACT",
+    "PRICE",
+    "PRICE_CONTRACT",
+    "FORWARD",
+    "FORWARD_CONTRACT",
+)
+
+_KIND_BY_ASSET_CLASS = {
+    "Equity": InstrumentKind.EQUITY_INDEX_FUTURE,
+    "Sector": InstrumentKind.EQUITY_INDEX_FUTURE,
+    "Bond": InstrumentKind.BOND_FUTURE,
+    "STIR": InstrumentKind.RATE_FUTURE,
+    "FX": InstrumentKind.CURRENCY_FUTURE,
+    "Vol": InstrumentKind.VIX_FUTURE,
+    "Metals": InstrumentKind.COMMODITY_FUTURE,
+    "OilGas": InstrumentKind.COMMODITY_FUTURE,
+    "Ags": InstrumentKind.COMMODITY_FUTURE,
+    "CommodityIndex": InstrumentKind.COMMODITY_FUTURE,
+}
+_FACTORY = {
+    InstrumentKind.EQUITY_INDEX_FUTURE: EquityIndexFuture,
+    InstrumentKind.BOND_FUTURE: BondFuture,
+    InstrumentKind.RATE_FUTURE: RateFuture,
+    InstrumentKind.VIX_FUTURE: VIXFuture,
+    InstrumentKind.COMMODITY_FUTURE: CommodityFuture,
+    InstrumentKind.CURRENCY_FUTURE: CurrencyFuture,
+}
+_STIR = frozenset({"SOFR", "EURIBOR", "EDOLLAR"})
+#: Listing exchange of well-known contracts (the layout does not say).
+_EXCHANGE = {
+    **dict.fromkeys(
+        (
+            "SP500",
+            "NASDAQ",
+            "SOFR",
+            "EDOLLAR",
+            "EUR",
+            "JPY",
+            "GBP",
+            "AUD",
+            "CAD",
+            "CHF",
+            "NZD",
+            "MXP",
+        ),
+        "CME",
+    ),
+    **dict.fromkeys(("US10", "US5", "US2", "US20", "US30", "CORN", "WHEAT", "SOYBEAN"), "CBOT"),
+    **dict.fromkeys(("GOLD", "SILVER", "COPPER"), "COMEX"),
+    **dict.fromkeys(("CRUDE_W", "GAS_US", "HEATOIL", "GASOLINE"), "NYMEX"),
+    **dict.fromkeys(("EUROSTX", "V2X", "BUND", "BOBL", "SHATZ", "OAT", "BTP", "BUXL"), "EUREX"),
+    "VIX": "CFE",
+    "EURIBOR": "ICEEU",
+}
+_COUNTRY_BY_REGION = {"US": "US", "EMEA": "EU"}
+
+
+@dataclass(frozen=True)
+class PysystemtradeConfig:
+    """The ``csvconfig`` tables, each indexed by ``Instrument`` (empty when the file is absent).
+
+    ``instruments``: instrumentconfig.csv (Pointsize, Currency, AssetClass, PerBlock, Percentage,
+    PerTrade, Region); ``spread_costs``: spreadcosts.csv (SpreadCost, price points);
+    ``roll``: rollconfig.csv (HoldRollCycle, RollOffsetDays, CarryOffset, PricedRollCycle,
+    ExpiryOffset); ``more_info``: moreinstrumentinfo.csv (AssetClass, SubClass, ...).
+    """
+
+    instruments: pd.DataFrame
+    spread_costs: pd.DataFrame
+    roll: pd.DataFrame
+    more_info: pd.DataFrame
+
+
+_CONFIG_FILES = {
+    "instruments": (
+        "instrumentconfig.csv",
+        ("Pointsize", "Currency", "AssetClass"),
+        ("Pointsize", "PerBlock", "Percentage", "PerTrade"),
+    ),
+    "spread_costs": ("spreadcosts.csv", ("SpreadCost",), ("SpreadCost",)),
+    "roll": (
+        "rollconfig.csv",
+        ("HoldRollCycle", "RollOffsetDays", "CarryOffset"),
+        ("RollOffsetDays", "CarryOffset", "ExpiryOffset"),
+    ),
+    "more_info": ("moreinstrumentinfo.csv", ("AssetClass", "SubClass"), ("Duration",)),
+}
+
+
+# ================================================================================ locating
+def find_pysystemtrade_root(path: str | os.PathLike) -> Path | None:
+    """The folder holding the layout's sub-folders: ``path`` or ``path/data/futures``."""
+    base = Path(path)
+    for folder in (base, base / "data" / "futures"):
+        if any((folder / sub).is_dir() for sub in SUBFOLDERS):
+            return folder
+    return None
+
+
+def _root_or_raise(path: str | os.PathLike) -> Path:
+    root = find_pysystemtrade_root(path)
+    if root is None:
+        raise DataError(
+            str(path),
+            "not a pysystemtrade data folder (no "
+            f"{'/ '.join(SUBFOLDERS)} here or under data/futures)",
+        )
+    return root
+
+
+def _price_files(folder: Path) -> dict[str, Path]:
+    """``name -> file`` for ``name.csv`` / ``name.csv.gz`` in a folder (plain CSV preferred)."""
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for ext in (".csv.gz", ".csv"):
+        for file in sorted(folder.glob(f"*{ext}")):
+            found[file.name[: -len(ext)]] = file
+    return found
+
+
+# ================================================================================ config
+def load_pysystemtrade_config(path: str | os.PathLike) -> PysystemtradeConfig:
+    """Read the four ``csvconfig`` tables (instrumentconfig.csv is required)."""
+    base = Path(path)
+    root = _root_or_raise(base)
+    tables = {}
+    for key, (filename, required, numeric) in _CONFIG_FILES.items():
+        file = root / "csvconfig" / filename
+        tables[key] = _read_config(
+            file, _display(file, base), required, numeric, must_exist=key == "instruments"
+        )
+    return PysystemtradeConfig(**tables)
+
+
+def _read_config(file: Path, name: str, required, numeric, must_exist: bool) -> pd.DataFrame:
+    if not file.is_file():
+        if must_exist:
+            raise DataError(name, "missing (the pysystemtrade layout needs it)")
+        return pd.DataFrame(columns=list(required), index=pd.Index([], name="Instrument"))
+    try:
+        raw = pd.read_csv(file, dtype={"Instrument": str})
+    except Exception as exc:
+        raise DataError(name, f"cannot read the CSV file ({exc})") from None
+    require_columns(raw.columns, ["Instrument", *required], name)
+    ids = raw["Instrument"]
+    blank = np.flatnonzero(ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy())
+    if blank.size:
+        raise DataError(
+            name, "instrument code is blank", row=int(blank[0]) + 1, column="Instrument"
+        )
+    dup = np.flatnonzero(ids.duplicated().to_numpy())
+    if dup.size:
+        i = int(dup[0])
+        raise DataError(
+            name, f"instrument {ids.iloc[i]!r} is defined twice", row=i + 1, column="Instrument"
+        )
+    present = [c for c in numeric if c in raw.columns]
+    raw[present] = check_numeric(raw[present], name)
+    return raw.set_index("Instrument")
+
+
+def _display(file: Path, base: Path) -> str:
+    try:
+        return file.relative_to(base).as_posix()
+    except ValueError:
+        return str(file)
+
+
+# ================================================================================ instruments
+def _instrument_records(config: PysystemtradeConfig, ids: list[str], name: str, fx: set[str]):
+    """Instrument records for ``ids`` from the config; DataError on what cannot be mapped."""
+    table = config.instruments
+    records = []
+    for ident in ids:
+        row_no = int(table.index.get_loc(ident)) + 1
+        row = table.loc[ident]
+        ccy = str(row["Currency"])
+        if ccy not in KNOWN_CURRENCIES:
+            raise DataError(
+                name,
+                f"unknown currency {ccy!r} of instrument {ident!r}",
+                row=row_no,
+                column="Currency",
+            )
+        if ccy != "USD" and ccy not in fx:
+            raise DataError(
+                name,
+                f"currency {ccy!r} of instrument {ident!r} has no FX file "
+                f"fx_prices_csv/{ccy}USD.csv[.gz]",
+                row=row_no,
+                column="Currency",
+            )
+        mult = float(row["Pointsize"])
+        if not np.isfinite(mult) or mult <= 0:
+            raise DataError(
+                name,
+                f"Pointsize of {ident!r} must be a positive number ({mult!r})",
+                row=row_no,
+                column="Pointsize",
+            )
+        kind = _kind_of(ident, str(row["AssetClass"]), config.more_info)
+        if kind is None:
+            raise DataError(
+                name,
+                f"asset class {row['AssetClass']!r} of instrument {ident!r} "
+                "has no instrument kind here",
+                row=row_no,
+                column="AssetClass",
+            )
+        region = str(row.get("Region", ""))
+        exchange = _EXCHANGE.get(ident, "CME" if region == "US" else "unknown")
+        country = _text(config.more_info, ident, "Country") or _COUNTRY_BY_REGION.get(region, "")
+        records.append(
+            _FACTORY[kind](
+                ident,
+                currency=ccy,
+                multiplier=mult,
+                exchange=exchange,
+                country=country,
+                isg_member=exchange in ISG_EXCHANGES,
+            )
+        )
+    return instruments_table(records)
+
+
+def _text(frame: pd.DataFrame, ident: str, column: str) -> str:
+    if ident not in frame.index or column not in frame.columns:
+        return ""
+    value = frame.at[ident, column]
+    return "" if pd.isna(value) else str(value).strip()
+
+
+def _kind_of(ident: str, asset_class: str, more_info: pd.DataFrame) -> InstrumentKind | None:
+    kind = _KIND_BY_ASSET_CLASS.get(asset_class)
+    if kind is InstrumentKind.BOND_FUTURE and (
+        ident in _STIR or _text(more_info, ident, "SubClass") == "STIR"
+    ):
+        return InstrumentKind.RATE_FUTURE
+    return kind
+
+
+# ================================================================================ series
+def _read_series(file: Path, name: str, columns):
+    """One price file: timestamps (checked strictly increasing), numeric finite values, and the
+    timestamps as written (for messages)."""
+    try:
+        raw = pd.read_csv(file, dtype={"DATETIME": str}, keep_default_na=False, na_values=NA_TEXT)
+    except Exception as exc:
+        raise DataError(name, f"cannot read the CSV file ({type(exc).__name__}: {exc})") from None
+    require_columns(raw.columns, ["DATETIME", *columns], name)
+    stamps = parse_dates(raw["DATETIME"], name, column="DATETIME")
+    check_ascending(stamps, name, column="DATETIME")
+    labels = raw["DATETIME"].to_numpy()
+    values = raw[list(columns)]
+    contracts = [c for c in columns if c.endswith("_CONTRACT")]
+    values = check_numeric(values, name, labels, what="value")
+    check_finite(values, name, labels)
+    check_integer(values[contracts], name, labels)
+    return stamps, values, labels
+
+
+def contract_expiry(ids, name: str = "", labels=None, column: str | None = None) -> np.ndarray:
+    """Approximate expiries (datetime64[ns]) of ``YYYYMMDD`` contract ids; NaN ids give NaT.
+
+    ``DD = 00`` (monthly ids) -> the 15th of the month; otherwise the day itself.
+    """
+    ids = np.asarray(ids, dtype="float64")
+    out = np.full(ids.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    ok = np.isfinite(ids)
+    uniq, inverse = np.unique(ids[ok].astype("int64"), return_inverse=True)
+    year, month, day = uniq // 10000, uniq // 100 % 100, uniq % 100
+    day = np.where(day == 0, 15, day)
+    dates = pd.to_datetime(
+        pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"
+    )
+    bad = np.flatnonzero(dates.isna().to_numpy() | (year < 1900))
+    if bad.size:
+        i = int(np.flatnonzero(ok)[np.flatnonzero(inverse == bad[0])[0]])
+        raise DataError(
+            name,
+            f"contract id {uniq[bad[0]]} is not a YYYYMMDD date",
+            row=i + 1,
+            date=None if labels is None else str(labels[i]),
+            column=column,
+        )
+    out[ok] = dates.to_numpy(dtype="datetime64[ns]")[inverse]
+    return out
+
+
+def _daily(stamps: pd.DatetimeIndex, frame: pd.DataFrame, pairs) -> pd.DataFrame:
+    """One row per calendar date (weekends dropped): the last row of the date, where each value
+    column is forward-filled within the date and its contract (``pairs``: value -> contract or
+    None); other columns are taken from the last row as they are.
+    """
+    day = stamps.normalize().asi8
+    new_day = np.r_[True, day[1:] != day[:-1]]
+    last = np.r_[day[1:] != day[:-1], True]
+    out = {}
+    for col in frame.columns:
+        values = frame[col]
+        if col in pairs:
+            start = new_day.copy()
+            contract = pairs[col]
+            if contract is not None:
+                ids = frame[contract].to_numpy(dtype="float64", na_value=np.nan)
+                start[1:] |= ids[1:] != ids[:-1]
+            values = values.groupby(np.cumsum(start)).ffill()
+        out[col] = values.to_numpy()[last]
+    index = pd.DatetimeIndex(day[last].astype("datetime64[ns]"), name="date")
+    daily = pd.DataFrame(out, index=index)
+    return daily[index.day_of_week < 5]
+
+
+def _read_adjusted(file: Path, name: str) -> pd.Series:
+    stamps, values, _ = _read_series(file, name, ("price",))
+    return _daily(stamps, values, {"price": None})["price"]
+
+
+def _read_multiple(file: Path, name: str, commodity: bool) -> pd.DataFrame:
+    stamps, raw, labels = _read_series(file, name, _MULTIPLE_COLUMNS)
+    curve = {}
+    for leg in _LEGS:
+        up = leg.upper()
+        curve[leg] = raw[up].to_numpy(dtype="float64")
+        curve[f"{leg}_contract"] = raw[f"{up}_CONTRACT"].to_numpy(dtype="float64")
+        curve[f"{leg}_expiry"] = contract_expiry(
+            curve[f"{leg}_contract"], name, labels, f"{up}_CONTRACT"
+        )
+    curve = pd.DataFrame(curve)[list(CURVE_COLUMNS)]
+    if not commodity:
+        positive = raw[[leg.upper() for leg in _LEGS]]
+        check_positive(positive, name, labels)
+    check_curve_order(curve, name, labels)
+    return _daily(stamps, curve, {leg: f"{leg}_contract" for leg in _LEGS})
+
+
+def _read_fx(file: Path, name: str) -> pd.Series:
+    stamps, values, labels = _read_series(file, name, ("PRICE",))
+    check_positive(values, name, labels, what="FX rate")
+    return _daily(stamps, values, {"PRICE": None})["PRICE"]
+
+
+# ================================================================================ loading
+def load_pysystemtrade(
+    path: str | os.PathLike, instruments=None, progress: bool = False
+) -> MarketData:
+    """Load a pysystemtrade data folder as MarketData (see the module docstring for the mapping).
+
+    Parameters
+    ----------
+    path : the folder holding the layout, or a repository top folder with ``data/futures``.
+    instruments : iterable of instrument codes to load (default: every instrument with an
+        adjusted or multiple price file). FX files are always all loaded.
+    progress : show a tqdm progress bar over the files.
+
+    Raises :class:`~backtest.data.validation.DataError` (file, row, date, column) on bad data.
+    """
+    base = Path(path)
+    root = _root_or_raise(base)
+    config = load_pysystemtrade_config(base)
+    cfg_name = _display(root / "csvconfig" / "instrumentconfig.csv", base)
+    adjusted_files = _price_files(root / "adjusted_prices_csv")
+    if root == base / "data" / "futures":
+        extra = _price_files(base / "data" / "test" / "adjusted_prices_csv")
+        adjusted_files = {**extra, **adjusted_files}
+    multiple_files = _price_files(root / "multiple_prices_csv")
+    fx_files = {
+        k[:-3]: f
+        for k, f in _price_files(root / "fx_prices_csv").items()
+        if k.endswith("USD") and len(k) > 3
+    }
+    for code, file in fx_files.items():
+        if code not in KNOWN_CURRENCIES:
+            raise DataError(_display(file, base), f"unknown currency {code!r} in the file name")
+    ids = _select(instruments, adjusted_files, multiple_files, config, base)
+    table = _instrument_records(config, ids, cfg_name, set(fx_files))
+    commodity = table["kind"] == InstrumentKind.COMMODITY_FUTURE.value
+
+    jobs = [("adjusted", i, adjusted_files[i]) for i in ids if i in adjusted_files]
+    jobs += [("multiple", i, multiple_files[i]) for i in ids if i in multiple_files]
+    jobs += [("fx", c, f) for c, f in sorted(fx_files.items())]
+    read = {"adjusted": {}, "multiple": {}, "fx": {}}
+    for what, key, file in _progress(jobs, progress):
+        name = _display(file, base)
+        if what == "adjusted":
+            read[what][key] = _read_adjusted(file, name)
+        elif what == "multiple":
+            read[what][key] = _read_multiple(file, name, bool(commodity[key]))
+        else:
+            read[what][key] = _read_fx(file, name)
+    return _assemble(table, read)
+
+
+def _select(instruments, adjusted_files, multiple_files, config, base) -> list[str]:
+    available = set(adjusted_files) | set(multiple_files)
+    if instruments is None:
+        ids = sorted(available)
+    else:
+        ids = list(dict.fromkeys(str(i) for i in instruments))
+        for ident in ids:
+            if ident not in available:
+                raise DataError(
+                    str(base),
+                    f"no adjusted or multiple prices for instrument "
+                    f"{ident!r} (available: {', '.join(sorted(available))})",
+                )
+    for ident in ids:
+        if ident not in config.instruments.index:
+            file = multiple_files.get(ident) or adjusted_files[ident]
+            raise DataError(
+                _display(file, base),
+                f"instrument {ident!r} is not defined in csvconfig/instrumentconfig.csv",
+            )
+    return ids
+
+
+def _assemble(table: pd.DataFrame, read: dict) -> MarketData:
+    days = [s.index for s in read["adjusted"].values()]
+    days += [c.index for c in read["multiple"].values()]
+    if not days:
+        days = [s.index for s in read["fx"].values()]
+    calendar = pd.DatetimeIndex(
+        np.unique(np.concatenate([d.to_numpy() for d in days])) if days else [],
+        dtype="datetime64[ns]",
+        name="date",
+    )
+    ids = list(table.index)
+    nan = pd.Series(np.nan, index=calendar)
+    adjusted = pd.DataFrame(
+        {i: read["adjusted"][i].reindex(calendar) if i in read["adjusted"] else nan for i in ids},
+        index=calendar,
+        columns=ids,
+        dtype="float64",
+    )
+    curves = {}
+    for ident, daily in read["multiple"].items():
+        curve = daily.reindex(calendar)
+        for leg in _LEGS:
+            curve[f"{leg}_contract"] = curve[f"{leg}_contract"].astype("Int64")
+        curves[ident] = curve
+    prices = pd.DataFrame(
+        {i: curves[i]["price"] if i in curves else nan for i in ids},
+        index=calendar,
+        columns=ids,
+        dtype="float64",
+    )
+    fx = pd.DataFrame({"USD": 1.0}, index=calendar)
+    for code, series in sorted(read["fx"].items()):
+        fx[code] = series.reindex(calendar)
+    return MarketData(
+        calendar=calendar,
+        instruments=table,
+        prices=prices,
+        adjusted=adjusted,
+        curves=curves,
+        fx=fx,
+        name="pysystemtrade",
+    )
+
+
+def _progress(items, progress: bool):
+    if not progress:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc="pysystemtrade", unit="file")

@@ -1,0 +1,421 @@
+"""The fund simulator's edge: pandas in, numba kernel, frozen result with pandas views out.
+
+>>> result = simulate(market, targets, FundConfig.frictionless(25e6))   # doctest: +SKIP
+>>> result.nav[["nav_per_share", "net_assets"]]                           # doctest: +SKIP
+
+``targets`` is a DataFrame (dates × instrument ids, option ids allowed): target notional exposure
+as a fraction of the fund's net assets decided at each date's close; NaN = no decision (the
+holding drifts). The kernel (:mod:`backtest.engine.kernel`) trades at the next close and books on
+the business day after that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from backtest.engine import kernel as K
+from backtest.engine.config import FlowKind, FundConfig
+from backtest.market.calendar import month_end_flags, next_session, quarter_end_flags
+from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
+from backtest.market.market_data import MarketData
+
+NAV_COLUMNS = [
+    "nav_per_share", "nav_per_share_5dp", "shares_outstanding", "total_assets", "liabilities",
+    "net_assets", "fund_net_assets", "subsidiary_net_assets", "subsidiary_pct_total_assets",
+    "cash", "cash_fund", "cash_subsidiary", "accrued_expenses", "accrued_interest",
+    "accrued_interest_fund", "accrued_interest_subsidiary", "interest",
+    "expenses", "flow_value", "fees", "costs", "pnl", "transfer_to_subsidiary", "cash_shortfall",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SimulationInputs:
+    """The arrays handed to the kernel (see :func:`backtest.engine.kernel.run_kernel`; ``arrays``
+    holds its keyword arguments, ``params`` a :class:`~backtest.engine.kernel.KernelParams`) and
+    their labels."""
+
+    dates: pd.DatetimeIndex
+    ids: list[str]
+    arrays: dict[str, np.ndarray | K.KernelParams]
+    asset_class: np.ndarray
+    flows: pd.DataFrame
+
+
+def _validate_targets(targets: pd.DataFrame, market: MarketData) -> pd.DataFrame:
+    if not isinstance(targets, pd.DataFrame):
+        raise ValueError("targets must be a DataFrame (dates × instrument ids)")
+    if not isinstance(targets.index, pd.DatetimeIndex):
+        raise ValueError("targets must be indexed by dates")
+    unknown = [
+        c for c in targets.columns if c not in market.instruments.index and not is_option_id(c)
+    ]
+    if unknown:
+        raise ValueError(f"targets name instruments not in the market: {unknown[:10]}")
+    outside = targets.index.difference(market.calendar)
+    if len(outside):
+        raise ValueError(
+            f"targets have dates outside the market calendar, first {outside[0]:%Y-%m-%d} "
+            f"({len(outside)} in all)"
+        )
+    values = targets.to_numpy(dtype="float64")
+    bad = np.isinf(values)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValueError(
+            f"targets hold a non-finite value on {targets.index[r]:%Y-%m-%d}, column "
+            f"{targets.columns[c]!r}: {values[r, c]}"
+        )
+    return targets.reindex(market.calendar)
+
+
+def _futures_arrays(market: MarketData, root: str, roll_days: int):
+    """Held price, yesterday's close of today's contract, and roll flags — each row causal.
+
+    The fund holds the market's priced contract until ``roll_days`` business days (weekdays)
+    before its expiry, then the ``forward`` contract (or whichever the market holds, if it rolled
+    first). A roll happened at ``t-1``'s close when the contract held at ``t`` differs from the
+    one held at ``t-1``; today's variation margin is then measured from the new contract's price
+    at ``t-1``, found among yesterday's price/carry/forward contracts. Row ``t`` reads only rows
+    ``t`` and ``t-1``, so a run on data cut at any date reproduces the full run's rows.
+    """
+    dates = market.calendar
+    n = len(dates)
+    if root not in market.curves:
+        p = market.prices[root] if root in market.prices else market.adjusted[root]
+        p = p.ffill().to_numpy(dtype="float64")
+        return p, np.r_[p[:1], p[:-1]], np.zeros(n, dtype=np.bool_)
+    c = market.curves[root]
+    legs = {k: c[k].ffill().to_numpy(dtype="float64") for k in ("price", "carry", "forward")}
+    ids = {k: c[f"{k}_contract"].ffill().to_numpy(dtype="float64") for k in legs}
+    expiry = c["price_expiry"].to_numpy(dtype="datetime64[D]")
+    known = ~np.isnat(expiry)
+    days_left = np.full(n, np.iinfo(np.int64).max)
+    days_left[known] = np.busday_count(dates.to_numpy(dtype="datetime64[D]")[known],
+                                       expiry[known])  # fmt: skip
+    early = (days_left <= roll_days) & np.isfinite(legs["forward"]) & np.isfinite(ids["forward"])
+    held = np.where(early, legs["forward"], legs["price"])
+    held_id = np.where(early, ids["forward"], ids["price"])
+    prev_ref = np.r_[held[:1], held[:-1]]
+    for k in ("carry", "forward", "price"):  # the leg of yesterday that is today's contract
+        match = np.r_[False, held_id[1:] == ids[k][:-1]]
+        prev_ref = np.where(match, np.r_[np.nan, legs[k][:-1]], prev_ref)
+    rolled = np.r_[False, (held_id[1:] != held_id[:-1]) & np.isfinite(held_id[:-1])]
+    return held, prev_ref, rolled
+
+
+def prepare_inputs(
+    market: MarketData, targets: pd.DataFrame, config: FundConfig
+) -> SimulationInputs:
+    """Validate and convert to the kernel's arrays."""
+    targets = _validate_targets(targets, market)
+    dates = market.calendar
+    T = len(dates)
+    ids = [str(c) for c in targets.columns]
+    N = len(ids)
+    f64 = lambda: np.zeros((T, N))  # noqa: E731
+    price, ref, under, div, rate_for = f64(), f64(), f64(), f64(), f64()
+    fx = np.ones((T, N))
+    rolled = np.zeros((T, N), dtype=np.bool_)
+    kind = np.zeros(N, dtype=np.int64)
+    book = np.zeros(N, dtype=np.int64)
+    mult = np.ones(N)
+    expiry_idx = np.full(N, -1, dtype=np.int64)
+    commission = np.zeros(N)
+    cost_bps = np.zeros(N)
+    asset_class = np.empty(N, dtype=object)
+    costs = config.costs
+    table = market.instruments
+    listed = [j for j, iid in enumerate(ids) if iid in table.index]
+    for j in (j for j in range(N) if ids[j] not in table.index):  # on-demand options
+        opt = IndexOption.from_id(ids[j])
+        kind[j] = K.K_OPTION
+        mult[j] = opt.multiplier
+        price[:, j] = market.option_price(opt).ffill().to_numpy()
+        under[:, j] = market.index[opt.root].ffill().to_numpy()
+        ex = int(dates.searchsorted(opt.expiry, side="right")) - 1
+        expiry_idx[j] = ex if opt.expiry <= dates[-1] and ex >= 0 else -1
+        commission[j] = costs.commission_per_contract_usd
+        asset_class[j] = opt.asset_class.value
+    rows = table.loc[[ids[j] for j in listed]]
+    cols = np.asarray(listed, dtype=np.int64)
+    mult[cols] = rows["multiplier"].to_numpy()
+    book[cols] = rows["subsidiary_only"].to_numpy().astype(np.int64)
+    asset_class[cols] = rows["asset_class"].to_numpy()
+    kinds = rows["kind"].map(InstrumentKind)
+    is_future = kinds.isin(FUTURE_KINDS).to_numpy()
+    is_forward = (kinds == InstrumentKind.CURRENCY_FORWARD).to_numpy()
+    is_security = ~is_future & ~is_forward
+    if (rows["currency"] != "USD").any():
+        fx[:, cols] = market.fx_to_usd(list(rows.index)).ffill().to_numpy()
+    for j in cols[is_future]:
+        kind[j] = K.K_FUTURE
+        price[:, j], ref[:, j], rolled[:, j] = _futures_arrays(
+            market, ids[j], config.roll_days_before_expiry
+        )
+        under[:, j] = price[:, j]
+        commission[j] = costs.commission_per_contract_usd
+    fwd = cols[is_forward]
+    if len(fwd):
+        kind[fwd] = K.K_FORWARD
+        fx[:, fwd] = 1.0
+        ccys = list(rows["root"].to_numpy()[is_forward])
+        price[:, fwd] = market.prices[[ids[j] for j in fwd]].ffill().to_numpy()
+        under[:, fwd] = market.fx[ccys].ffill().to_numpy()
+        rate_for[:, fwd] = market.rates[ccys].ffill().to_numpy()
+    sec = cols[is_security]
+    if len(sec):
+        kind[sec] = K.K_SECURITY
+        sec_ids = [ids[j] for j in sec]
+        price[:, sec] = market.prices[sec_ids].ffill().to_numpy()
+        under[:, sec] = price[:, sec]
+        paying = [i for i in sec_ids if i in market.dividends.columns]
+        if paying:
+            div[:, sec] = market.dividends.reindex(columns=sec_ids).fillna(0.0).to_numpy()
+        commission[sec] = costs.commission_per_share_usd
+    not_future = kind != K.K_FUTURE
+    ref[:, not_future] = price[:, not_future]
+    cost_bps[:] = [costs.half_spread_bps.get(str(a), 0.0) for a in asset_class]
+    for a in (price, ref, fx, under, rate_for):
+        np.nan_to_num(a, copy=False, nan=0.0)
+    r_usd = (
+        market.rates["USD"].ffill().fillna(0.0).to_numpy() if "USD" in market.rates else np.zeros(T)
+    )
+    rf = r_usd.copy() if config.earn_interest else np.zeros(T)
+    if config.earn_interest and config.cash_vehicle == "money_market":
+        rf = rf - config.money_market_fee_annual
+    month_end = month_end_flags(dates)
+    quarter_end = quarter_end_flags(dates, config.subsidiary.fiscal_year_end_month)
+    flows = flow_schedule(dates, config)
+    units = np.zeros(T, dtype=np.int64)
+    in_kind = np.zeros(T, dtype=np.bool_)
+    if len(flows):
+        idx = dates.get_indexer(flows["date"])
+        np.add.at(units, idx, flows["units"].to_numpy())
+        in_kind[idx] = flows["kind"].to_numpy() == FlowKind.IN_KIND.value
+    tgt = targets.to_numpy(dtype="float64")
+    arrays = dict(
+        price=price, prev_ref=ref, rolled=rolled, fx=fx, under=under, div=div, rate_for=rate_for,
+        r_usd=r_usd, rf=rf, day_number=(dates.asi8 // 86_400_000_000_000).astype("float64"),
+        kind=kind, book=book, mult=mult, expiry_idx=expiry_idx, cost_bps=cost_bps,
+        commission=commission, target=np.ascontiguousarray(tgt), month_end=month_end,
+        quarter_end=quarter_end, flow_units=units, flow_in_kind=in_kind,
+        params=kernel_params(config, has_sub=bool((book == 1).any())),
+    )  # fmt: skip
+    return SimulationInputs(dates, ids, arrays, asset_class, flows)
+
+
+def kernel_params(config: FundConfig, has_sub: bool) -> K.KernelParams:
+    """The kernel's :class:`~backtest.engine.kernel.KernelParams` of a fund configuration."""
+    s = config.subsidiary
+    return K.KernelParams(
+        initial_shares=float(config.initial_shares),
+        initial_nav_per_share=float(config.initial_nav_per_share),
+        creation_unit_shares=float(config.creation_unit_shares),
+        creation_fee_fixed_usd=float(config.creation_fee_fixed_usd),
+        creation_fee_bps=float(config.creation_fee_bps),
+        redemption_fee_fixed_usd=float(config.redemption_fee_fixed_usd),
+        redemption_fee_bps=float(config.redemption_fee_bps),
+        expense_ratio=float(config.expense_ratio),
+        buffer_pct_nav=float(config.no_trade_buffer_pct_nav),
+        sub_cap=float(s.cap_pct),
+        sub_target=float(s.target_pct),
+        sub_low=float(s.band_low),
+        sub_high=float(s.band_high),
+        sub_margin=float(s.margin_pct),
+        impact_bps_per_pct=float(config.costs.impact_bps_per_pct_nav),
+        borrow_fee_annual=float(config.costs.borrow_fee_annual),
+        has_subsidiary_instruments=bool(has_sub),
+        size_at_execution=config.size_at == "execution",
+        buffer_pct_position=float(config.no_trade_buffer_pct_position),
+    )
+
+
+def flow_schedule(dates: pd.DatetimeIndex, config: FundConfig) -> pd.DataFrame:
+    """Creation/redemption orders by date: the explicit flows plus the seeded AP process.
+
+    Orders dated after the last date are not received yet and are left out; the AP process
+    draws row ``t`` from the same random numbers whatever the length of ``dates``, so a run cut
+    at any date receives exactly the orders a longer run receives up to that date. Raises
+    ``ValueError`` for a flow on a non-trading day, or a redemption that would take shares
+    outstanding below the configured minimum.
+    """
+    fs = config.flows
+    rows = []
+    for f in fs.flows:
+        if f.date > dates[-1]:
+            continue
+        if f.date not in dates:
+            raise ValueError(f"flow on {f.date:%Y-%m-%d} is not a trading day of the market")
+        rows.append((f.date, f.units, f.kind.value))
+    if fs.ap_daily_prob > 0:
+        rng = np.random.default_rng(fs.seed)
+        draw = rng.random((len(dates), 4))
+        for t, d in enumerate(dates[1:], start=1):
+            if draw[t, 0] < fs.ap_daily_prob:
+                n = 1 + int(draw[t, 1] * fs.ap_max_units)
+                sign = 1 if draw[t, 2] < fs.ap_creation_prob else -1
+                kind = FlowKind.IN_KIND if draw[t, 3] < fs.ap_in_kind_prob else FlowKind.CASH
+                rows.append((d, sign * n, kind.value))
+    frame = pd.DataFrame(rows, columns=["date", "units", "kind"]).sort_values("date", kind="stable")
+    shares = config.initial_shares
+    keep = []
+    explicit = len(fs.flows)
+    for k, (d, u, _) in enumerate(frame.itertuples(index=False)):
+        after = shares + u * config.creation_unit_shares
+        if after < config.min_shares_outstanding:
+            if frame.index[k] < explicit:
+                raise ValueError(
+                    f"redemption of {-u} creation units on {d:%Y-%m-%d} refused: it would leave "
+                    f"{after:,} shares outstanding, below the minimum "
+                    f"{config.min_shares_outstanding:,}"
+                )
+            continue  # the AP process never redeems below the minimum
+        shares = after
+        keep.append(k)
+    return frame.iloc[keep].reset_index(drop=True)
+
+
+def simulate(market: MarketData, targets: pd.DataFrame, config: FundConfig | None = None):
+    """Run the fund on ``market`` towards ``targets``; returns a :class:`SimulationResult`."""
+    config = config or FundConfig()
+    inputs = prepare_inputs(market, targets, config)
+    out = K.KernelOutputs(*K.run_kernel(**inputs.arrays))
+    return SimulationResult(inputs=inputs, config=config, outputs=out)
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Everything the run produced. Arrays in ``outputs``; pandas views are built on access."""
+
+    inputs: SimulationInputs
+    config: FundConfig
+    outputs: K.KernelOutputs
+
+    def _frame(self, values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(values, index=self.inputs.dates, columns=self.inputs.ids)
+
+    @cached_property
+    def quantities(self) -> pd.DataFrame:
+        """Booked holdings at each close (dates × instruments), contracts/shares/units."""
+        return self._frame(self.outputs.qty)
+
+    @cached_property
+    def market_values(self) -> pd.DataFrame:
+        return self._frame(self.outputs.mv)
+
+    @cached_property
+    def notionals(self) -> pd.DataFrame:
+        return self._frame(self.outputs.notional)
+
+    @cached_property
+    def pnl(self) -> pd.DataFrame:
+        """Daily P&L in USD by instrument (price, carry, dividends, borrow; before costs)."""
+        return self._frame(self.outputs.pnl)
+
+    @cached_property
+    def costs(self) -> pd.DataFrame:
+        """Trading costs in USD booked on each day, by instrument."""
+        return self._frame(self.outputs.cost)
+
+    def pnl_by(self, key: str) -> pd.DataFrame:
+        """Daily P&L net of costs grouped by ``"book"`` or ``"asset_class"`` (dates × groups)."""
+        labels = self.instrument_info[key]
+        return (self.pnl - self.costs).T.groupby(labels.to_numpy()).sum().T
+
+    @cached_property
+    def instrument_info(self) -> pd.DataFrame:
+        a = self.inputs.arrays
+        return pd.DataFrame(
+            {
+                "book": np.where(a["book"] == 1, "subsidiary", "fund"),
+                "asset_class": self.inputs.asset_class,
+                "multiplier": a["mult"],
+            },
+            index=pd.Index(self.inputs.ids, name="instrument"),
+        )
+
+    @cached_property
+    def nav(self) -> pd.DataFrame:
+        f = self.outputs.fund
+        d = {
+            "nav_per_share": f[:, K.C_NAV_PS],
+            "nav_per_share_5dp": f[:, K.C_NAV_PS_5DP],
+            "shares_outstanding": f[:, K.C_SHARES],
+            "total_assets": f[:, K.C_TOTAL_ASSETS],
+            "liabilities": f[:, K.C_LIABILITIES],
+            "net_assets": f[:, K.C_NET_ASSETS],
+            "fund_net_assets": f[:, K.C_FUND_EX_SUB] + f[:, K.C_SUB_NA],
+            "subsidiary_net_assets": f[:, K.C_SUB_NA],
+            "subsidiary_pct_total_assets": np.divide(
+                f[:, K.C_SUB_NA],
+                f[:, K.C_FUND_TOTAL_ASSETS],
+                out=np.zeros(len(f)),
+                where=f[:, K.C_FUND_TOTAL_ASSETS] != 0,
+            ),  # fmt: skip
+            "cash": f[:, K.C_CASH_FUND] + f[:, K.C_CASH_SUB],
+            "cash_fund": f[:, K.C_CASH_FUND],
+            "cash_subsidiary": f[:, K.C_CASH_SUB],
+            "accrued_expenses": f[:, K.C_ACC_EXP],
+            "accrued_interest": f[:, K.C_ACC_INT_FUND] + f[:, K.C_ACC_INT_SUB],
+            "accrued_interest_fund": f[:, K.C_ACC_INT_FUND],
+            "accrued_interest_subsidiary": f[:, K.C_ACC_INT_SUB],
+            "interest": f[:, K.C_INTEREST],
+            "expenses": f[:, K.C_EXPENSE],
+            "flow_value": f[:, K.C_FLOW_VALUE],
+            "fees": f[:, K.C_FEES],
+            "costs": self.outputs.cost.sum(axis=1),
+            "pnl": self.outputs.pnl.sum(axis=1),
+            "transfer_to_subsidiary": f[:, K.C_TRANSFER],
+            "cash_shortfall": f[:, K.C_SHORTFALL] > 0,
+        }
+        return pd.DataFrame(d, index=self.inputs.dates)[NAV_COLUMNS]
+
+    def _long(self, values: np.ndarray, mask: np.ndarray, **cols) -> pd.DataFrame:
+        t, i = np.nonzero(mask)
+        ids = np.asarray(self.inputs.ids, dtype=object)
+        books = self.instrument_info["book"].to_numpy()
+        frame = {"date": self.inputs.dates[t], "instrument": ids[i], "book": books[i]}
+        frame.update({k: v[t, i] for k, v in cols.items()})
+        return pd.DataFrame(frame)
+
+    @cached_property
+    def holdings(self) -> pd.DataFrame:
+        """Long table: date, instrument, book, quantity, price, market_value, notional_usd."""
+        q = self.outputs.qty
+        return self._long(
+            q, q != 0, quantity=q, price=self.inputs.arrays["price"],
+            market_value=self.outputs.mv, notional_usd=self.outputs.notional,
+        )  # fmt: skip
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        """Executions: date (executed at that close), instrument, book, quantity, price, cost,
+        booked (the next business day, when holdings and NAV first see the trade)."""
+        tq = self.outputs.trade_qty
+        frame = self._long(
+            tq, tq != 0, quantity=tq, price=self.outputs.trade_price, cost=self.outputs.trade_cost
+        )
+        dates = self.inputs.dates
+        nxt = dates[1:].append(pd.DatetimeIndex([next_session(dates)]))
+        frame["booked"] = nxt[dates.get_indexer(frame["date"])]
+        return frame
+
+    @cached_property
+    def flows(self) -> pd.DataFrame:
+        """Creation/redemption orders: date, units, kind, shares, nav_5dp, value, booked."""
+        f = self.inputs.flows.copy()
+        if f.empty:
+            return f.assign(shares=[], nav_5dp=[], value=[], booked=[])
+        dates = self.inputs.dates
+        idx = dates.get_indexer(f["date"])
+        nav5 = self.outputs.fund[idx, K.C_NAV_PS_5DP]
+        f["shares"] = f["units"] * self.config.creation_unit_shares
+        f["nav_5dp"] = nav5
+        f["value"] = f["shares"] * nav5
+        nxt = dates[1:].append(pd.DatetimeIndex([next_session(dates)]))
+        f["booked"] = nxt[idx]
+        return f

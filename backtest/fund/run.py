@@ -1,0 +1,149 @@
+"""The end-to-end fund: strategies → allocator → limits → simulator → compliance and metrics.
+
+A :class:`FundSpec` (loadable from TOML, e.g. ``examples/lalt.toml``) names the market, the
+strategies (registry names and parameters), the allocation rules, the limits and the fund
+configuration. :func:`run_fund` runs it and returns a :class:`FundRun` with every intermediate
+result, so notebooks, the CLI and the nightly job all use one code path.
+
+Data flow (``docs/ARCHITECTURE.md``): each strategy's exposures (fraction of its capital) → its
+standalone
+return stream (lagged by the engine's convention) → allocator weights (from returns up to the
+previous day) → fund targets = Σ weight × exposures → limits (scale down to comply) → the
+simulator (trade at the next close, book the day after) → post-trade compliance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from allocator import AllocationContext
+from allocator.compliance import breaches, check_limits
+from allocator.limits import apply_limits
+from backtest.analytics import performance as an
+from backtest.engine.simulator import simulate
+from backtest.fund.spec import FundSpec, build_allocator
+from backtest.market.market_data import MarketData
+from backtest.market.returns import exposure_returns, instrument_returns
+from backtest.synthetic.build import synthetic_market
+from strategies import StrategyInputError, registry, run_strategy
+
+#: Cost charged on strategy turnover in the standalone return streams the allocator sees (bps).
+STRATEGY_COST_BPS = 2.0
+
+
+@dataclass(frozen=True)
+class FundRun:
+    """Everything a run produced."""
+
+    spec: FundSpec
+    market: MarketData
+    positions: dict[str, pd.DataFrame]
+    strategy_returns: pd.DataFrame
+    weights: pd.DataFrame
+    targets: pd.DataFrame
+    limit_actions: pd.DataFrame
+    result: object  # backtest.engine.simulator.SimulationResult
+    compliance: pd.DataFrame
+    skipped: dict[str, str]
+
+    @property
+    def nav(self) -> pd.DataFrame:
+        return self.result.nav
+
+
+def combine(positions: dict[str, pd.DataFrame], weights: pd.DataFrame) -> pd.DataFrame:
+    """Fund targets = Σ_s weight_s[t] × exposure_s[t] (fraction of fund net assets)."""
+    columns = sorted(set().union(*(p.columns for p in positions.values())))
+    total = None
+    for name, pos in positions.items():
+        part = pos.reindex(columns=columns, fill_value=0.0).mul(weights[name], axis=0)
+        total = part if total is None else total + part
+    return total
+
+
+def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = False) -> FundRun:
+    """Run the whole fund on ``market`` (the spec's synthetic market when None)."""
+    steps = tqdm(total=len(spec.strategies) + 5, desc="fund", disable=not progress, unit="step")
+    if market is None:
+        steps.set_postfix_str("market")
+        m = spec.market
+        market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
+    positions, skipped = {}, {}
+    for s in spec.strategies:
+        steps.set_postfix_str(s.column)
+        strategy = registry[s.name](**s.params)
+        try:
+            positions[s.column] = run_strategy(strategy, market)
+        except StrategyInputError as exc:
+            skipped[s.column] = str(exc)
+        steps.update()
+    if not positions:
+        raise ValueError(f"no strategy can run on {market.name!r}: {skipped}")
+    steps.set_postfix_str("allocation")
+    columns = sorted(set().union(*(p.columns for p in positions.values())))
+    inst_returns = instrument_returns(market, columns)
+    strategy_returns = pd.DataFrame(
+        {
+            k: exposure_returns(p, market, cost_bps=STRATEGY_COST_BPS, returns=inst_returns)
+            for k, p in positions.items()
+        }  # fmt: skip
+    )
+    alloc = build_allocator(spec.allocator)
+    vix = market.index["VIX"] if "VIX" in market.index else None  # for a Defensive overlay
+    weights = alloc.weights(strategy_returns, context=AllocationContext(vix=vix)).fillna(0.0)
+    steps.update()
+    steps.set_postfix_str("limits")
+    raw = combine(positions, weights)
+    limits = spec.limits
+    targets, actions = apply_limits(raw, market, limits, returns=inst_returns)
+    steps.update()
+    steps.set_postfix_str("simulation")
+    result = simulate(market, targets, spec.fund)
+    steps.update()
+    steps.set_postfix_str("compliance")
+    compliance = check_limits(result, market, limits)
+    steps.update(2)
+    steps.close()
+    return FundRun(
+        spec,
+        market,
+        positions,
+        strategy_returns,
+        weights,
+        targets,
+        actions,
+        result,
+        compliance,
+        skipped,
+    )
+
+
+def fund_metrics(run: FundRun) -> dict:
+    """Headline figures of a run (annualised with 252 trading days)."""
+    nav = run.nav
+    r = nav["nav_per_share_5dp"].pct_change().iloc[1:]
+    # per-share total return: adjust nothing (no distributions are modelled)
+    bench = run.market.benchmarks.pct_change().reindex(r.index)
+    out = {
+        "start": f"{nav.index[0]:%Y-%m-%d}",
+        "end": f"{nav.index[-1]:%Y-%m-%d}",
+        "final_nav_per_share": float(nav["nav_per_share"].iloc[-1]),
+        "annual_return": float(an.annual_return(r)),
+        "annual_volatility": float(an.annual_volatility(r)),
+        "sharpe_ratio": float(an.sharpe_ratio(r)),
+        "max_drawdown": float(an.max_drawdown(r)),
+        "worst_month": float(an.worst_month(r)),
+    }
+    for name in bench.columns:
+        b = bench[name]
+        out[f"correlation_{name}"] = float(an.correlation(r, b))
+        out[f"beta_{name}"] = float(an.beta(r, b))
+    br = breaches(run.compliance)
+    out["compliance_breaches"] = int(len(br))
+    out["skipped_strategies"] = dict(run.skipped)
+    return {k: (round(v, 10) if isinstance(v, float) and np.isfinite(v) else v)
+            for k, v in out.items()}  # fmt: skip

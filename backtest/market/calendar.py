@@ -1,0 +1,61 @@
+"""Trading calendars and the one home of the year-length convention.
+
+NYSE sessions come from ``exchange_calendars`` (XNYS); calendar facts are known in advance, so
+using them is no look-ahead. ``TRADING_DAYS_PER_YEAR`` is the annualisation convention of every
+layer (metrics, strategies, allocator); see ``docs/ARCHITECTURE.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Trading days per year: the one home for annualisation (metrics, strategies, allocator).
+TRADING_DAYS_PER_YEAR = 252
+
+
+def xnys_calendar(start, end) -> pd.DatetimeIndex:
+    """NYSE trading sessions between two dates (inclusive), from ``exchange_calendars``.
+
+    The calendar is created with an explicit ``start`` so history older than 20 years works.
+    """
+    import exchange_calendars as xcals  # third-party, slow to import: only when asked
+
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    cal = xcals.get_calendar(
+        "XNYS",
+        start=min(start, pd.Timestamp("2000-01-01")),
+        end=max(end, pd.Timestamp("2030-12-31")),
+    )
+    sessions = cal.sessions_in_range(start, end)
+    sessions = sessions.tz_localize(None) if sessions.tz else sessions
+    return pd.DatetimeIndex(sessions.to_numpy(), name="date")
+
+
+def next_session(calendar: pd.DatetimeIndex) -> pd.Timestamp:
+    """The trading day after the calendar's last: the next NYSE session when the calendar is on
+    XNYS (holidays such as Good Friday respected), else the next weekday. Calendar facts are
+    known in advance, so this is no look-ahead."""
+    import exchange_calendars as xcals
+
+    last = pd.Timestamp(calendar[-1])
+    cal = xcals.get_calendar(
+        "XNYS",
+        start=min(last, pd.Timestamp("2000-01-03")),
+        end=max(last + pd.Timedelta(days=30), pd.Timestamp("2030-12-31")),
+    )
+    if cal.is_session(last):
+        return pd.Timestamp(cal.next_session(last)).tz_localize(None)
+    return last + pd.offsets.BDay(1)
+
+
+def month_end_flags(calendar: pd.DatetimeIndex) -> np.ndarray:
+    """True on the last trading day of each month (the next session is in another month)."""
+    months = calendar.month.to_numpy()
+    return months != np.r_[months[1:], next_session(calendar).month]
+
+
+def quarter_end_flags(calendar: pd.DatetimeIndex, fiscal_year_end_month: int = 12) -> np.ndarray:
+    """True on the last trading day of each fiscal quarter."""
+    fiscal = (calendar.month.to_numpy() - fiscal_year_end_month) % 3 == 0
+    return month_end_flags(calendar) & fiscal

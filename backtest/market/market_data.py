@@ -1,0 +1,338 @@
+"""MarketData: one immutable object with everything the strategies and the simulator may read.
+
+Everything is aligned on one trading calendar (``calendar``, NYSE sessions from
+``exchange_calendars`` for the synthetic market; the data's own business days for loaded data).
+Frames are indexed by that calendar; a missing value is NaN (an instrument with no data yet).
+
+Fields (shapes are ``n_dates`` = len(calendar)):
+
+``instruments``  DataFrame indexed by instrument id, columns
+                 :data:`backtest.market.instruments.TABLE_COLUMNS` (``kind``, ``currency``, ...).
+``prices``       DataFrame (n_dates × n_instruments): settlement price in the instrument's currency.
+                 For a futures root: the price of the held contract (``curves[root].price``).
+                 For a currency forward ``FWD-XXX-1M``: the outright 1-month forward, USD per unit.
+``adjusted``     DataFrame (n_dates × futures roots): Panama-adjusted continuous price; its daily
+                 differences are the P&L per point of holding and rolling the contract (only the
+                 differences matter: pysystemtrade anchors the series at its last day, the
+                 synthetic market at its first, so that extending the window never rewrites it).
+``curves``       dict root -> DataFrame (n_dates × :data:`CURVE_COLUMNS`), the pysystemtrade
+                 "multiple prices" shape: the held contract (``price``), the contract used for
+                 carry (``carry``; usually the next one, the previous one for CarryOffset = -1
+                 instruments) and the contract rolled into next (``forward``), each with its id
+                 (int ``YYYYMMDD``; ``DD = 00`` for monthly ids) and its expiry (datetime64).
+``fx``           DataFrame (n_dates × currencies): USD value of one unit of the currency
+                 (``USD`` = 1.0).
+``rates``        DataFrame (n_dates × currencies): short interest rate, annual decimal,
+                 simple ACT/360 money-market convention; ``rates["USD"]`` is the risk-free rate.
+``index``        DataFrame (n_dates × index names): non-tradable index levels, e.g. ``SPX``
+                 (price index), ``SPX_DY`` (its dividend yield, annual decimal), ``VIX``.
+``vol_surface``  DataFrame (n_dates × :data:`SURFACE_COLUMNS`): the equity index implied-vol
+                 surface, ATM vols at the tenors in :data:`SURFACE_TENORS_YEARS` plus ``skew``
+                 and ``curvature`` (see :func:`backtest.market.pricing.surface_vol`).
+``dividends``    DataFrame (n_dates × equity ids): cash dividend per share going ex on the date.
+``benchmarks``   DataFrame (n_dates × names): total-return levels of broad-market comparators
+                 (``equity_index``, ``bond_index``).
+
+``until(date)`` returns the MarketData as known at that date's close: every frame cut after it.
+That is what the no-look-ahead (truncation) tests rely on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from backtest.market.instruments import (
+    TABLE_COLUMNS,
+    IndexOption,
+    InstrumentKind,
+    instrument_from_row,
+    instruments_table,
+)
+from backtest.market.instruments import Equity as _equity
+from backtest.market.pricing import bs_price, surface_vol
+
+#: Columns of a futures curve frame (pysystemtrade multiple-prices shape plus expiries).
+CURVE_COLUMNS = (
+    "price",
+    "price_contract",
+    "price_expiry",
+    "carry",
+    "carry_contract",
+    "carry_expiry",
+    "forward",
+    "forward_contract",
+    "forward_expiry",
+)
+#: Tenors (years) of the ATM columns of the vol surface.
+SURFACE_TENORS_YEARS = (30 / 365, 61 / 365, 91 / 365, 182 / 365, 365 / 365)
+SURFACE_COLUMNS = ("atm_1m", "atm_2m", "atm_3m", "atm_6m", "atm_12m", "skew", "curvature")
+
+#: The frame-valued fields, in order, that are indexed by the calendar.
+DATED_FIELDS = (
+    "prices",
+    "adjusted",
+    "fx",
+    "rates",
+    "index",
+    "vol_surface",
+    "dividends",
+    "benchmarks",
+)
+
+#: Names a strategy may declare in ``required_fields``.
+FIELD_NAMES = frozenset(DATED_FIELDS) | {"curves", "instruments"}
+
+
+def _empty(calendar: pd.DatetimeIndex) -> pd.DataFrame:
+    return pd.DataFrame(index=calendar, dtype="float64")
+
+
+@dataclass(frozen=True, eq=False)
+class MarketData:
+    """Immutable market snapshot; see the module docstring for every field's shape and units.
+
+    Build it with :func:`backtest.synthetic.synthetic_market`, :func:`backtest.data.load_market`,
+    or :meth:`MarketData.from_prices` for plain price tables.
+    """
+
+    calendar: pd.DatetimeIndex
+    instruments: pd.DataFrame
+    prices: pd.DataFrame
+    adjusted: pd.DataFrame = None  # type: ignore[assignment]
+    curves: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    fx: pd.DataFrame = None  # type: ignore[assignment]
+    rates: pd.DataFrame = None  # type: ignore[assignment]
+    index: pd.DataFrame = None  # type: ignore[assignment]
+    vol_surface: pd.DataFrame = None  # type: ignore[assignment]
+    dividends: pd.DataFrame = None  # type: ignore[assignment]
+    benchmarks: pd.DataFrame = None  # type: ignore[assignment]
+    name: str = "market"
+
+    def __post_init__(self) -> None:
+        cal = pd.DatetimeIndex(np.asarray(self.calendar, dtype="datetime64[ns]"), name="date")
+        if not cal.is_monotonic_increasing or cal.has_duplicates:
+            raise ValueError("MarketData.calendar must be strictly increasing trading days")
+        object.__setattr__(self, "calendar", cal)
+        for name in DATED_FIELDS:
+            frame = getattr(self, name)
+            if frame is None:
+                frame = _empty(cal)
+            elif not frame.index.equals(cal):
+                raise ValueError(
+                    f"MarketData.{name} index does not match the calendar "
+                    f"({len(frame.index)} rows vs {len(cal)} trading days)"
+                )
+            frame = frame.copy()
+            frame.index.name = "date"
+            frame.columns = pd.Index([str(c) for c in frame.columns], name=None)
+            object.__setattr__(self, name, frame)
+        curves = {}
+        for root, curve in dict(self.curves).items():
+            if not curve.index.equals(cal):
+                raise ValueError(f"MarketData.curves[{root!r}] index does not match the calendar")
+            missing = [c for c in CURVE_COLUMNS if c not in curve.columns]
+            if missing:
+                raise ValueError(f"MarketData.curves[{root!r}] lacks columns {missing}")
+            c = curve.loc[:, list(CURVE_COLUMNS)].copy()
+            c.index.name = "date"
+            curves[root] = c
+        object.__setattr__(self, "curves", curves)
+        missing_cols = [c for c in TABLE_COLUMNS if c not in self.instruments.columns]
+        if missing_cols:
+            raise ValueError(f"instrument table lacks columns {missing_cols}")
+        unknown = [c for c in self.prices.columns if c not in self.instruments.index]
+        if unknown:
+            raise ValueError(
+                f"prices reference instruments not defined in the table: {unknown[:10]}"
+            )
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_prices(
+        cls, prices: pd.DataFrame, instruments: pd.DataFrame | None = None, name: str = "user"
+    ) -> MarketData:
+        """Build from a plain price table (dates × ids).
+
+        Without ``instruments`` every column is taken as a USD equity (industry ``"unknown"``).
+        The calendar is the price table's index.
+        """
+        if not isinstance(prices.index, pd.DatetimeIndex):
+            raise ValueError("from_prices: the price table must be indexed by dates")
+        prices = prices.sort_index().astype("float64")
+        if instruments is None:
+            instruments = instruments_table(
+                [_equity(str(c), industry="unknown") for c in prices.columns]
+            )
+        rates = pd.DataFrame({"USD": 0.0}, index=prices.index)
+        fx = pd.DataFrame({"USD": 1.0}, index=prices.index)
+        return cls(
+            calendar=pd.DatetimeIndex(prices.index),
+            instruments=instruments,
+            prices=prices,
+            fx=fx,
+            rates=rates,
+            name=name,
+        )
+
+    def replace(self, **changes) -> MarketData:
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ slicing
+    def until(self, date) -> MarketData:
+        """The market as known at ``date``'s close: every row after ``date`` removed."""
+        cut = pd.Timestamp(date)
+        n = int(self.calendar.searchsorted(cut, side="right"))
+        return self._take(slice(0, n))
+
+    def between(self, start, end) -> MarketData:
+        """Rows with ``start <= date <= end``."""
+        i = int(self.calendar.searchsorted(pd.Timestamp(start), side="left"))
+        j = int(self.calendar.searchsorted(pd.Timestamp(end), side="right"))
+        return self._take(slice(i, j))
+
+    def _take(self, rows: slice) -> MarketData:
+        changes = {name: getattr(self, name).iloc[rows] for name in DATED_FIELDS}
+        changes["curves"] = {root: c.iloc[rows] for root, c in self.curves.items()}
+        return dataclasses.replace(self, calendar=self.calendar[rows], **changes)
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def start(self) -> pd.Timestamp:
+        return self.calendar[0]
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return self.calendar[-1]
+
+    def ids(self, kinds: Iterable[InstrumentKind | str] | None = None) -> list[str]:
+        """Instrument ids of the given kinds (all when None), in table order."""
+        if kinds is None:
+            return list(self.instruments.index)
+        wanted = {str(getattr(k, "value", k)) for k in kinds}
+        return list(self.instruments.index[self.instruments["kind"].isin(wanted)])
+
+    def instrument(self, instrument_id: str):
+        """The instrument record for an id; option ids are parsed on demand."""
+        if instrument_id in self.instruments.index:
+            return instrument_from_row(instrument_id, self.instruments.loc[instrument_id])
+        try:
+            return IndexOption.from_id(instrument_id).as_instrument()
+        except ValueError:
+            raise KeyError(f"unknown instrument {instrument_id!r}") from None
+
+    def available_fields(self) -> frozenset[str]:
+        """Names of the fields that hold data (non-empty)."""
+        have = {"instruments"} if len(self.instruments) else set()
+        have |= {n for n in DATED_FIELDS if getattr(self, n).shape[1] > 0}
+        if self.curves:
+            have.add("curves")
+        return frozenset(have)
+
+    def fx_to_usd(self, ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """USD per unit of each instrument's currency (dates × ids); NaN for unknown currencies."""
+        ids = list(self.instruments.index if ids is None else ids)
+        ccy = self.instruments.loc[ids, "currency"]
+        fx = self.fx.copy()
+        if "USD" not in fx.columns:
+            fx["USD"] = 1.0
+        out = fx.reindex(columns=list(ccy.values))
+        out.columns = pd.Index(ids)
+        return out
+
+    def notional_per_unit_usd(self, ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """USD notional of one contract/share: multiplier × price × FX (dates × ids)."""
+        ids = list(self.instruments.index if ids is None else ids)
+        mult = self.instruments.loc[ids, "multiplier"].to_numpy()
+        return self.prices[ids] * mult * self.fx_to_usd(ids)
+
+    def implied_vol(self, strike, expiry, dates=None, underlying: str = "SPX") -> pd.Series:
+        """Surface implied vol for a strike and expiry on each date (NaN after expiry)."""
+        dates = self.calendar if dates is None else pd.DatetimeIndex(dates)
+        tau = _tau_years(dates, pd.Timestamp(expiry))
+        fwd = self.index_forward(tau, dates, underlying)
+        surf = self.vol_surface.loc[dates]
+        atm = surf[list(SURFACE_COLUMNS[:5])].to_numpy()
+        vol = surface_vol(
+            atm,
+            np.asarray(SURFACE_TENORS_YEARS),
+            surf["skew"].to_numpy(),
+            surf["curvature"].to_numpy(),
+            fwd,
+            np.full(len(dates), float(strike)),
+            np.maximum(tau, 1 / 365),
+        )
+        vol = np.where(tau > 0, vol, np.nan)
+        return pd.Series(vol, index=dates, name="implied_vol")
+
+    def index_forward(self, tau_years, dates, underlying: str = "SPX") -> np.ndarray:
+        """Forward level of an index: spot × exp((r − q) τ), τ in ACT/365 years.
+
+        ``r`` is the USD money-market rate used as if continuously compounded (the difference
+        is second order for option tenors of a year or less).
+        """
+        dates = pd.DatetimeIndex(dates)
+        spot = self.index.loc[dates, underlying].to_numpy()
+        dy_col = f"{underlying}_DY"
+        q = self.index.loc[dates, dy_col].to_numpy() if dy_col in self.index else 0.0
+        r = self.rates.loc[dates, "USD"].to_numpy()
+        return spot * np.exp((r - q) * np.asarray(tau_years))
+
+    def option_price(self, option: IndexOption | str, dates=None) -> pd.Series:
+        """Model price (surface vol, Black-Scholes) of an index option on each date.
+
+        At and after expiry the value is the intrinsic value at the expiry date's index level
+        (cash settlement); NaN before the surface has data.
+        """
+        opt = IndexOption.from_id(option) if isinstance(option, str) else option
+        dates = self.calendar if dates is None else pd.DatetimeIndex(dates)
+        tau = _tau_years(dates, opt.expiry)
+        spot = self.index.loc[dates, opt.root].to_numpy()
+        dy_col = f"{opt.root}_DY"
+        q = (
+            self.index.loc[dates, dy_col].to_numpy()
+            if dy_col in self.index
+            else np.zeros(len(dates))
+        )
+        r = self.rates.loc[dates, "USD"].to_numpy()
+        vol = self.implied_vol(opt.strike, opt.expiry, dates, opt.root).to_numpy()
+        live = tau > 0
+        price = np.empty(len(dates))
+        price[live] = bs_price(
+            spot[live], opt.strike, tau[live], r[live], q[live], vol[live], opt.is_call
+        )
+        if (~live).any():
+            settle_idx = int(self.calendar.searchsorted(opt.expiry, side="right")) - 1
+            # expired before the data starts: the settlement level is unknown
+            settle = self.index[opt.root].iloc[settle_idx] if settle_idx >= 0 else np.nan
+            payoff = max(settle - opt.strike, 0.0) if opt.is_call else max(opt.strike - settle, 0.0)
+            price[~live] = payoff
+        return pd.Series(price, index=dates, name=opt.id)
+
+    # ------------------------------------------------------------------ comparison
+    def equals(self, other: MarketData) -> bool:
+        """Exact equality of every field (used by the round-trip tests)."""
+        if not isinstance(other, MarketData) or not self.calendar.equals(other.calendar):
+            return False
+        if not self.instruments.equals(other.instruments):
+            return False
+        for name in DATED_FIELDS:
+            if not getattr(self, name).equals(getattr(other, name)):
+                return False
+        if set(self.curves) != set(other.curves):
+            return False
+        return all(self.curves[r].equals(other.curves[r]) for r in self.curves)
+
+    def __repr__(self) -> str:
+        kinds = self.instruments["kind"].value_counts().to_dict() if len(self.instruments) else {}
+        span = f"{self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}" if len(self.calendar) else "empty"
+        return f"MarketData({self.name!r}, {len(self.calendar)} days {span}, instruments={kinds})"
+
+
+def _tau_years(dates: pd.DatetimeIndex, expiry: pd.Timestamp) -> np.ndarray:
+    """Calendar-day ACT/365 time from each date's close to expiry, in years."""
+    return ((expiry - dates).days.to_numpy()).astype("float64") / 365.0

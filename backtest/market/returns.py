@@ -1,0 +1,102 @@
+"""Daily returns per unit of notional exposure, and the return of an exposure book.
+
+These are the research-grade return streams strategies and allocators use (the fund simulator
+in ``backtest.engine.simulator`` does the exact, contract-by-contract accounting). All functions are
+pure and use only data stamped at or before each row's date.
+
+Return of one unit of USD notional held from close ``t-1`` to close ``t`` (row ``t``):
+
+- futures: ``(adjusted[t] - adjusted[t-1]) / price[t-1]`` (back-adjusted P&L per point over the
+  held contract's price: roll-down included, rolls at no cost); currency of the contract is
+  irrelevant for a return per unit of notional (the FX effect on margin is second order);
+- currency forwards ``FWD-XXX-1M`` (long the foreign currency): ``fx[t]/fx[t-1] - 1`` plus the
+  forward discount ``(r_XXX - r_USD) × days/360`` accrued over the calendar days elapsed;
+- equities / ETFs: total return, ``(price[t] + dividend[t]) / price[t-1] - 1``;
+- cash instruments: ``price[t]/price[t-1] - 1`` (T-bill accrual index), or the USD rate
+  ``× days/360`` for a constant-NAV money-market fund;
+- index options: change of the option's model price over the *underlying's* price at ``t-1``
+  (exposure of an option is measured on the underlying's notional, as in docs/ARCHITECTURE.md).
+
+The first row is 0 for an instrument that has a price at ``t-1`` and ``t``; NaN where either is
+missing, which books treat as a zero return.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
+from backtest.market.market_data import MarketData
+
+
+def _calendar_days(calendar: pd.DatetimeIndex) -> np.ndarray:
+    days = np.zeros(len(calendar))
+    if len(calendar) > 1:
+        days[1:] = np.diff(calendar.asi8) / 86_400e9
+    return days
+
+
+def instrument_returns(market: MarketData, ids: list[str] | None = None) -> pd.DataFrame:
+    """Daily return per unit of notional for each instrument (dates × ids).
+
+    ``ids`` may include on-demand option ids (``"SPX-2024-03-15-P-4800"``). See the module
+    docstring for the definition per kind.
+    """
+    table = market.instruments
+    ids = list(table.index if ids is None else ids)
+    days = _calendar_days(market.calendar)
+    out = {}
+    for iid in ids:
+        if is_option_id(iid) and iid not in table.index:
+            opt = IndexOption.from_id(iid)
+            value = market.option_price(opt)
+            under = market.index[opt.root]
+            out[iid] = value.diff() / under.shift(1)
+            continue
+        kind = InstrumentKind(table.at[iid, "kind"])
+        price = market.prices[iid] if iid in market.prices else None
+        if kind in FUTURE_KINDS:
+            adj = market.adjusted[iid] if iid in market.adjusted else price
+            held = price if price is not None and price.notna().any() else adj
+            out[iid] = adj.diff() / held.shift(1).abs()
+        elif kind is InstrumentKind.CURRENCY_FORWARD:
+            ccy = table.at[iid, "root"]
+            spot = market.fx[ccy]
+            diff = (market.rates[ccy] - market.rates["USD"]).shift(1)
+            out[iid] = spot / spot.shift(1) - 1.0 + diff * days / 360.0
+        elif kind is InstrumentKind.MONEY_MARKET:
+            out[iid] = market.rates["USD"].shift(1) * days / 360.0
+        else:
+            div = market.dividends[iid] if iid in market.dividends else 0.0
+            out[iid] = (price + div) / price.shift(1) - 1.0
+    frame = pd.DataFrame(out, index=market.calendar, columns=ids)
+    return frame.replace([np.inf, -np.inf], np.nan)
+
+
+def exposure_returns(
+    exposures: pd.DataFrame,
+    market: MarketData,
+    lag_days: int = 1,
+    cost_bps: float = 0.0,
+    returns: pd.DataFrame | None = None,
+) -> pd.Series:
+    """Return stream of a book of exposures (fractions of capital), with execution lag.
+
+    An exposure decided at ``t``'s close is traded at ``t+lag_days``'s close and earns returns
+    from the next row on, so row ``t`` earns ``Σ_i exposure[t-1-lag][i] × r[t][i]`` (the engine's
+    convention: decide at ``t``, trade at ``t+1`` close). ``cost_bps`` is charged on turnover
+    (sum of absolute exposure changes) on the trade date. Missing returns count as zero.
+
+    Returns a Series indexed by the market calendar, in decimal returns per day.
+    """
+    if returns is None:
+        returns = instrument_returns(market, list(exposures.columns))
+    held = exposures.reindex(market.calendar).fillna(0.0).shift(lag_days + 1).fillna(0.0)
+    r = returns.reindex(columns=exposures.columns).fillna(0.0)
+    gross = (held * r).sum(axis=1)
+    traded = exposures.reindex(market.calendar).fillna(0.0).shift(lag_days).fillna(0.0)
+    turnover = traded.diff().abs().sum(axis=1)
+    if len(turnover):
+        turnover.iloc[0] = traded.iloc[0].abs().sum()
+    return (gross - turnover * cost_bps / 1e4).rename("return")

@@ -1,0 +1,446 @@
+"""``multistrat nightly``: turn the day's data into the day's books, tomorrow's orders and the
+Disclosed Portfolio, kept in a durable state database.
+
+::
+
+    multistrat nightly --config FUND.toml --asof YYYY-MM-DD [--data DIR] [--state PATH]
+                       [--inception YYYY-MM-DD] [--out DIR] [--force]
+
+For each business day ``D`` not yet stored, up to ``--asof``, the job books: the NAV row of
+``D`` (cent and 5-decimal NAV per share), holdings at ``D``, the trades executed at ``D-1``
+(booked at ``D``), the creations/redemptions received at ``D``, the limit checks of ``D``,
+the orders for ``D+1``'s close and the Disclosed Portfolio for ``D+1``
+(:mod:`backtest.ops.disclosure`). Each day goes into the state database (:mod:`backtest.ops.state`)
+in
+one transaction; its files are written atomically after the commit.
+
+How a run works. The fund (:func:`backtest.fund.run_fund`: strategies, allocator, limits,
+simulator, compliance) is computed ONCE on the market cut at ``asof`` (nothing after it is
+read), from inception; every missing day is then booked from that run in date order. Because
+every stage is causal, the rows of day ``D`` are those of a run cut at ``D`` and those of
+``multistrat backtest`` on the same data and config. One detail is made exact here: the
+simulator draws no creation/redemption order on the last day of a run (it would book after the
+run ends); the nightly run draws it as any longer run does (the orders are received at ``D``).
+
+Everything is validated before the first write (config, data, the prices of every held
+instrument on every day to book, the stored state): bad input exits 2 and leaves the database
+byte-identical. Exit codes: 0 done (or nothing to do); 2 bad input; 3 done but a limit is
+breached on a booked day (everything is still booked); 4 state problem (another run holds the
+lock, the state was made with another config, the stored history no longer matches the
+recomputation, a gap it cannot fill). ``--force`` recomputes ``asof`` and replaces it; with a
+different config (or a stored history that no longer matches) it rebuilds from inception.
+
+Test hook: with ``MULTISTRAT_NIGHTLY_PAUSE_AFTER_DAYS=N`` the job prints a line to stderr and
+sleeps once it has committed ``N`` days in this run (``MULTISTRAT_NIGHTLY_PAUSE_AT=after_commit``,
+the default, before that day's files; ``before_commit``: inside day ``N+1``'s transaction), so
+a test can kill it at a known point.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from backtest.data.folder import load_market
+from backtest.data.validation import DataError
+from backtest.errors import ExitCode, NightlyError
+from backtest.fund.run import run_fund
+from backtest.fund.spec import FundSpec
+from backtest.market.calendar import xnys_calendar
+from backtest.market.instruments import IndexOption
+from backtest.ops import disclosure as ds
+from backtest.ops import state as st
+from backtest.synthetic.build import synthetic_market
+
+EXIT_OK, EXIT_BAD_INPUT = ExitCode.OK, ExitCode.BAD_INPUT
+EXIT_LIMIT_BREACH, EXIT_STATE = ExitCode.LIMIT_BREACH, ExitCode.STATE
+DEFAULT_STATE = Path("runs/nightly.sqlite")
+DEFAULT_OUT = Path("runs/nightly")
+ENV_PAUSE_AFTER = "MULTISTRAT_NIGHTLY_PAUSE_AFTER_DAYS"
+ENV_PAUSE_AT = "MULTISTRAT_NIGHTLY_PAUSE_AT"
+
+
+@dataclass(frozen=True)
+class NightlyOptions:
+    config: Path
+    asof: str
+    data: Path | None = None
+    state: Path = DEFAULT_STATE
+    inception: str | None = None
+    out: Path = DEFAULT_OUT
+    force: bool = False
+
+
+# ================================================================================ inputs
+def _date(text: str, what: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(text).normalize()
+    except (ValueError, TypeError):
+        raise NightlyError(EXIT_BAD_INPUT, f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def load_config(path: Path):
+    """(FundSpec, parsed TOML document); ValueError naming the file on any problem."""
+    spec = FundSpec.from_toml(path)
+    return spec, tomllib.loads(Path(path).read_text())
+
+
+def config_identity(doc: dict, inception: str, source: str) -> tuple[str, str]:
+    """(sha256 hex, canonical JSON) of what a state is made with: config, inception, source."""
+    canonical = json.dumps({"config": doc, "inception": inception, "source": source},
+                           sort_keys=True, separators=(",", ":"), default=str)  # fmt: skip
+    return hashlib.sha256(canonical.encode()).hexdigest(), canonical
+
+
+def lock_path(state_path: Path) -> Path:
+    return Path(f"{state_path}.lock")
+
+
+@contextmanager
+def state_lock(state_path: Path) -> Iterator[None]:
+    """Exclusive ``flock`` on ``<state>.lock`` (released by the OS if the process dies)."""
+    path = lock_path(state_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a+")  # noqa: SIM115
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise NightlyError(EXIT_STATE, f"another nightly run holds {path} ({holder}); "
+                               "refusing to run concurrently") from None  # fmt: skip
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} since {st.now()}\n")
+        f.flush()
+        yield
+    finally:
+        f.close()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the state database holds (read-only view taken under the lock)."""
+
+    version: int
+    info: dict
+    days: list  # (date, next_date, config_hash)
+
+    @property
+    def dates(self) -> list[str]:
+        return [d[0] for d in self.days]
+
+
+def read_stored(path: Path) -> Stored | None:
+    """The stored state, or None when there is no database. Opened read-write (no write is
+    made) so that SQLite rolls back a transaction a killed run left in its journal."""
+    if not path.exists():
+        return None
+    conn = st.connect(path)
+    try:
+        version = st.schema_version(conn)
+        if version > st.SCHEMA_VERSION:
+            raise NightlyError(EXIT_STATE, f"{path}: schema version {version} is newer than this "
+                               f"program's ({st.SCHEMA_VERSION}); upgrade multistrat")  # fmt: skip
+        if version == 0:
+            return Stored(0, {}, [])
+        return Stored(version, st.read_info(conn), st.stored_days(conn))
+    finally:
+        conn.close()
+
+
+def _mismatch(stored: Stored, canonical: str, state_path: Path) -> str:
+    old = json.loads(stored.info.get("config", "{}"))
+    new = json.loads(canonical)
+    what = [k for k in ("config", "inception", "source") if old.get(k) != new.get(k)] or ["config"]
+    detail = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in what if k != "config")
+    return (f"{state_path} was made with a different {' and '.join(what)}"
+            f"{' (' + detail + ')' if detail else ''}; use the matching config, another --state, "
+            "or --force to rebuild it from inception")  # fmt: skip
+
+
+def effective_asof(calendar: pd.DatetimeIndex, asof: pd.Timestamp, where: str) -> pd.Timestamp:
+    """``asof`` itself when it is a day of the data; on a weekend or holiday the last day
+    before it. DataError (stale data) when an NYSE session up to ``asof`` is missing."""
+    if asof < calendar[0]:
+        raise DataError(where, f"asof {asof:%Y-%m-%d} is before the first day of the data "
+                        f"({calendar[0]:%Y-%m-%d})")  # fmt: skip
+    last = calendar[calendar <= asof][-1]
+    missing = xnys_calendar(last + pd.Timedelta(days=1), asof) if asof > last else []
+    if len(missing):
+        raise DataError(where, f"stale data: no data for {missing[0]:%Y-%m-%d} (asof "
+                        f"{asof:%Y-%m-%d}); the data ends on {calendar[-1]:%Y-%m-%d}")  # fmt: skip
+    return last
+
+
+def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Timestamp):
+    """(market cut at the effective asof, effective asof, inception date, source name)."""
+    if opts.data is None:
+        start = inception or spec.market.start
+        first = xnys_calendar(start, _date(start, "inception") + pd.Timedelta(days=14))
+        if not len(first) or first[0] > asof:
+            raise NightlyError(EXIT_BAD_INPUT, f"inception {start} is after asof {asof:%Y-%m-%d}")
+        m = spec.market
+        # the config's window, cut at asof (the generator is prefix-stable, so this equals
+        # generating to asof; the config's end bounds what a run may book)
+        market = synthetic_market(seed=m.seed, start=first[0], end=m.end)
+        where = f"synthetic market of {opts.config} ([market] {first[0]:%Y-%m-%d}..{m.end})"
+        source = "synthetic"
+    else:
+        market = load_market(opts.data)
+        where = str(opts.data)
+        if inception is not None:
+            market = market.between(inception, market.end)
+            if not len(market.calendar):
+                raise NightlyError(EXIT_BAD_INPUT, f"{where}: no data from inception {inception}")
+        source = "data"
+    day = effective_asof(market.calendar, asof, where)
+    return market.until(day), day, market.calendar[0], source
+
+
+def check_held_prices(market, result, rows: np.ndarray) -> None:
+    """Every instrument held (or traded) around each day to book must have its price that day.
+
+    The simulator carries the last price forward over a gap; the nightly job refuses instead,
+    with a DataError naming the field, date and instrument.
+    """
+    qty, traded = result.outputs.qty, result.outputs.trade_qty
+    held = (qty != 0.0) | (traded != 0.0)
+    held = held | np.vstack([held[:1] & False, held[:-1]])  # held at the previous close
+    held = held[rows]
+    dates = result.inputs.dates[rows]
+    usd = market.rates["USD"] if "USD" in market.rates else None
+    if usd is not None:
+        miss = usd.reindex(dates).isna().to_numpy()
+        if miss.any():
+            raise DataError("rates", "USD rate is missing", date=f"{dates[miss][0]:%Y-%m-%d}",
+                            column="USD")  # fmt: skip
+    for j in np.flatnonzero(held.any(axis=0)):
+        iid = result.inputs.ids[j]
+        for field, ok in _price_sources(market, iid):
+            bad = held[:, j] & ~ok.reindex(dates).fillna(False).to_numpy(dtype=bool)
+            if bad.any():
+                raise DataError(field, f"no price for held instrument {iid!r}",
+                                date=f"{dates[bad][0]:%Y-%m-%d}", column=iid)  # fmt: skip
+
+
+def _price_sources(market, iid: str) -> list[tuple[str, pd.Series]]:
+    """(field, available-on-each-date) of every series the simulator values ``iid`` with."""
+    if iid not in market.instruments.index:
+        opt = IndexOption.from_id(iid)
+        level = market.index[opt.root] if opt.root in market.index else None
+        ok = level.notna() if level is not None else pd.Series(False, index=market.calendar)
+        return [("index", ok), ("vol_surface", market.vol_surface.notna().all(axis=1))]
+    row = market.instruments.loc[iid]
+    out = []
+    if iid in market.curves:
+        out.append((f"curves/{iid}", market.curves[iid]["price"].notna()))
+    for field in ("prices", "adjusted"):
+        frame = getattr(market, field)
+        if iid in frame.columns and (field == "prices" or not out):
+            out.append((field, frame[iid].notna()))
+    if not out:
+        out.append(("prices", pd.Series(False, index=market.calendar)))
+    ccys = {str(row["currency"])} | ({str(row["root"])} if row["kind"] == "currency_forward"
+                                     else set())  # fmt: skip
+    for ccy in sorted(ccys - {"USD"}):
+        fx = market.fx[ccy] if ccy in market.fx else pd.Series(np.nan, index=market.calendar)
+        out.append(("fx", fx.notna()))
+    return out
+
+
+# ================================================================================ computation
+def compute(spec, market):
+    """(FundRun, causal SimulationResult) for ``market`` (already cut at asof)."""
+    run = run_fund(spec, market)  # the simulator is causal: its rows up to asof are final
+    return run, run.result
+
+
+# ================================================================================ the run
+@dataclass
+class Plan:
+    stored: Stored | None
+    rebuild: bool
+    days: list  # row numbers of the days to book, in order
+    note: str = ""
+
+
+def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
+    """Run the job; returns (exit code, message). Raises NightlyError/ValueError on refusals."""
+    t0 = time.perf_counter()
+    spec, doc = load_config(opts.config)
+    asof = _date(opts.asof, "--asof")
+    if opts.inception is not None:
+        _date(opts.inception, "--inception")
+    with state_lock(opts.state):
+        stored = read_stored(opts.state)
+        has_days = stored is not None and bool(stored.days)
+        inception = opts.inception or (stored.info.get("inception") if has_days else None)
+        source = "synthetic" if opts.data is None else "data"
+        if has_days and opts.inception in (None, stored.info.get("inception")):
+            h, canonical = config_identity(doc, inception, source)
+            same = h == stored.info.get("config_hash")
+            if not same and not opts.force:
+                raise NightlyError(EXIT_STATE, _mismatch(stored, canonical, opts.state))
+            if same and not opts.force and f"{asof:%Y-%m-%d}" in stored.dates:
+                return _nothing_to_do(opts, f"{asof:%Y-%m-%d}")
+        market, day, first, source = load_inputs(opts, spec, inception, asof)
+        inception = f"{first:%Y-%m-%d}"
+        h, canonical = config_identity(doc, inception, source)
+        plan = _plan(opts, stored, market.calendar, h, canonical)
+        if not plan.days:
+            return _nothing_to_do(opts, f"{day:%Y-%m-%d}")
+        run, result = compute(spec, market)
+        if stored is not None and stored.days and not plan.rebuild:
+            plan = _check_history(opts, plan, result)
+        rows = np.asarray(plan.days)
+        check_held_prices(market, result, rows)
+        nxt, after = ds.calendar_after(result.inputs.dates)
+        builder = ds.DayBuilder(run, result, after, nxt)
+        info = {"config_hash": h, "config": canonical, "inception": inception, "source": source}
+        return _book(opts, plan, builder, info, t0)
+
+
+def _nothing_to_do(opts: NightlyOptions, day: str) -> tuple[int, str]:
+    """The day is stored: only re-write missing files (no database write, but a pending schema
+    migration)."""
+    conn = st.connect(opts.state)
+    try:
+        st.migrate(conn)
+        written = ds.repair_files(conn, opts.out)
+        summary = opts.out / f"summary_{day}.json"
+        if not summary.exists():
+            run = {"status": "already stored"}
+            ds.write_atomic(summary, ds.summary_json(conn, day, run, opts.state, opts.config))
+    finally:
+        conn.close()
+    extra = f"; re-wrote {written} missing files" if written else ""
+    return EXIT_OK, f"nightly: {day} is already stored in {opts.state}: nothing to do{extra}"
+
+
+def _plan(opts, stored: Stored | None, calendar: pd.DatetimeIndex, h: str, canonical) -> Plan:
+    text = list(calendar.strftime("%Y-%m-%d"))
+    last = len(text) - 1
+    if stored is None or not stored.days:
+        return Plan(stored, False, list(range(last + 1)))
+    if h != stored.info.get("config_hash"):
+        if not opts.force:
+            raise NightlyError(EXIT_STATE, _mismatch(stored, canonical, opts.state))
+        return Plan(stored, True, list(range(last + 1)), "config changed: rebuilt from inception")
+    dates = stored.dates
+    if dates != text[: len(dates)]:
+        bad = next((i for i, d in enumerate(dates) if i >= len(text) or text[i] != d), 0)
+        raise NightlyError(EXIT_STATE, f"{opts.state}: stored day {dates[bad]} is not business "
+                           f"day {bad + 1} of the data from inception {text[0]}: the data's "
+                           "calendar changed; the gap cannot be filled (--force rebuilds only "
+                           "with a new config)")  # fmt: skip
+    if len(dates) > last:  # asof already stored
+        return Plan(stored, False, [last] if opts.force else [])
+    return Plan(stored, False, list(range(len(dates), last + 1)))
+
+
+def _check_history(opts, plan: Plan, result) -> Plan:
+    """The recomputation must reproduce the last stored day before the ones to book."""
+    ref = plan.days[0] - 1
+    if ref < 0:
+        return plan
+    conn = st.connect(opts.state, readonly=True)
+    try:
+        stored_nav = st.read_day(conn, "nav", plan.stored.dates[ref])
+    finally:
+        conn.close()
+    new = result.nav.iloc[ref]
+    old = dict(zip(st.COLUMNS["nav"], stored_nav[0], strict=True))
+    exact = ("nav_per_share", "nav_per_share_5dp", "shares_outstanding")
+    same = all(old[c] == new[c] for c in exact) and np.isclose(
+        old["net_assets"], new["net_assets"], rtol=1e-9, atol=0.0
+    )
+    if same:
+        return plan
+    why = (f"the recomputed NAV of stored day {plan.stored.dates[ref]} is "
+           f"{new['nav_per_share_5dp']:.5f} but {old['nav_per_share_5dp']:.5f} is stored: "
+           "the data or the program changed since it was booked")  # fmt: skip
+    if not opts.force:
+        raise NightlyError(EXIT_STATE, f"{why}; use --force to rebuild from inception")
+    return Plan(plan.stored, True, list(range(len(result.nav))), f"{why}: rebuilt")
+
+
+def _pause(point: str, committed: int) -> None:
+    want = os.environ.get(ENV_PAUSE_AFTER)
+    if want and int(want) == committed and os.environ.get(ENV_PAUSE_AT, "after_commit") == point:
+        print(f"nightly: test hook: paused {point} after {committed} days", file=sys.stderr,
+              flush=True)  # fmt: skip
+        time.sleep(3600)
+
+
+def _book(opts, plan: Plan, builder: ds.DayBuilder, info: dict, t0: float) -> tuple[int, str]:
+    asof = builder.text[-1]
+    conn = st.connect(opts.state)
+    done, breaches, run_id = 0, [], None
+    try:
+        st.migrate(conn)
+        with st.transaction(conn):
+            run_id = st.start_run(conn, builder.text[-1], info["config_hash"], os.getpid())
+            if plan.rebuild:
+                st.delete_all_days(conn)
+            st.write_info(conn, info | ({} if plan.stored and plan.stored.info else
+                                        {"created": st.now()}))  # fmt: skip
+        for t in plan.days:
+            day = builder.day(t)
+            st.write_day(conn, day, info["config_hash"], run_id,
+                         before_commit=lambda n=done: _pause("before_commit", n))  # fmt: skip
+            done += 1
+            _pause("after_commit", done)
+            ds.write_day_files(opts.out, day, builder.nav_dict(t))
+            breaches += [(day.date, r[1]) for r in day.rows["limit_checks"] if r[4]]
+        ds.repair_files(conn, opts.out)
+    except Exception as exc:
+        message = f"failed after booking {done} days: {type(exc).__name__}: {exc}"
+        try:
+            if run_id is not None:
+                st.finish_run(conn, run_id, "failed", EXIT_STATE, message, done)
+        finally:
+            conn.close()
+        raise NightlyError(EXIT_STATE, message) from exc
+    code = EXIT_LIMIT_BREACH if breaches else EXIT_OK
+    first, last = builder.text[plan.days[0]], builder.text[plan.days[-1]]
+    msg = _message(plan, builder, done, first, last, breaches, time.perf_counter() - t0)
+    st.finish_run(conn, run_id, "done", code, msg, done)
+    run = {"status": "booked", "run_id": run_id, "days_booked": done, "first_day": first,
+           "last_day": last, "exit_code": code, "note": plan.note,
+           "breaches": [{"date": d, "rule": r} for d, r in breaches[-50:]],
+           "seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
+    ds.write_atomic(
+        opts.out / f"summary_{asof}.json", ds.summary_json(conn, last, run, opts.state, opts.config)
+    )
+    conn.close()
+    return code, msg
+
+
+def _message(plan, builder, done, first, last, breaches, seconds) -> str:
+    t = plan.days[-1]
+    nav = builder.nav_dict(t)
+    orders = len(ds.order_columns(builder.snap, t)["instrument"])
+    lines = [f"nightly: booked {done} business day{'s' * (done != 1)} {first}..{last} in "
+             f"{seconds:.1f} s" + (f" ({plan.note})" if plan.note else ""),
+             f"NAV {last}: ${nav['nav_per_share']:.2f} per share ({nav['nav_per_share_5dp']:.5f}),"
+             f" net assets ${nav['net_assets']:,.2f}",
+             f"orders for {builder.next_text[t]}: {orders}"]  # fmt: skip
+    if breaches:
+        days = sorted({d for d, _ in breaches})
+        rules = sorted({r for _, r in breaches})
+        lines.append(f"LIMIT BREACH on {len(days)} day(s) (last {days[-1]}): {', '.join(rules)}")
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""The benchmark comparison report for the fund's board and investors: one HTML file or a PDF.
+
+>>> build_report("runs/latest", ["proxy_index", "equity_index", "ref.csv"])   # doctest: +SKIP
+PosixPath('runs/latest/report.html')
+
+Input: a :class:`~backtest.report.run_folder.RunFolder`, built from the in-memory run by
+:func:`backtest.report.run_folder.from_run` (what ``multistrat backtest`` does) or read from a
+run folder written by :func:`backtest.report.outputs.write_run` (``nav.csv``, ``weights.csv``,
+``strategy_returns.csv``, ``compliance.csv``, ``metrics.json``, ``trades.csv``,
+``holdings.parquet`` plus, when present, ``benchmarks.csv``, ``pnl_by_asset_class.csv``,
+``pnl_by_book.csv`` and ``spec.json``). Without benchmarks (and no ``market`` given) the
+built-in benchmarks are reported as not available — the report never regenerates a market;
+without the P&L files the asset-class and book attributions say what is missing. Output:
+:func:`backtest.report.charts.render_html` or ``render_pdf`` (one page
+per entry of :data:`SECTIONS`).
+
+Conventions (see also :mod:`backtest.analytics.metrics`):
+
+- The fund's return is that of its NAV per share at 5 decimals (no distributions are modelled),
+  as in :func:`backtest.fund.fund_metrics`; benchmarks are total-return levels on its dates.
+- Periods end on the run's last date. A trailing period of ``k`` years starts at the close of the
+  last trading day on or before the same calendar date ``k`` years earlier; YTD at the close of
+  the previous year's last trading day (or at inception). Periods of one year or less show the
+  cumulative return; longer ones (3 and 5 years, and since inception when the run is longer
+  than a year) the annualised return of ``metrics.annual_return`` (252 trading days a year). A
+  period a series does not cover in full is left blank.
+- Attribution: by strategy, ``weight[t−2] × strategy_return[t]`` (a weight decided at ``t``'s
+  close is traded at ``t+1``'s close and earns from ``t+2``: the engine's convention), with cash
+  interest, expenses, creation/redemption fees and the implementation residual (whole
+  contracts, limits, actual costs) as items of their own; by asset class and by book, the
+  simulator's P&L net of costs. All over the previous day's net assets and linked with
+  :func:`backtest.analytics.performance.attribute`, so the items add up to the net-asset return
+  (which
+  differs from the per-share return only by NAV rounding, ~1e-7 a day).
+
+Layout: this module holds :func:`build_report`; the run's tables are read or assembled in
+:mod:`backtest.report.run_folder`, the tables built in :mod:`backtest.report.tables`, the
+sections in :mod:`backtest.report.sections`, drawn and rendered in :mod:`backtest.report.charts`;
+the ``report`` command is :mod:`backtest.cli.report_cmd`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backtest.report import charts as rc
+from backtest.report.run_folder import RunFolder, read_run
+from backtest.report.sections import SECONDARY_MARKET_SEED, report_sections
+
+__all__ = ["build_report"]
+
+
+def build_report(
+    run: str | Path | RunFolder,
+    benchmarks: list[str] | None = None,
+    market=None,
+    fmt: str = "html",
+    out: str | Path | None = None,
+    market_price: str | Path | None = None,
+    secondary_seed: int = SECONDARY_MARKET_SEED,
+) -> Path:
+    """Build the benchmark comparison report of a run folder; returns the file written.
+
+    Parameters
+    ----------
+    run : a :class:`RunFolder` (e.g. :func:`~backtest.report.run_folder.from_run`) or the path
+        of a folder written by :func:`backtest.report.outputs.write_run`.
+    benchmarks : built-in names (:data:`backtest.analytics.benchmarks.BENCHMARK_NAMES`) and/or paths
+        of CSV files (``date,level`` or ``date,return``); default: every built-in one.
+    market : MarketData, optional
+        The run's market, for the built-in benchmarks (else the run's ``benchmarks``).
+    fmt : ``"html"`` (one self-contained file) or ``"pdf"`` (one page per section).
+    out : output file (default ``<run folder>/report.<fmt>``); written whole or not at all.
+    market_price : CSV of closing prices (``date,midpoint`` or ``date,bid,ask``) for the
+        premium/discount section; when None the market is simulated with ``secondary_seed``.
+    """
+    if fmt not in ("html", "pdf"):
+        raise ValueError(f"format must be 'html' or 'pdf', got {fmt!r}")
+    if not isinstance(run, RunFolder):
+        run = read_run(run)
+    sections = report_sections(run, benchmarks, market, market_price, secondary_seed)
+    dates = run.nav.index
+    title = f"{run.name}: benchmark comparison"
+    subtitle = (f"Backtest from {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d} ({len(dates)} "
+                f"trading days), run folder {run.path.resolve().name}.")  # fmt: skip
+    target = Path(out) if out is not None else run.path / f"report.{fmt}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        if fmt == "html":
+            tmp.write_text(rc.render_html(title, subtitle, sections), encoding="utf-8")
+        else:
+            rc.render_pdf(tmp, title, subtitle, sections)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target

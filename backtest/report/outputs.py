@@ -1,0 +1,113 @@
+"""Writing a fund run's outputs to a folder, atomically.
+
+Files written (all in ``out_dir``):
+
+=========================  ==================================================================
+``nav.csv``                the daily fund table (``SimulationResult.nav``)
+``weights.csv``            strategy weights in force each day (dates × strategies)
+``strategy_returns.csv``   each strategy's standalone daily return stream
+``holdings.parquet``       long table: date, instrument, book, quantity, price, market_value,
+                           notional_usd
+``trades.csv``             executions: date, instrument, book, quantity, price, cost, booked
+``flows.csv``              creations and redemptions
+``compliance.csv``         every limit on every day: date, rule, figure, limit, breach, applies
+``limit_actions.csv``      pre-trade scaling done to comply
+``metrics.json``           headline figures
+``benchmarks.csv``         levels of the proxy multi-strategy index, equity, bond and 60/40
+``pnl_by_asset_class.csv`` daily P&L (USD, net of costs) by asset class; ``pnl_by_book.csv`` by book
+``spec.json``              the fund spec the run used
+``nav_vs_equity.png``      NAV per share vs the benchmark indexes
+``strategy_weights.png``   allocator weights over time
+``subsidiary.png``         the Subsidiary's share of total assets with the 25% line
+``report.html``            the benchmark comparison report (:mod:`backtest.report.build`), built
+                           from the in-memory run (nothing is read back from disk)
+=========================  ==================================================================
+
+Everything is written into a temporary folder beside ``out_dir`` and renamed into place at the
+end: a failure leaves ``out_dir`` as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from backtest.fund.run import FundRun
+from backtest.market.calendar import quarter_end_flags
+from backtest.report import charts
+from backtest.report.build import build_report
+from backtest.report.run_folder import extra_run_files, from_run, run_spec
+
+FLOAT_FORMAT = "%.10g"
+
+
+def run_charts(run: FundRun) -> dict[str, bytes]:
+    """The run folder's PNG charts: file name → PNG bytes (drawn by :mod:`backtest.report.charts`,
+    the same functions as the report's)."""
+    nav = run.result.nav
+    levels = pd.concat(
+        [nav["nav_per_share_5dp"].rename("Fund (NAV per share)"),
+         run.market.benchmarks.reindex(nav.index).ffill()], axis=1,
+    )  # fmt: skip
+    sub = run.spec.fund.subsidiary
+    quarter_ends = nav.index[quarter_end_flags(nav.index, sub.fiscal_year_end_month)]
+    pct = nav["subsidiary_pct_total_assets"]
+    return {
+        "nav_vs_equity.png": charts.chart_png(lambda fig: charts.cumulative(fig, levels)),
+        "strategy_weights.png": charts.chart_png(
+            lambda fig: charts.strategy_weights(fig, run.weights)
+        ),
+        "subsidiary.png": charts.chart_png(
+            lambda fig: charts.subsidiary_share(fig, pct, sub.cap_pct, quarter_ends)
+        ),
+    }
+
+
+def write_run(
+    run: FundRun, out_dir: str | Path, metrics: dict, overwrite: bool = True, report: bool = True
+) -> Path:
+    """Write every output of ``run`` to ``out_dir`` (files in the module docstring)."""
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        result = run.result
+        result.nav.to_csv(tmp / "nav.csv", float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
+        run.weights.to_csv(tmp / "weights.csv", float_format=FLOAT_FORMAT,
+                           date_format="%Y-%m-%d")  # fmt: skip
+        run.strategy_returns.to_csv(tmp / "strategy_returns.csv", float_format=FLOAT_FORMAT,
+                                    date_format="%Y-%m-%d")  # fmt: skip
+        result.holdings.to_parquet(tmp / "holdings.parquet", index=False)
+        result.trades.to_csv(tmp / "trades.csv", index=False, float_format=FLOAT_FORMAT,
+                             date_format="%Y-%m-%d")  # fmt: skip
+        result.flows.to_csv(tmp / "flows.csv", index=False, date_format="%Y-%m-%d")
+        run.compliance.to_csv(tmp / "compliance.csv", index=False, float_format=FLOAT_FORMAT,
+                              date_format="%Y-%m-%d")  # fmt: skip
+        run.limit_actions.to_csv(tmp / "limit_actions.csv", index=False, date_format="%Y-%m-%d")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        extra = extra_run_files(run)  # computed once: written, and shown in the report
+        for name, frame in extra.items():
+            frame.to_csv(tmp / name, float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
+        (tmp / "spec.json").write_text(json.dumps(run_spec(run), indent=2, sort_keys=True) + "\n")
+        for name, png in run_charts(run).items():
+            (tmp / name).write_bytes(png)
+        if report:  # the benchmark comparison report, inside the same atomic write
+            build_report(from_run(run, metrics, out, extra), out=tmp / "report.html")
+        if out.exists():
+            backup = out.with_name(f".{out.name}.old")
+            shutil.rmtree(backup, ignore_errors=True)
+            out.rename(backup)
+            tmp.rename(out)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

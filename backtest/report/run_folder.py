@@ -1,0 +1,146 @@
+"""What the report reads about a run: :class:`RunFolder`, built from the in-memory run
+(:func:`from_run`) or read back from a run folder (:func:`read_run`, for
+``multistrat report RUN_DIR``), and the extra tables a run folder holds for the report
+(:func:`extra_run_files`, :func:`run_spec`).
+
+A run folder is written by :func:`backtest.report.outputs.write_run`; its files are listed
+there. The report never regenerates a market: without ``benchmarks.csv`` (and no market given)
+the built-in benchmarks are reported as not available.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from backtest.analytics.benchmarks import benchmark_series
+from backtest.fund.run import FundRun
+
+#: Columns of ``trades.csv`` the report reads.
+TRADE_COLUMNS = ["date", "book", "cost"]
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The tables of a run the report reads (optional ones None when absent).
+
+    ``path`` names the run folder (where the run is or will be written); ``nav``, ``weights``
+    and ``strategy_returns`` are indexed by date; ``compliance`` is the long table of
+    :func:`allocator.compliance.check_limits`; ``trades`` holds :data:`TRADE_COLUMNS`;
+    ``holdings_last`` the holdings rows of the last date.
+    """
+
+    path: Path
+    nav: pd.DataFrame
+    weights: pd.DataFrame
+    strategy_returns: pd.DataFrame
+    compliance: pd.DataFrame
+    metrics: dict = field(default_factory=dict)
+    spec: dict | None = None
+    benchmarks: pd.DataFrame | None = None
+    pnl_by_asset_class: pd.DataFrame | None = None
+    pnl_by_book: pd.DataFrame | None = None
+    trades: pd.DataFrame | None = None
+    holdings_last: pd.DataFrame | None = None
+
+    @property
+    def name(self) -> str:
+        return str((self.spec or {}).get("name") or self.path.resolve().name)
+
+
+def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
+    """Tables a run folder also holds for the report: file name → dated DataFrame.
+
+    ``benchmarks.csv``: :func:`backtest.analytics.benchmarks.benchmark_series` of the run's
+    market (levels of ``proxy_index``, ``equity_index``, ``bond_index``, ``sixty_forty``);
+    ``pnl_by_asset_class.csv`` and ``pnl_by_book.csv``: the simulator's daily P&L net of costs in
+    USD (``SimulationResult.pnl_by``). Each is written with ``to_csv`` (date index).
+    """
+    return {
+        "benchmarks.csv": benchmark_series(run.market),
+        "pnl_by_asset_class.csv": run.result.pnl_by("asset_class"),
+        "pnl_by_book.csv": run.result.pnl_by("book"),
+    }
+
+
+def run_spec(run: FundRun) -> dict:
+    """The run's :class:`~backtest.fund.spec.FundSpec` as JSON-ready data plus ``market_name``
+    (for ``spec.json``)."""
+    doc = json.loads(json.dumps(dataclasses.asdict(run.spec), default=str))
+    doc["market_name"] = run.market.name
+    return doc
+
+
+def from_run(
+    run: FundRun, metrics: dict, path: str | Path, extra: dict[str, pd.DataFrame] | None = None
+) -> RunFolder:
+    """The report's view of an in-memory run (nothing read from disk).
+
+    ``path`` is the run folder's name as the report shows it; ``extra`` the tables of
+    :func:`extra_run_files` when the caller has them already (computed once, written and shown).
+    """
+    extra = extra_run_files(run) if extra is None else extra
+    result = run.result
+    holdings = result.holdings
+    last = holdings[holdings["date"] == holdings["date"].max()] if len(holdings) else holdings
+    return RunFolder(
+        path=Path(path),
+        nav=result.nav,
+        weights=run.weights,
+        strategy_returns=run.strategy_returns,
+        compliance=run.compliance,
+        metrics=metrics,
+        spec=run_spec(run),
+        benchmarks=extra["benchmarks.csv"],
+        pnl_by_asset_class=extra["pnl_by_asset_class.csv"],
+        pnl_by_book=extra["pnl_by_book.csv"],
+        trades=result.trades[TRADE_COLUMNS],
+        holdings_last=last.reset_index(drop=True),
+    )
+
+
+def _dated_csv(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, index_col=0, parse_dates=[0])
+    frame.index = pd.DatetimeIndex(frame.index, name="date")
+    return frame
+
+
+def read_run(run_dir: str | Path) -> RunFolder:
+    """Read the files the report needs from a run folder (see the module docstring)."""
+    path = Path(run_dir)
+    if not (path / "nav.csv").exists():
+        raise FileNotFoundError(f"{path}: not a run folder (no nav.csv); run `multistrat backtest`")
+    extra = {}
+    for key in ("benchmarks", "pnl_by_asset_class", "pnl_by_book"):
+        if (path / f"{key}.csv").exists():
+            extra[key] = _dated_csv(path / f"{key}.csv")
+    for key, file in (("spec", "spec.json"), ("metrics", "metrics.json")):
+        if (path / file).exists():
+            extra[key] = json.loads((path / file).read_text())
+    if (path / "trades.csv").exists():
+        extra["trades"] = pd.read_csv(path / "trades.csv", usecols=TRADE_COLUMNS,
+                                      parse_dates=["date"])  # fmt: skip
+    if (path / "holdings.parquet").exists():
+        extra["holdings_last"] = _last_holdings(path / "holdings.parquet")
+    return RunFolder(
+        path=path,
+        nav=_dated_csv(path / "nav.csv"),
+        weights=_dated_csv(path / "weights.csv"),
+        strategy_returns=_dated_csv(path / "strategy_returns.csv"),
+        compliance=pd.read_csv(path / "compliance.csv", parse_dates=["date"]),
+        **extra,
+    )
+
+
+def _last_holdings(file: Path) -> pd.DataFrame:
+    """Rows of ``holdings.parquet`` on its last date (read with a filter, not the whole file)."""
+    dates = pq.read_table(file, columns=["date"])["date"]
+    if len(dates) == 0:
+        return pd.DataFrame()
+    return pq.read_table(file, filters=[("date", "=", pc.max(dates))]).to_pandas()

@@ -1,0 +1,371 @@
+"""Sections of the benchmark comparison report (:mod:`backtest.report`): the benchmarks on the
+fund's dates, the notes, and one :class:`~backtest.report.charts.Section` (notes, charts drawn on
+rendering, formatted tables) per entry of :data:`SECTIONS`.
+
+Every public name here is re-exported by :mod:`backtest.report`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from backtest.analytics import performance as an
+from backtest.analytics import premium_discount as pdm
+from backtest.analytics.benchmarks import BENCHMARK_NAMES, benchmark_series
+from backtest.data.series import load_market_prices, load_user_benchmark
+from backtest.market.calendar import quarter_end_flags
+from backtest.report import charts as rc
+from backtest.report.charts import Section, fmt_num, fmt_pct, formatted
+from backtest.report.run_folder import RunFolder
+from backtest.report.tables import (
+    attribution_tables,
+    calendar_year_table,
+    cost_table,
+    group_pnl,
+    headline_table,
+    limits_table,
+    monthly_table,
+    risk_table,
+    strategy_pnl,
+    trades_table,
+)
+
+#: (anchor, heading) of every section, in order; one PDF page each.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("summary", "Performance summary"),
+    ("cumulative", "Cumulative return"),
+    ("drawdowns", "Drawdowns"),
+    ("correlation", "Rolling correlation to equity and bond indexes"),
+    ("beta", "Rolling beta"),
+    ("monthly", "Monthly returns"),
+    ("weights", "Strategy weights"),
+    ("attribution-strategy", "Return attribution by strategy"),
+    ("attribution-asset-class", "Return attribution by asset class"),
+    ("attribution-book", "Return attribution by book"),
+    ("costs", "Costs and fees"),
+    ("subsidiary", "Subsidiary share of total assets"),
+    ("limits", "Limit checks"),
+    ("premium-discount", "Premium/discount to NAV"),
+)
+DISPLAY_NAMES = {
+    "fund": "Fund",
+    "proxy_index": "Proxy multi-strategy index",
+    "equity_index": "Equity index (TR)",
+    "bond_index": "Bond index (TR)",
+    "sixty_forty": "60/40 equity/bond",
+}
+#: Seed of the simulated secondary market when no market-price file is given.
+SECONDARY_MARKET_SEED = 2014
+ROLLING_WINDOWS_DAYS = (63, 252)
+#: The broad-market indexes the fund's correlation and beta are measured against.
+BROAD_MARKETS = ("equity_index", "bond_index")
+
+
+# ------------------------------------------------------------------------------ benchmarks
+def resolve_benchmarks(run: RunFolder, names=None, market=None):
+    """Benchmark levels on the fund's dates: the requested ones (built-in names or CSV paths),
+    plus ``equity_index`` and ``bond_index`` when available (the correlation sections use them).
+    A built-in name the source lacks is an error when asked for, a note by default.
+
+    Sources, first available: ``market``; the run's ``benchmarks`` (``benchmarks.csv`` of a run
+    folder). Without either, the built-in benchmarks are not available (a note says so; the
+    report never regenerates a market). A CSV benchmark is carried forward to the fund's dates
+    inside its own date range.
+
+    Returns
+    -------
+    (DataFrame, list[str], list[str])
+        Levels (requested columns first), the requested columns' names, notes for the report.
+    """
+    names_given = names is not None
+    names = [str(n) for n in (BENCHMARK_NAMES if names is None else names)]
+    builtin = [n for n in names if n in BENCHMARK_NAMES]
+    files = [n for n in names if n not in BENCHMARK_NAMES]
+    for n in files:
+        if not (n.lower().endswith(".csv") or Path(n).is_file()):
+            raise ValueError(f"unknown benchmark {n!r}: use one of {list(BENCHMARK_NAMES)} or the "
+                             "path of a CSV file with date,level or date,return")  # fmt: skip
+    notes = []
+    if market is not None:
+        available = benchmark_series(market, proxy="proxy_index" in builtin)
+    elif run.benchmarks is not None:
+        available = run.benchmarks
+    else:
+        available = pd.DataFrame(index=run.nav.index)
+        notes.append(f"{run.path}: the run has no benchmarks (no benchmarks.csv, no market "
+                     "given), so the built-in ones are not shown.")  # fmt: skip
+    dates = run.nav.index
+    out = {}
+    for n in builtin:
+        if n in available:
+            out[n] = available[n].reindex(dates)
+        elif names_given:
+            raise ValueError(f"benchmark {n!r} is not available (have {list(available.columns)})")
+        else:
+            notes.append(f"Benchmark {DISPLAY_NAMES[n]} is not available for this run's market.")
+    for n in files:
+        level = load_user_benchmark(n)
+        key = level.name if level.name not in {*out, "fund"} else f"{level.name} (file)"
+        inside = (dates >= level.index[0]) & (dates <= level.index[-1])
+        out[key] = level.reindex(dates.union(level.index)).ffill().reindex(dates).where(inside)
+        notes.append(f"Benchmark {key!r} read from {n}, carried forward to the fund's dates.")
+    requested = list(out)
+    for n in BROAD_MARKETS:
+        if n not in out and n in available:
+            out[n] = available[n].reindex(dates)
+    return pd.DataFrame(out, index=dates), requested, notes
+
+
+# ------------------------------------------------------------------------------ sections
+NOTES = {
+    "summary": "Fund: NAV per share (5 decimals), after expenses and costs; benchmarks: total "
+    "return, no costs or fees. Periods end on the last date; periods of one year or less show "
+    "cumulative returns, longer ones (ann.) the annualised return (252 trading days a year). "
+    "A dash: the series does not cover the whole period. Calendar years marked * are partial.",
+    "cumulative": "Growth of $100 invested at the fund's inception in the fund and in each "
+    "benchmark.",
+    "drawdowns": "Fall of each series from its running peak (the starting value is a peak).",
+    "correlation": "Pearson correlation of the fund's daily returns with each index over "
+    "trailing {0}- and {1}-day windows; the fund aims at low correlation to broad markets.",
+    "beta": "Beta, cov(fund, index) / var(index), of daily returns over trailing {0}- and "
+    "{1}-day windows.",
+    "monthly": "Calendar-month returns of the fund (%), compounded from daily returns; the last "
+    "column is the calendar year. The first and last months may be partial.",
+    "weights": "Allocator weights in force each day, as a fraction of net assets (the "
+    "volatility target may lever the total above 1).",
+    "attribution": "Cash interest, expenses and creation/redemption fees are items of their "
+    "own; contributions over the previous day's net assets are linked so that they add up to "
+    "the fund's compounded return (backtest.analytics.performance.attribute).",
+    "attribution-strategy": "Each strategy's weight decided two days before times its "
+    "standalone return (decide at t, trade at t+1's close, earn from t+2). The residual is the "
+    "gap to the fund's actual return: whole contracts, limits, the no-trade buffer, and actual "
+    "trading costs instead of the flat 2 bp of the strategy return streams.",
+    "attribution-asset-class": "The simulator's P&L of each asset class, net of trading costs.",
+    "attribution-book": "P&L of the fund's own book and of the Subsidiary, net of trading costs.",
+    "no-broad": "Not available: the run's market has no broad equity or bond index "
+    "(MarketData.benchmarks).",
+    "missing": "Not available: the run folder has no {0} (see backtest.report.extra_run_files).",
+    "costs": "Trading costs (spread, commissions, impact, borrow) and fund expenses (the expense "
+    "ratio accrued daily) over the previous day's net assets, annualised as mean daily drag × "
+    "252 (backtest.analytics.performance.cost_drag).",
+    "subsidiary": "The fund's investment in its wholly-owned Subsidiary must not exceed {0:.0%} "
+    "of its total assets at each fiscal quarter-end (red dots); cash moves between the books "
+    "to keep it there.",
+    "limits": "Every investment limit checked on every simulated day after trading "
+    "(allocator.compliance). Days applicable: days the rule binds (the Subsidiary cap only at "
+    "fiscal quarter-ends). Worst day: least headroom to the limit on those days. Figures are "
+    "fractions of net or total assets, counts for the instrument rules. Breaches in all: {0}.",
+    "premium-discount": "Premium (+) or discount (−) of the closing bid/ask midpoint to NAV per "
+    "share: days in each range for the last completed calendar year and each of the last four "
+    "completed calendar quarters. Ranges include their edge nearer zero; days exactly at NAV "
+    "have their own row.",
+    "simulated": "No market price was given: midpoints are simulated (seeded AR(1) premium, "
+    "seed {0}, 5 bp half-spread, 10 bp daily noise, persistence 0.5; "
+    "backtest.analytics.premium_discount.simulate_secondary_market).",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the sections are built from: levels and returns (column ``fund`` first, then the
+    benchmarks) on the fund's dates, the columns to show, and notes on the sources."""
+
+    run: RunFolder
+    levels: pd.DataFrame
+    returns: pd.DataFrame
+    shown: list[str]
+    notes: list[str]
+
+    @property
+    def fund(self) -> pd.Series:
+        return self.returns["fund"]
+
+    @property
+    def broad(self) -> dict[str, pd.Series]:
+        """Daily returns of the broad-market indexes available, by display name."""
+        return {DISPLAY_NAMES[k]: self.returns[k] for k in BROAD_MARKETS if k in self.returns}
+
+
+def _display(frame: pd.DataFrame, axis: str = "columns") -> pd.DataFrame:
+    return frame.rename(**{axis: lambda c: DISPLAY_NAMES.get(str(c), str(c))})
+
+
+def _section(anchor: str, *notes, charts=(), tables=()) -> Section:
+    return Section(anchor, dict(SECTIONS)[anchor], list(notes), list(charts), list(tables))
+
+
+def _performance_sections(d: ReportData) -> list[Section]:
+    levels, returns = d.levels[d.shown], d.returns[d.shown]
+    broad = {k.split(" (")[0].lower(): v for k, v in d.broad.items()}  # "equity index"
+    risk = _display(risk_table(returns, broad))
+    plain = {k: fmt_num for k in risk.index if "ratio" in k or "to " in k}
+    plain["Longest drawdown (days)"] = lambda x: fmt_num(x, 0)
+    summary = _section("summary", NOTES["summary"], *d.notes, tables=[
+        ("Returns by period", formatted(_display(headline_table(levels), "index"))),
+        ("Since inception: risk, and relation to broad markets", formatted(risk, rows=plain)),
+        ("Calendar-year returns", formatted(_display(calendar_year_table(levels)))),
+    ])  # fmt: skip
+    lv, rt = _display(levels), _display(returns)
+    max_dd = an.max_drawdown(rt).to_frame("Max drawdown").T
+    return [
+        summary,
+        _section("cumulative", NOTES["cumulative"],
+                 charts=[(lambda f: rc.cumulative(f, lv), None)]),
+        _section("drawdowns", NOTES["drawdowns"], charts=[(lambda f: rc.drawdowns(f, rt), None)],
+                 tables=[("Maximum drawdown", formatted(max_dd))]),
+    ]  # fmt: skip
+
+
+def _market_sections(d: ReportData) -> list[Section]:
+    others, w = d.broad, ROLLING_WINDOWS_DAYS
+    months = monthly_table(d.fund)
+    height = min(9.0, 2.0 + 0.3 * len(months))
+    monthly = _section("monthly", NOTES["monthly"],
+                       charts=[(lambda f: rc.monthly_heatmap(f, months), height)])  # fmt: skip
+    if not others:
+        return [_section("correlation", NOTES["no-broad"]), _section("beta", NOTES["no-broad"]),
+                monthly]  # fmt: skip
+    rel = pd.DataFrame({n: {"Correlation": an.correlation(d.fund, b), "Beta": an.beta(d.fund, b)}
+                        for n, b in others.items()}).rename_axis("since inception")  # fmt: skip
+    height = 2.0 + 2.3 * len(others)
+    return [
+        _section("correlation", NOTES["correlation"].format(*w),
+                 charts=[(lambda f: rc.rolling_correlation(f, d.fund, others, w), height)],
+                 tables=[("Fund vs broad markets", formatted(rel, fmt_num))]),
+        _section("beta", NOTES["beta"].format(*w),
+                 charts=[(lambda f: rc.rolling_beta(f, d.fund, others, w), height)]),
+        monthly,
+    ]  # fmt: skip
+
+
+def _weights_section(d: ReportData) -> Section:
+    w = d.run.weights
+    w_all = w.assign(Total=w.sum(axis=1))
+    stats = pd.DataFrame({"Average": w_all.mean(), "Minimum": w_all.min(),
+                          "Maximum": w_all.max(), "Last": w_all.iloc[-1]})  # fmt: skip
+    table = formatted(stats.rename_axis("strategy"), fmt_num)
+    return _section("weights", NOTES["weights"],
+                    charts=[(lambda f: rc.strategy_weights(f, w), None)],
+                    tables=[("Weights (fraction of net assets)", table)])  # fmt: skip
+
+
+def _attribution(anchor: str, pnl: pd.DataFrame | None, d: ReportData, what: str, file: str):
+    if pnl is None:
+        return _section(anchor, NOTES[anchor], NOTES["missing"].format(file))
+    cumulative, table = attribution_tables(pnl, d.run.nav["net_assets"])
+    return _section(anchor, NOTES[anchor], NOTES["attribution"],
+                    charts=[(lambda f: rc.attribution(f, cumulative, what), None)],
+                    tables=[(f"Contribution to return by {what}", formatted(table))])  # fmt: skip
+
+
+def _attribution_sections(d: ReportData) -> list[Section]:
+    run = d.run
+    return [
+        _attribution("attribution-strategy", strategy_pnl(run), d, "strategy", ""),
+        _attribution("attribution-asset-class", group_pnl(run, run.pnl_by_asset_class), d,
+                     "asset class", "pnl_by_asset_class.csv"),
+        _attribution("attribution-book", group_pnl(run, run.pnl_by_book), d, "book",
+                     "pnl_by_book.csv"),
+    ]  # fmt: skip
+
+
+def _costs_section(d: ReportData) -> Section:
+    table = cost_table(d.run.nav)
+    bars = 1e4 * table.drop(index="Since inception", columns="Total")
+    tables = [("Drag on return, a year", formatted(table))]
+    if d.run.trades is not None and len(d.run.trades):
+        tables.append(("Executions and trading costs (USD) by book, from trades.csv",
+                       formatted(trades_table(d.run.trades), lambda x: fmt_num(x, 0))))  # fmt: skip
+    return _section("costs", NOTES["costs"], charts=[(lambda f: rc.cost_drag(f, bars), None)],
+                    tables=tables)  # fmt: skip
+
+
+def _subsidiary_positions(h: pd.DataFrame | None, net_assets: float):
+    if h is None or not len(h) or "book" not in h:
+        return []
+    sub = h[h["book"] == "subsidiary"]
+    sub = sub.assign(pct=sub["notional_usd"] / net_assets)
+    sub = sub.loc[sub["pct"].abs().sort_values(ascending=False).index[:10]]
+    top = pd.DataFrame({
+        "quantity": [fmt_num(q, 0) for q in sub["quantity"]],
+        "notional (USD)": [fmt_num(x, 0) for x in sub["notional_usd"]],
+        "notional (% of net assets)": [fmt_pct(x) for x in sub["pct"]],
+    }, index=pd.Index(sub["instrument"].astype(str), name="instrument"))  # fmt: skip
+    return [(f"Largest Subsidiary positions on {pd.Timestamp(h['date'].iloc[0]):%Y-%m-%d}", top)]
+
+
+def _subsidiary_section(d: ReportData) -> Section:
+    nav, comp = d.run.nav, d.run.compliance
+    cap_rows = comp[(comp["rule"] == "subsidiary_cap") & comp["applies"].astype(bool)]
+    if len(cap_rows):
+        cap, quarter_ends = float(cap_rows["limit"].iloc[0]), pd.DatetimeIndex(cap_rows["date"])
+    else:
+        cap, quarter_ends = 0.25, nav.index[quarter_end_flags(nav.index)]
+    pct = nav["subsidiary_pct_total_assets"]
+    at_q = pct.reindex(quarter_ends)
+    stats = pd.DataFrame({"Subsidiary / total assets": {
+        "Fiscal quarter-ends tested": fmt_num(len(at_q), 0),
+        "Highest at a quarter-end": fmt_pct(at_q.max()),
+        "Quarter-ends above the cap": fmt_num(int((at_q > cap + 1e-9).sum()), 0),
+        "Highest on any day": fmt_pct(pct.max()), "Average": fmt_pct(pct.mean()),
+        "Cap": fmt_pct(cap, 0)}}).rename_axis("measure")  # fmt: skip
+    return _section(
+        "subsidiary", NOTES["subsidiary"].format(cap),
+        charts=[(lambda f: rc.subsidiary_share(f, pct, cap, quarter_ends), None)],
+        tables=[("Investment in the Subsidiary", stats),
+                *_subsidiary_positions(d.run.holdings_last, nav["net_assets"].iloc[-1])],
+    )  # fmt: skip
+
+
+def _limits_section(d: ReportData) -> Section:
+    table = limits_table(d.run.compliance)
+    counts = {c: lambda x: fmt_num(x, 0) for c in ("days checked", "days applicable", "breaches")}
+    shown = table.copy()
+    for col in table.columns:
+        if col in counts or col in ("figure", "limit"):
+            f = counts.get(col, lambda x: fmt_num(x, 4))
+            shown[col] = [f(float(v)) for v in table[col]]
+    total = int(table["breaches"].sum())
+    return _section("limits", NOTES["limits"].format(total), tables=[("Limit checks", shown)])
+
+
+def _premium_discount_section(d: ReportData, market_price, seed: int) -> Section:
+    nav_ps = d.run.nav["nav_per_share"]
+    if market_price is not None:
+        mid = load_market_prices(market_price)
+        source = f"Closing prices from {Path(market_price).name}."
+    else:
+        mid = pdm.simulate_secondary_market(nav_ps, seed=seed)["midpoint"]
+        source = NOTES["simulated"].format(seed)
+    series = pdm.premium_discount(nav_ps, mid).dropna()
+    if series.empty:
+        return _section("premium-discount", NOTES["premium-discount"], source,
+                        "No date has both a market price and a NAV.")  # fmt: skip
+    table = pdm.disclosure_table(series)
+    shown = pd.DataFrame(index=table.index)
+    for period in table.columns.get_level_values(0).unique():
+        shown[f"{period}: days"] = [fmt_num(float(v), 0) for v in table[(period, "days")]]
+        shown[f"{period}: %"] = [fmt_num(float(v), 1) for v in table[(period, "percent_of_days")]]
+    starts = [v[0] for v in pdm.disclosure_periods(series.index).values() if len(v)]
+    window = series.loc[min(starts) :] if starts else series
+    return _section("premium-discount", NOTES["premium-discount"], source,
+                    charts=[(lambda f: rc.premium_discount(f, window), None)],
+                    tables=[("Frequency distribution (days, % of days)", shown)])  # fmt: skip
+
+
+def report_sections(run: RunFolder, benchmarks=None, market=None, market_price=None,
+                    secondary_seed: int = SECONDARY_MARKET_SEED) -> list[Section]:  # fmt: skip
+    """Every section of the report, in :data:`SECTIONS` order (charts are drawn on rendering)."""
+    bench, requested, notes = resolve_benchmarks(run, benchmarks, market)
+    for name, why in (run.metrics.get("skipped_strategies") or {}).items():
+        notes.append(f"Strategy {name} was skipped in this run: {why}")
+    levels = pd.concat([run.nav["nav_per_share_5dp"].rename("fund"), bench], axis=1)
+    d = ReportData(run, levels, levels.pct_change().iloc[1:], ["fund", *requested], notes)
+    sections = _performance_sections(d) + _market_sections(d) + [_weights_section(d)]
+    sections += _attribution_sections(d)
+    sections += [_costs_section(d), _subsidiary_section(d), _limits_section(d)]
+    sections.append(_premium_discount_section(d, market_price, secondary_seed))
+    return sections

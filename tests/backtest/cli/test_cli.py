@@ -1,0 +1,89 @@
+"""The command line: help, data synthetic, data validate, and exit codes on bad data."""
+
+import subprocess
+import sys
+
+import pandas as pd
+
+from backtest.cli.app import main
+
+
+def test_console_script_lists_its_commands():
+    out = subprocess.run(
+        [sys.executable, "-m", "backtest.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    # the usage line lists the subcommands (the description alone mentions none of them)
+    usage = out.split("\n\n")[0]
+    assert "{data,backtest,report,nightly}" in usage
+    for command in ("data", "backtest", "report", "nightly"):
+        sub = subprocess.run([sys.executable, "-m", "backtest.cli", command, "--help"],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        assert sub.startswith(f"usage: multistrat {command}")
+
+
+def test_an_internal_error_is_one_line_and_exit_1(monkeypatch, capsys):
+    """A bug in our own code (here a KeyError) is not "bad input": exit 1, one line, and the
+    traceback only with --debug."""
+    from backtest.cli import data_cmd
+
+    def broken(args):
+        raise KeyError("no_such_column")
+
+    monkeypatch.setattr(data_cmd, "cmd_data_validate", broken)
+    assert main(["data", "validate", "x"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: KeyError" in err and "--debug" in err
+    assert main(["--debug", "data", "validate", "x"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_one_mapping_from_exceptions_to_exit_codes():
+    from backtest.cli.app import exit_code_for
+    from backtest.errors import DataError, ExitCode, NightlyError, StateError
+
+    assert exit_code_for(DataError("f.csv", "bad"))[0] == ExitCode.BAD_INPUT
+    assert exit_code_for(FileNotFoundError("x"))[0] == ExitCode.BAD_INPUT
+    assert exit_code_for(StateError("x"))[0] == ExitCode.STATE
+    assert exit_code_for(NightlyError(ExitCode.STATE, "locked"))[0] == ExitCode.STATE
+    assert exit_code_for(KeyError("x"))[0] == ExitCode.INTERNAL
+    assert exit_code_for(TypeError("x"))[0] == ExitCode.INTERNAL
+
+
+def test_synthetic_then_validate(tmp_path, capsys):
+    out = tmp_path / "syn"
+    code = main(["data", "synthetic", "--seed", "3", "--start", "2019-01-02", "--end",
+                 "2019-12-31", "--out", str(out), "--format", "csv"])  # fmt: skip
+    assert code == 0
+    assert (out / "manifest.json").exists() and (out / "prices.csv").exists()
+    capsys.readouterr()
+    assert main(["data", "validate", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "2019-01-02 .. 2019-12-31, 252 days" in text
+    assert "equity" in text and "vix_future" in text
+
+
+def test_validate_bad_file_exits_2_naming_file_row_and_column(tmp_path, capsys):
+    out = tmp_path / "syn"
+    assert main(["data", "synthetic", "--seed", "3", "--start", "2019-01-02", "--end",
+                 "2019-03-29", "--out", str(out), "--format", "csv"]) == 0  # fmt: skip
+    prices = pd.read_csv(out / "prices.csv", dtype=str)
+    prices.loc[4, "ES"] = "abc"  # data row 5
+    prices.to_csv(out / "prices.csv", index=False)
+    before = sorted((p.name, p.read_bytes()) for p in out.rglob("*") if p.is_file())
+    capsys.readouterr()
+    assert main(["data", "validate", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "prices.csv" in err and "row 5" in err and "'ES'" in err and "abc" in err
+    # validating writes nothing
+    assert before == sorted((p.name, p.read_bytes()) for p in out.rglob("*") if p.is_file())
+
+
+def test_synthetic_refuses_to_overwrite_and_leaves_folder_intact(tmp_path, capsys):
+    out = tmp_path / "syn"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code = main(["data", "synthetic", "--start", "2019-01-02", "--end", "2019-02-01",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]

@@ -1,0 +1,157 @@
+"""The end-to-end fund (issue: allocator, limits and `multistrat backtest`) on the built-in
+LALT-like configuration over the 20-year synthetic market."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator.compliance import breaches
+from backtest.cli.app import main
+from backtest.cli.backtest_cmd import DEFAULT_CONFIG
+from backtest.fund.run import combine, fund_metrics, run_fund
+from backtest.fund.spec import FundSpec
+from backtest.market.calendar import TRADING_DAYS_PER_YEAR
+
+
+@pytest.fixture(scope="module")
+def default_run(synthetic_20y):
+    spec = FundSpec.from_toml(DEFAULT_CONFIG)
+    return run_fund(spec, synthetic_20y)
+
+
+def test_default_config_is_the_lalt_like_fund():
+    spec = FundSpec.from_toml(DEFAULT_CONFIG)
+    assert [s.name for s in spec.strategies] == [
+        "carry", "vol_premium", "trend", "equity_market_neutral"
+    ]  # fmt: skip
+    assert spec.allocator.method == "equal_risk_contribution"
+    assert spec.allocator.vol_target_annual == 0.08 and spec.allocator.rebalance == "monthly"
+    assert spec.fund.initial_nav_per_share == 25.0 and spec.fund.expense_ratio == 0.0095
+    assert spec.fund.flows.ap_daily_prob > 0
+
+
+def test_no_limit_breaches_at_all_and_none_at_quarter_ends(default_run):
+    comp = default_run.compliance
+    assert breaches(comp).empty
+    sub = comp[(comp["rule"] == "subsidiary_cap") & comp["applies"]]
+    assert len(sub) >= 79 and (sub["figure"] <= 0.25).all()
+
+
+def test_realised_volatility_near_the_8pct_target(default_run):
+    r = default_run.nav["nav_per_share_5dp"].pct_change().iloc[252:]  # after the first year
+    vol = r.std() * np.sqrt(TRADING_DAYS_PER_YEAR)
+    assert 0.06 <= vol <= 0.10
+
+
+def test_low_correlation_to_the_equity_index(default_run):
+    nav = default_run.nav["nav_per_share_5dp"]
+    equity = default_run.market.benchmarks["equity_index"]
+    corr = nav.pct_change().corr(equity.pct_change())
+    assert corr < 0.3
+
+
+def test_accounting_identities_hold_on_every_day(default_run):
+    result = default_run.result
+    nav = result.nav
+    lhs = (nav["cash"] + result.market_values.sum(axis=1) + nav["accrued_interest"]
+           - nav["accrued_expenses"])  # fmt: skip
+    np.testing.assert_allclose(lhs, nav["net_assets"], rtol=1e-11, atol=1e-4)
+    sources = (result.pnl.sum(axis=1) - result.costs.sum(axis=1) + nav["interest"]
+               - nav["expenses"] + nav["flow_value"] + nav["fees"])  # fmt: skip
+    np.testing.assert_allclose(nav["net_assets"].diff().iloc[1:], sources.iloc[1:], atol=1e-4)
+
+
+def test_fund_targets_are_weights_times_exposures_before_limits(default_run):
+    run = default_run
+    raw = combine(run.positions, run.weights)
+    d = run.market.calendar[3000]
+    for inst in ["ES", "VX", "FWD-JPY-1M"]:
+        expected = sum(run.weights.at[d, s] * run.positions[s].get(inst, pd.Series(0.0)).get(d, 0)
+                       for s in run.positions)  # fmt: skip
+        assert raw.at[d, inst] == pytest.approx(expected, abs=1e-15)
+    # limits only ever scale down
+    assert (run.targets.abs() <= raw.abs() + 1e-12).all().all()
+
+
+def test_weights_use_only_past_strategy_returns(default_run):
+    from backtest.fund.spec import build_allocator
+
+    run = default_run
+    alloc = build_allocator(run.spec.allocator)
+    cut = 3000
+    part = alloc.weights(run.strategy_returns.iloc[:cut]).fillna(0.0)
+    pd.testing.assert_frame_equal(part, run.weights.iloc[:cut])
+
+
+def test_metrics_match_their_definitions(default_run):
+    m = fund_metrics(default_run)
+    nav = default_run.nav["nav_per_share_5dp"]
+    r = nav.pct_change().iloc[1:]
+    years = len(r) / TRADING_DAYS_PER_YEAR
+    assert m["annual_return"] == pytest.approx((nav.iloc[-1] / nav.iloc[0]) ** (1 / years) - 1)
+    assert m["annual_volatility"] == pytest.approx(r.std() * np.sqrt(TRADING_DAYS_PER_YEAR))
+    assert m["compliance_breaches"] == 0
+
+
+def test_cli_backtest_writes_every_output_and_is_byte_identical(tmp_path, capsys):
+    runs = []
+    for k in range(2):
+        out = tmp_path / f"run{k}"
+        assert main(["backtest", "--out", str(out), "--no-progress"]) == 0
+        runs.append(out)
+    text = capsys.readouterr().out
+    for line in ("Annual return", "Sharpe ratio", "Max drawdown", "Worst month",
+                 "Correlation / beta to equity_index", "Compliance breaches"):  # fmt: skip
+        assert line in text
+    names = {p.name for p in runs[0].iterdir()}
+    assert {"nav.csv", "weights.csv", "holdings.parquet", "trades.csv", "compliance.csv",
+            "metrics.json", "nav_vs_equity.png", "strategy_weights.png"} <= names  # fmt: skip
+    assert (runs[0] / "nav.csv").read_bytes() == (runs[1] / "nav.csv").read_bytes()
+    metrics = json.loads((runs[0] / "metrics.json").read_text())
+    assert metrics["compliance_breaches"] == 0
+    weights = pd.read_csv(runs[0] / "weights.csv", index_col=0)
+    assert list(weights.columns) == ["carry", "vol_premium", "trend", "equity_market_neutral"]
+    png = (runs[0] / "nav_vs_equity.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[strategies]]\nname = "no_such_strategy"\n', "unknown strategy 'no_such_strategy'"),
+        ("[fund]\ncreation_unit_shares = 0\n", "creation unit must be > 0"),
+        ("[fund\n", "not valid TOML"),
+        ('[allocator]\nmethod = "magic"\n', "unknown allocator method 'magic'"),
+    ],
+)
+def test_bad_config_exits_2_and_writes_nothing(tmp_path, capsys, text, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    out = tmp_path / "out"
+    assert main(["backtest", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_defensive_overlay_moves_to_cash_when_vix_spikes(synthetic_5y):
+    from allocator import Defensive
+    from backtest.fund.spec import AllocatorSpec, MarketSpec, StrategySpec
+
+    spec = FundSpec(
+        market=MarketSpec(start="2015-01-02", end="2019-12-31"),
+        strategies=(StrategySpec("trend"), StrategySpec("rates_carry")),
+        allocator=AllocatorSpec(defensive={"vix_above": 30.0, "vix_below": 20.0}),
+    )
+    run = run_fund(spec, synthetic_5y)
+    vix = synthetic_5y.index["VIX"]
+    assert vix.max() > 30  # the window has a spike
+    gross = run.weights.sum(axis=1)
+    spike = vix.index[np.argmax(vix.to_numpy() > 30)]
+    after = run.weights.index[run.weights.index.get_loc(spike) + 1]
+    # the day after VIX closes above 30, weights are cut to 10% of normal
+    assert gross[after] < 0.15 * gross[:spike].iloc[-60:].mean()
+    from backtest.fund.spec import build_allocator
+
+    assert isinstance(build_allocator(spec.allocator), Defensive)

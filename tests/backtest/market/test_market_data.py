@@ -1,0 +1,98 @@
+"""MarketData: slicing knows nothing after the cut; construction from plain prices; instruments."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.market.instruments import (
+    Book,
+    CommodityFuture,
+    CurrencyForward,
+    Equity,
+    IndexOption,
+    VIXFuture,
+    instrument_from_row,
+    instruments_table,
+)
+from backtest.market.market_data import DATED_FIELDS, MarketData
+from backtest.market.pricing import bs_price
+
+
+def test_until_contains_nothing_after_the_cut(synthetic_5y):
+    market = synthetic_5y
+    rng = np.random.default_rng(0)
+    for cut in rng.choice(market.calendar[10:-10], 5, replace=False):
+        cut = pd.Timestamp(cut)
+        past = market.until(cut)
+        assert past.calendar[-1] == cut
+        for name in DATED_FIELDS:
+            frame = getattr(past, name)
+            assert frame.index.max() == cut, name
+            pd.testing.assert_frame_equal(frame, getattr(market, name).loc[:cut])
+        for root, curve in past.curves.items():
+            assert curve.index.max() == cut, root
+    # a non-trading cut keeps everything up to the previous session
+    sat = pd.Timestamp("2016-03-05")
+    assert market.until(sat).calendar[-1] == pd.Timestamp("2016-03-04")
+
+
+def test_from_prices_takes_columns_as_usd_equities():
+    dates = pd.bdate_range("2022-01-03", periods=5)
+    prices = pd.DataFrame({"AAA": [1.0, 2, 3, 4, 5], "BBB": [5.0, 4, 3, 2, 1]}, index=dates)
+    market = MarketData.from_prices(prices)
+    assert list(market.instruments["kind"]) == ["equity", "equity"]
+    assert list(market.instruments["currency"]) == ["USD", "USD"]
+    assert market.calendar.equals(pd.DatetimeIndex(dates))
+    np.testing.assert_array_equal(market.notional_per_unit_usd().to_numpy(), prices.to_numpy())
+    assert market.until(dates[2]).prices.shape == (3, 2)
+
+
+def test_calendar_mismatch_and_unknown_instruments_are_rejected():
+    dates = pd.bdate_range("2022-01-03", periods=5)
+    prices = pd.DataFrame({"AAA": 1.0}, index=dates)
+    table = instruments_table([Equity("AAA", "Tech")])
+    with pytest.raises(ValueError, match="fx index does not match"):
+        MarketData(calendar=dates, instruments=table, prices=prices,
+                   fx=pd.DataFrame({"USD": 1.0}, index=dates[:4]))  # fmt: skip
+    with pytest.raises(ValueError, match="not defined in the table: \\['ZZZ'\\]"):
+        MarketData(calendar=dates, instruments=table, prices=prices.assign(ZZZ=1.0))
+
+
+def test_instrument_routing_and_table_round_trip():
+    assert VIXFuture("VX").book is Book.SUBSIDIARY
+    assert CommodityFuture("CL", multiplier=1000.0).book is Book.SUBSIDIARY
+    assert Equity("AAA", "Tech").book is Book.FUND
+    fwd = CurrencyForward("EUR")
+    assert fwd.id == "FWD-EUR-1M" and fwd.root == "EUR" and fwd.currency == "USD"
+    items = [VIXFuture("VX", multiplier=1000.0), fwd, Equity("AAA", "Tech", liquidity="illiquid")]
+    table = instruments_table(items)
+    assert [instrument_from_row(i, table.loc[i]) for i in table.index] == items
+
+
+def test_option_ids_round_trip_and_reject_garbage():
+    opt = IndexOption.from_id("SPX-2024-03-15-P-4800")
+    assert (opt.root, opt.strike, opt.is_call) == ("SPX", 4800.0, False)
+    assert opt.expiry == pd.Timestamp("2024-03-15") and opt.id == "SPX-2024-03-15-P-4800"
+    with pytest.raises(ValueError, match="'SPX-March-P-4800' is not ROOT-YYYY-MM-DD"):
+        IndexOption.from_id("SPX-March-P-4800")
+
+
+def test_option_price_is_black_scholes_on_the_surface_then_intrinsic(synthetic_5y):
+    market = synthetic_5y
+    d = pd.Timestamp("2017-06-01")
+    spot = market.index.at[d, "SPX"]
+    expiry = pd.Timestamp("2017-06-30")
+    strike = 5 * round(spot * 0.95 / 5)
+    opt = IndexOption("SPX", expiry, strike, is_call=False)
+    prices = market.option_price(opt)
+    tau = (expiry - d).days / 365
+    vol = market.implied_vol(strike, expiry, [d]).iloc[0]
+    expected = bs_price(spot, strike, tau, market.rates.at[d, "USD"],
+                        market.index.at[d, "SPX_DY"], vol, False)  # fmt: skip
+    assert prices[d] == pytest.approx(expected, rel=1e-12)
+    settle = market.index.at[expiry, "SPX"]
+    assert prices[expiry] == max(strike - settle, 0.0)
+    assert (prices[expiry:] == prices[expiry]).all()
+    # negative skew: the 95% put has a higher implied vol than the at-the-money one
+    atm = market.implied_vol(spot, expiry, [d]).iloc[0]
+    assert vol > atm

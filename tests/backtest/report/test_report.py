@@ -1,0 +1,310 @@
+"""The benchmark comparison report: a self-contained, well-formed HTML file whose numbers are
+backtest.analytics.metrics on nav.csv, escaped names, valid embedded PNGs, a PDF of one page per
+section,
+the run-folder extras, and the ``report`` command."""
+
+import base64
+import io
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import backtest.report as R
+from backtest.analytics import metrics as M
+from backtest.cli import main
+from backtest.fund.run import fund_metrics, run_fund
+from backtest.fund.spec import FundSpec, MarketSpec
+from backtest.report.outputs import write_run
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+VOID = {"meta", "img", "br", "hr", "link", "input"}
+EVIL = "<script>alert('x')</script>"
+
+
+class StrictHTML(HTMLParser):
+    """Collects tags, checks nesting, and reads every table into lists of cell texts."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.problems, self.h2, self.imgs, self.tables = [], [], [], [], []
+        self._text, self._row = None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.imgs.append(dict(attrs)["src"])
+        if tag == "table":
+            self.tables.append([])
+        if tag == "tr":
+            self._row = []
+        if tag in ("h2", "th", "td", "caption"):
+            self._text = []
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.stack[-1:]}")
+            return
+        self.stack.pop()
+        if tag in ("h2", "th", "td", "caption"):
+            text = "".join(self._text)
+            if tag == "h2":
+                self.h2.append(text)
+            elif tag == "caption":
+                self.tables[-1].append(["caption", text])
+            else:
+                self._row.append(text)
+            self._text = None
+        if tag == "tr":
+            self.tables[-1].append(self._row)
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text.append(data)
+
+
+def parse(text: str) -> StrictHTML:
+    p = StrictHTML()
+    p.feed(text)
+    p.close()
+    assert not p.problems and p.stack == [], (p.problems, p.stack)
+    return p
+
+
+def table(parsed: StrictHTML, caption: str) -> pd.DataFrame:
+    rows = next(t for t in parsed.tables if t and t[0] == ["caption", caption])[1:]
+    return pd.DataFrame([r[1:] for r in rows[1:]], index=[r[0] for r in rows[1:]],
+                        columns=rows[0][1:])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def short_run():
+    """A short run (2015–2019) in memory."""
+    return run_fund(FundSpec(market=MarketSpec(start="2015-01-02", end="2019-12-31")))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, short_run):
+    """The short run written with the report's extra files and spec.json."""
+    run = short_run
+    out = write_run(run, tmp_path_factory.mktemp("runs") / "short", fund_metrics(run))
+    for name, frame in R.extra_run_files(run).items():
+        frame.to_csv(out / name, float_format="%.10g", date_format="%Y-%m-%d")
+    (out / "spec.json").write_text(json.dumps(R.run_spec(run)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def html_report(run_dir):
+    path = R.build_report(run_dir)
+    return path, path.read_text(encoding="utf-8")
+
+
+def test_html_is_well_formed_and_self_contained(html_report):
+    path, text = html_report
+    assert path.name == "report.html"
+    parsed = parse(text)
+    assert parsed.h2 == [title for _, title in R.SECTIONS]
+    assert "<script" not in text.lower() and "<link" not in text.lower()
+    assert not re.search(r"""(src|href)=["'](https?:|//)""", text)  # nothing external
+
+
+def test_every_image_is_an_embedded_valid_png(html_report):
+    from PIL import Image
+
+    parsed = parse(html_report[1])
+    assert len(parsed.imgs) >= 12
+    for src in parsed.imgs:
+        prefix = "data:image/png;base64,"
+        assert src.startswith(prefix)
+        data = base64.b64decode(src[len(prefix) :], validate=True)
+        assert data.startswith(PNG_SIGNATURE)
+        with Image.open(io.BytesIO(data)) as im:
+            im.verify()
+            assert im.size[0] >= 800 and im.size[1] >= 300
+
+
+def test_headline_numbers_are_metrics_on_nav_csv(html_report, run_dir):
+    nav = pd.read_csv(run_dir / "nav.csv", index_col=0, parse_dates=True)["nav_per_share_5dp"]
+    r = M.returns_from_levels(nav)
+    expected = {
+        "Since inception (ann.)": M.annual_return(r),
+        "YTD": M.total_return(r[r.index.year == 2019]),
+        "1 year": M.total_return(r[r.index > "2018-12-31"]),
+        "3 years (ann.)": M.annual_return(r[r.index > "2016-12-30"]),  # last session of 2016
+    }
+    levels = pd.read_csv(run_dir / "benchmarks.csv", index_col=0, parse_dates=True)
+    head = R.headline_table(pd.concat([nav.rename("fund"), levels], axis=1))
+    for col, value in expected.items():
+        assert head.loc["fund", col] == pytest.approx(value, rel=1e-12)
+    assert np.isnan(head.loc["fund", "5 years (ann.)"])  # the run is shy of five years
+    shown = table(parse(html_report[1]), "Returns by period")
+    for col, value in expected.items():
+        assert shown.loc["Fund", col] == f"{100 * value:.2f}%"
+    assert shown.loc["Fund", "5 years (ann.)"] == "–"
+    eq = M.returns_from_levels(levels["equity_index"])
+    assert shown.loc["Equity index (TR)", "YTD"] == f"{100 * M.total_return(eq.loc['2019']):.2f}%"
+    risk = table(parse(html_report[1]), "Since inception: risk, and relation to broad markets")
+    assert risk.loc["Sharpe ratio (rf = 0)", "Fund"] == f"{M.sharpe_ratio(r):.2f}"
+    assert risk.loc["Max drawdown", "Fund"] == f"{100 * M.max_drawdown(r):.2f}%"
+    years = table(parse(html_report[1]), "Calendar-year returns")
+    assert years.loc["2017", "Fund"] == f"{100 * M.total_return(r.loc['2017']):.2f}%"
+
+
+def test_attributions_add_up_to_the_fund_return(run_dir):
+    run = R.read_run(run_dir)
+    nav = run.nav
+    grow = (nav["net_assets"].diff() - nav["flow_value"]) / nav["net_assets"].shift(1)
+    total = float((1 + grow.iloc[1:]).prod() - 1)
+    per_share = float(nav["nav_per_share_5dp"].iloc[-1] / nav["nav_per_share_5dp"].iloc[0] - 1)
+    for pnl in (R.strategy_pnl(run), R.group_pnl(run, run.pnl_by_asset_class),
+                R.group_pnl(run, run.pnl_by_book)):  # fmt: skip
+        cumulative, by_year = R.attribution_tables(pnl, nav["net_assets"])
+        assert by_year.loc["Since inception", "Total"] == pytest.approx(total, abs=1e-9)
+        assert by_year.loc["Since inception", "Total"] == pytest.approx(per_share, abs=1e-4)
+        assert cumulative.iloc[-1].sum() == pytest.approx(total, abs=1e-9)
+    assert set(run.pnl_by_book.columns) == {"fund", "subsidiary"}
+    # the strategy items are weight[t-2] × strategy return[t] × net assets[t-1]
+    pnl = R.strategy_pnl(run)
+    t = nav.index[400]
+    k = nav.index.get_loc(t)
+    expected = (
+        run.weights.iloc[k - 2] * run.strategy_returns.iloc[k] * nav["net_assets"].iloc[k - 1]
+    )
+    np.testing.assert_allclose(pnl.loc[t, run.weights.columns], expected, rtol=1e-12)
+
+
+def test_limits_table_counts_breaches_and_finds_least_headroom():
+    comp = pd.DataFrame({
+        "date": pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-02", "2020-01-03"]),
+        "rule": ["var_18f4", "var_18f4", "cash_fund", "cash_fund"],
+        "figure": [0.10, 0.08, 0.5, 0.2], "limit": [0.20, 0.07, 0.0, 0.0],
+        "breach": [False, True, False, False], "applies": [True, True, True, True],
+    })  # fmt: skip
+    t = R.limits_table(comp)
+    assert t.loc["var_18f4", "breaches"] == 1 and t.loc["var_18f4", "worst day"] == "2020-01-03"
+    assert t.loc["cash_fund", "figure"] == 0.2 and t.loc["cash_fund", "bound"] == "minimum"
+
+
+def test_names_are_escaped(run_dir, tmp_path):
+    evil_dir = tmp_path / "evil"
+    shutil.copytree(run_dir, evil_dir)
+    for name in ("weights.csv", "strategy_returns.csv"):
+        frame = pd.read_csv(evil_dir / name, index_col=0)
+        frame.rename(columns={"carry": EVIL, "trend": "<b>x</b>"}).to_csv(evil_dir / name)
+    text = R.build_report(evil_dir, ["equity_index"]).read_text()
+    parse(text)
+    assert EVIL not in text and "<b>x</b>" not in text
+    assert html_escaped(EVIL) in text and "&lt;b&gt;x&lt;/b&gt;" in text
+
+
+def html_escaped(s: str) -> str:
+    import html
+
+    return html.escape(s)
+
+
+def test_pdf_has_one_page_per_section(run_dir, tmp_path):
+    path = R.build_report(run_dir, fmt="pdf", out=tmp_path / "r.pdf")
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF")
+    try:
+        from pypdf import PdfReader
+
+        pages = len(PdfReader(path).pages)
+    except ImportError:
+        pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+    assert pages == len(R.SECTIONS) == 14
+
+
+def test_without_extra_files_the_report_never_regenerates_a_market(run_dir, tmp_path, monkeypatch):
+    import backtest.synthetic.build
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the report must not build a market")
+
+    monkeypatch.setattr(backtest.synthetic.build, "synthetic_market", forbidden)
+    bare = tmp_path / "bare"
+    shutil.copytree(run_dir, bare)
+    for name in ("benchmarks.csv", "pnl_by_asset_class.csv", "pnl_by_book.csv"):
+        (bare / name).unlink()
+    run = R.read_run(bare)
+    with pytest.raises(ValueError, match="benchmark 'equity_index' is not available"):
+        R.resolve_benchmarks(run, ["equity_index"])
+    levels, shown, notes = R.resolve_benchmarks(run)
+    assert shown == [] and levels.empty and "no benchmarks.csv" in notes[0]
+    sections = R.report_sections(run)
+    by_anchor = {s.anchor: s for s in sections}
+    assert "pnl_by_book.csv" in " ".join(by_anchor["attribution-book"].notes)
+    assert not by_anchor["attribution-book"].charts
+    assert R.build_report(bare).exists()
+
+
+def test_the_report_of_an_in_memory_run_equals_the_one_read_back(run_dir, short_run):
+    """What ``multistrat backtest`` shows (built from memory) and what ``multistrat report``
+    shows (read from the folder) are the same tables, to the precision the CSV files keep."""
+    run = R.read_run(run_dir)
+    memory = R.from_run(short_run, fund_metrics(short_run), run_dir)
+    for name in ("nav", "weights", "strategy_returns", "benchmarks", "pnl_by_book"):
+        a, b = getattr(memory, name), getattr(run, name)
+        assert list(a.columns) == list(b.columns) and a.index.equals(b.index), name
+        np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-9, err_msg=name)
+    assert memory.name == run.name and memory.metrics == run.metrics
+
+
+def test_report_command_with_a_user_benchmark_and_market_prices(run_dir, tmp_path, capsys):
+    dates = pd.read_csv(run_dir / "nav.csv", usecols=["date"])["date"]
+    bench = tmp_path / "peer.csv"
+    pd.DataFrame({"date": dates, "return": 0.0001}).to_csv(bench, index=False)
+    nav = pd.read_csv(run_dir / "nav.csv", usecols=["date", "nav_per_share"])
+    prices = tmp_path / "px.csv"
+    quotes = nav.assign(midpoint=nav["nav_per_share"] + 0.01)[["date", "midpoint"]]
+    quotes.to_csv(prices, index=False)
+    out = tmp_path / "cli.html"
+    code = main(["report", str(run_dir), "--benchmark", "sixty_forty", "--benchmark",
+                   str(bench), "--market-price", str(prices), "--out", str(out)])  # fmt: skip
+    assert code == 0 and out.exists() and "wrote" in capsys.readouterr().out
+    parsed = parse(out.read_text())
+    head = table(parsed, "Returns by period")
+    assert list(head.index) == ["Fund", "60/40 equity/bond", "peer"]
+    assert head.loc["peer", "1 year"] == f"{100 * (1.0001**252 - 1):.2f}%"
+    dist = table(parsed, "Frequency distribution (days, % of days)")
+    assert dist.loc["0.00% to 0.25%", "2019: days"] == "252"  # a 1-cent premium on ~$30-40
+
+
+def test_report_command_bad_input_exits_2(run_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,level\n2019-01-02,100\n2019-01-03,abc\n")
+    assert main(["report", str(run_dir), "--benchmark", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv" in err and "row 2" in err and "'level'" in err
+    assert main(["report", str(run_dir), "--benchmark", "nonsense"]) == 2
+    assert "unknown benchmark" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing")]) == 2
+
+
+def test_run_spec_is_json_and_names_the_market(run_dir):
+    spec = json.loads((run_dir / "spec.json").read_text())
+    assert spec["market"]["seed"] == 7 and spec["market_name"] == "synthetic(seed=7)"
+    assert R.read_run(run_dir).name == spec["name"]
+
+
+def test_market_without_broad_indexes_degrades_to_notes(run_dir, tmp_path):
+    """A real-data run (e.g. pysystemtrade futures) has no equity or bond index levels."""
+    only_proxy = tmp_path / "futures_only"
+    shutil.copytree(run_dir, only_proxy)
+    bench = pd.read_csv(only_proxy / "benchmarks.csv", index_col=0)
+    bench[["proxy_index"]].to_csv(only_proxy / "benchmarks.csv")
+    sections = {s.anchor: s for s in R.report_sections(R.read_run(only_proxy))}
+    assert "no broad equity or bond index" in sections["correlation"].notes[0]
+    assert not sections["correlation"].charts and not sections["beta"].charts
+    caption, head = sections["summary"].tables[0]
+    assert list(head.index) == ["Fund", "Proxy multi-strategy index"]
+    assert any("Equity index (TR) is not available" in n for n in sections["summary"].notes)
+    with pytest.raises(ValueError, match="'equity_index' is not available"):
+        R.report_sections(R.read_run(only_proxy), ["equity_index"])

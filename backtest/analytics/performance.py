@@ -2,10 +2,9 @@
 
 The metrics themselves live in :mod:`backtest.analytics.metrics` (flat pure functions, one textbook
 reference each) and are re-exported here, so ``from backtest.analytics.performance import
-sharpe_ratio``
-works. The conventions — 252 trading days per year, ``sqrt(252)`` for volatility, the annual
-risk-free rate divided by 252, calendar months compounded from daily returns, NaN handling and
-sign conventions — are stated once, at the top of :mod:`backtest.analytics.metrics`.
+sharpe_ratio`` works. The conventions — 252 trading days per year, ``sqrt(252)`` for volatility, the
+annual risk-free rate divided by 252, calendar months compounded from daily returns, NaN handling
+and sign conventions — are stated once, at the top of :mod:`backtest.analytics.metrics`.
 
 vectorbt is not imported by either module (see :mod:`backtest.analytics.metrics`).
 """

@@ -6,11 +6,15 @@ so that ``multistrat --help`` starts at once.
 
 from __future__ import annotations
 
+import tomllib
+from importlib.resources import files
 from pathlib import Path
 
 from backtest.errors import ExitCode
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "lalt.toml"
+#: The built-in fund, shipped with the package (``examples/lalt.toml`` is the same file, for
+#: reading and copying; a test keeps them equal).
+DEFAULT_CONFIG = files("backtest.fund") / "lalt.toml"
 
 
 def register_commands(sub) -> None:
@@ -20,7 +24,7 @@ def register_commands(sub) -> None:
         "--config",
         type=Path,
         default=None,
-        help="fund spec TOML (default: examples/lalt.toml, or built-in defaults)",
+        help="fund spec TOML (default: the built-in LALT-like fund, as examples/lalt.toml)",
     )
     p.add_argument("--data", type=Path, default=None,
                    help="market folder: our layout or the pysystemtrade layout "
@@ -31,13 +35,12 @@ def register_commands(sub) -> None:
 
 
 def _load_spec(path: Path | None):
+    """The spec of ``--config``, else the built-in fund (package data, always present)."""
     from backtest.fund.spec import FundSpec  # at run time: start-up
 
     if path is not None:
         return FundSpec.from_toml(path)
-    if DEFAULT_CONFIG.exists():
-        return FundSpec.from_toml(DEFAULT_CONFIG)
-    return FundSpec()
+    return FundSpec.from_dict(tomllib.loads(DEFAULT_CONFIG.read_text()), source="lalt.toml")
 
 
 def format_summary(metrics: dict, compliance_summary) -> str:

@@ -5,8 +5,7 @@ with :mod:`backtest.data.pysystemtrade`, that touches files).
 pysystemtrade CSV layout (see :mod:`backtest.data.pysystemtrade`). :func:`write_market` writes ours.
 :func:`validate_dataset` loads a folder and summarises it. Bad data raises
 :class:`backtest.data.validation.DataError` naming the file, row (1-based data row, header
-excluded),
-date and column.
+excluded), date and column.
 
 Folder layout (format version 1)
 --------------------------------

@@ -1,8 +1,7 @@
 """The fund simulator's numba kernel: one pass over trading days, two books, exact accounting.
 
 All inputs are float64 / int64 / bool arrays prepared by :mod:`backtest.engine.simulator`; all
-outputs
-are preallocated here and returned. Shapes: ``T`` trading days, ``N`` instruments.
+outputs are preallocated here and returned. Shapes: ``T`` trading days, ``N`` instruments.
 
 Day ``t`` (a state transition, in this order):
 

@@ -2,10 +2,9 @@
 and a side-by-side comparison of allocators on the same strategy return streams.
 
 Everything here composes package functions (strategies,
-:func:`backtest.market.returns.exposure_returns`,
-:mod:`backtest.analytics.metrics`, allocators); none of it holds state or reads files. Timing
-follows the
-engine's convention (docs/ARCHITECTURE.md): a target decided at ``t``'s close trades at ``t+1``'s close and
+:func:`backtest.market.returns.exposure_returns`, :mod:`backtest.analytics.metrics`, allocators);
+none of it holds state or reads files. Timing follows the engine's convention
+(docs/ARCHITECTURE.md): a target decided at ``t``'s close trades at ``t+1``'s close and
 earns from ``t+2``.
 """
 

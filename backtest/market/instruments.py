@@ -5,8 +5,8 @@ An instrument only says *what* it is: kind, currency, contract multiplier, asset
 (equities), country, liquidity, exchange, whether that exchange is an ISG member, and which book
 may hold it (commodity and VIX futures: the Subsidiary only).
 
-Notional exposure of a holding (docs/ARCHITECTURE.md) is ``quantity × multiplier × price × fx_to_usd``, with
-the underlying's price for options.
+Notional exposure of a holding (docs/ARCHITECTURE.md) is ``quantity × multiplier × price ×
+fx_to_usd``, with the underlying's price for options.
 
 The instrument table (``instruments_table``) is the DataFrame form used by ``MarketData``: one row
 per instrument id, one column per attribute below (``kind`` holds the enum's value).

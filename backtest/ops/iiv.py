@@ -1,8 +1,8 @@
 """Intraday Indicative Value (IIV): the Disclosed Portfolio re-priced every 15 seconds.
 
-docs/ARCHITECTURE.md ("Fund rules"): each business day before the open the fund publishes the Disclosed
-Portfolio that forms the basis of that day's NAV, and an IIV per share at least every 15 seconds
-during the regular session. This module builds both from a :class:`SimulationResult`.
+docs/ARCHITECTURE.md ("Fund rules"): each business day before the open the fund publishes the
+Disclosed Portfolio that forms the basis of that day's NAV, and an IIV per share at least every 15
+seconds during the regular session. This module builds both from a :class:`SimulationResult`.
 
 >>> port = DisclosedPortfolio.from_result(result, market, "2019-06-04")     # doctest: +SKIP
 >>> ticks = session_ticks("2019-06-04")                                     # 1561 ticks

@@ -4,13 +4,12 @@ Economics: assets that outperformed their peers over the past year tend to keep 
 over the next month (slow diffusion of information, herding), except over the most recent month,
 which tends to reverse; so rank on the 12-month return that skips the last month ("12-1").
 
-Steps (causal): total-return 12-1 momentum per instrument (:func:`strategies.signals.momentum`,
-from :func:`backtest.market.returns.instrument_returns`, so roll yield and forward points count),
-ranks
+Steps (causal): total-return 12-1 momentum per instrument (:func:`strategies.signals.momentum`, from
+:func:`backtest.market.returns.instrument_returns`, so roll yield and forward points count), ranks
 demeaned to ``[-1, 1]`` (:func:`strategies.signals.demeaned_ranks`), weights rank / vol with longs
 summing to +1 and shorts to -1 (dollar-neutral), vol-targeted; the book is rebalanced on the first
-trading day of each month and held unchanged in between (the first close known to be in a new
-month: a truncated calendar cannot know that a day is a month's last).
+trading day of each month and held unchanged in between (the first close known to be in a new month:
+a truncated calendar cannot know that a day is a month's last).
 
 Pandas and numpy only: the computation is a cumulative sum, a row-wise rank and a forward fill,
 each a single vectorised call; vectorbt adds nothing here but its import time.

@@ -2,6 +2,7 @@
 LALT-like configuration over the 20-year synthetic market."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ import pytest
 
 from allocator.compliance import breaches
 from backtest.cli.app import main
-from backtest.cli.backtest_cmd import DEFAULT_CONFIG
+from backtest.cli.backtest_cmd import DEFAULT_CONFIG, _load_spec
 from backtest.fund.run import combine, fund_metrics, run_fund
 from backtest.fund.spec import FundSpec
 from backtest.market.calendar import TRADING_DAYS_PER_YEAR
@@ -30,6 +31,14 @@ def test_default_config_is_the_lalt_like_fund():
     assert spec.allocator.vol_target_annual == 0.08 and spec.allocator.rebalance == "monthly"
     assert spec.fund.initial_nav_per_share == 25.0 and spec.fund.expense_ratio == 0.0095
     assert spec.fund.flows.ap_daily_prob > 0
+
+
+def test_the_built_in_fund_is_shipped_with_the_package_and_equals_the_example():
+    """``multistrat backtest`` without --config runs the packaged lalt.toml (present in a wheel
+    install too), which is the file the README shows as examples/lalt.toml."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "lalt.toml"
+    assert DEFAULT_CONFIG.read_bytes() == example.read_bytes()
+    assert _load_spec(None) == FundSpec.from_toml(example)
 
 
 def test_no_limit_breaches_at_all_and_none_at_quarter_ends(default_run):

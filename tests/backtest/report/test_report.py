@@ -1,7 +1,6 @@
 """The benchmark comparison report: a self-contained, well-formed HTML file whose numbers are
 backtest.analytics.metrics on nav.csv, escaped names, valid embedded PNGs, a PDF of one page per
-section,
-the run-folder extras, and the ``report`` command."""
+section, the run-folder extras, and the ``report`` command."""
 
 import base64
 import io

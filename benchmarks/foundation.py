@@ -26,7 +26,8 @@ def main() -> None:
     print(f"import backtest              {imp - base:6.2f} s (beyond start-up)")
     print(f"import backtest.market+pricing {imp_market - base:4.2f} s (beyond start-up)")
 
-    from backtest.data.folder import load_market, write_market
+    from backtest.data.folder import load_market
+    from backtest.data.writer import write_market
     from backtest.synthetic.build import synthetic_market
 
     t0 = time.perf_counter()

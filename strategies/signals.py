@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.market.calendar import TRADING_DAYS_PER_YEAR
-from backtest.market.pricing import curve_carry, years_between
+from backtest.market.futures import curve_carry, years_between
 
 Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
 
@@ -163,10 +163,9 @@ def futures_curve_carry(curve: pd.DataFrame) -> pd.Series:
     nearer of the held (``price``) and carry contracts is decided by expiry (by contract id when
     an expiry is missing), so instruments whose carry contract is the *previous* one
     (``CarryOffset = -1``: SOFR, Euribor, VIX, Corn, WTI) get the right sign. The gap is the
-    number of contract months apart / 12 (:func:`backtest.market.pricing.years_between`), or the
-    expiry
-    difference in ACT/365.25 years when ids are missing. Positive in backwardation: a long
-    position gains as the held contract rolls up towards the nearer price.
+    number of contract months apart / 12 (:func:`backtest.market.futures.years_between`), or the
+    expiry difference in ACT/365.25 years when ids are missing. Positive in backwardation: a
+    long position gains as the held contract rolls up towards the nearer price.
 
     Rates/bond futures: roll-down (slope); equity index: dividend yield minus financing rate;
     currency futures (USD per unit): foreign minus USD rate; commodities: convenience yield

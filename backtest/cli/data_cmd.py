@@ -35,7 +35,7 @@ def register_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_data_synthetic(args: argparse.Namespace) -> ExitCode:
     """Write the seeded synthetic market in our folder layout."""
-    from backtest.data.folder import write_market  # at run time: start-up (module docstring)
+    from backtest.data.writer import write_market  # at run time: start-up (module docstring)
     from backtest.synthetic.build import synthetic_market
 
     market = synthetic_market(seed=args.seed, start=args.start, end=args.end, progress=True)

@@ -4,8 +4,9 @@ secondary-market prices). Builds :class:`backtest.market.MarketData`; depends on
 ``backtest.market`` (see ``docs/ARCHITECTURE.md``).
 """
 
-from backtest.data.folder import detect_layout, load_market, validate_dataset, write_market
+from backtest.data.folder import detect_layout, load_market, validate_dataset
 from backtest.data.validation import DataError, DatasetSummary
+from backtest.data.writer import write_market
 
 __all__ = [
     "DataError",

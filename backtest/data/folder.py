@@ -1,8 +1,9 @@
-"""The data module: read and write :class:`~backtest.market.MarketData` folders (the only module,
-with :mod:`backtest.data.pysystemtrade`, that touches files).
+"""Read :class:`~backtest.market.MarketData` folders and define our folder layout (with
+:mod:`backtest.data.writer` and :mod:`backtest.data.pysystemtrade`, the modules that touch files).
 
 :func:`load_market` reads two layouts: ours (below, a folder with ``manifest.json``) and the open
-pysystemtrade CSV layout (see :mod:`backtest.data.pysystemtrade`). :func:`write_market` writes ours.
+pysystemtrade CSV layout (see :mod:`backtest.data.pysystemtrade`).
+:func:`backtest.data.writer.write_market` writes ours, with the constants defined here.
 :func:`validate_dataset` loads a folder and summarises it. Bad data raises
 :class:`backtest.data.validation.DataError` naming the file, row (1-based data row, header
 excluded), date and column.
@@ -56,9 +57,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +65,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from backtest.data.pysystemtrade import find_pysystemtrade_root, load_pysystemtrade
+from backtest.data.pysystemtrade import load_pysystemtrade
+from backtest.data.pysystemtrade_config import find_pysystemtrade_root
 from backtest.data.validation import (
     NA_TEXT,
     DataError,
@@ -94,7 +93,7 @@ from backtest.market.market_data import CURVE_COLUMNS, DATED_FIELDS, MarketData
 FORMAT_VERSION = 1
 LAYOUT = "multistrat"
 Format = Literal["parquet", "csv"]
-_EXT = {"parquet": ".parquet", "csv": ".csv"}
+EXTENSIONS = {"parquet": ".parquet", "csv": ".csv"}
 MANIFEST = "manifest.json"
 #: Dated fields whose values must be strictly positive (all their columns).
 _POSITIVE_FIELDS = ("fx", "benchmarks")
@@ -109,129 +108,21 @@ _CURVE_DTYPES = {
 }
 
 
-# ================================================================================ writing
-def write_market(
-    market: MarketData,
-    out_dir: str | os.PathLike,
-    format: Format = "parquet",
-    progress: bool = False,
-    overwrite: bool = False,
-) -> Path:
-    """Write ``market`` to ``out_dir`` in our layout (module docstring); return the folder.
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
 
-    Atomic: files go to a temporary folder next to ``out_dir`` that is renamed into place at
-    the end, so a failure leaves ``out_dir`` as it was. An existing non-empty ``out_dir`` is
-    refused (``FileExistsError``) unless ``overwrite=True``, which replaces it.
-    """
-    if format not in _EXT:
-        raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
-    out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise FileExistsError(f"{out} exists and is not a folder")
-        if any(out.iterdir()) and not overwrite:
-            raise FileExistsError(
-                f"{out} exists and is not empty; pass overwrite=True to replace it"
-            )
-    tables = _tables_of(market)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        (tmp / "curves").mkdir()
-        entries = []
-        bar = _bar(len(tables), progress, "writing")
-        for rel, field, root, frame in tables:
-            path = tmp / f"{rel}{_EXT[format]}"
-            _write_frame(frame, path, format)
-            entry = {"path": path.relative_to(tmp).as_posix(), "field": field}
-            if root is not None:
-                entry["root"] = root
-            entry |= {"rows": len(frame), "columns": frame.shape[1] - 1, "dtypes": _dtypes(frame)}
-            entries.append(entry)
-            bar.update()
-        bar.close()
-        cal = market.calendar
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "layout": LAYOUT,
-            "name": market.name,
-            "format": format,
-            "calendar": {
-                "start": fmt_date(cal[0]) if len(cal) else None,
-                "end": fmt_date(cal[-1]) if len(cal) else None,
-                "length": len(cal),
-            },
-            "files": entries,
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        _move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    def close(self) -> None:
+        pass
 
 
-def _tables_of(market: MarketData) -> list[tuple[str, str, str | None, pd.DataFrame]]:
-    """(relative path without extension, field, root, frame with a leading column) per file."""
-    cal = pd.DataFrame({"date": market.calendar})
-    ins = market.instruments.copy()
-    ins.index.name = "id"
-    tables = [
-        ("calendar", "calendar", None, cal),
-        ("instruments", "instruments", None, ins.reset_index()),
-    ]
-    for field in DATED_FIELDS:
-        tables.append((field, field, None, _dated_table(getattr(market, field), field)))
-    for root, curve in sorted(market.curves.items()):
-        if not root or root.startswith(".") or "/" in root or "\\" in root:
-            raise ValueError(f"curve root {root!r} cannot be used as a file name")
-        tables.append((f"curves/{root}", "curves", root, _dated_table(curve, f"curves[{root}]")))
-    return tables
+def progress_bar(total: int, progress: bool, desc: str):
+    """A tqdm bar over ``total`` files when ``progress``, else a bar that shows nothing."""
+    if not progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
 
-
-def _dated_table(frame: pd.DataFrame, what: str) -> pd.DataFrame:
-    if "date" in frame.columns:
-        raise ValueError(f"{what} has a column named 'date', which the layout reserves")
-    table = frame.copy()
-    table.index = pd.DatetimeIndex(table.index, name="date")
-    return table.reset_index()
-
-
-def _dtypes(table: pd.DataFrame) -> dict[str, str]:
-    return {str(c): str(t) for c, t in table.dtypes.items() if c != "date" and str(t) != "float64"}
-
-
-def _write_frame(frame: pd.DataFrame, path: Path, format: Format) -> None:
-    if format == "parquet":
-        _write_parquet(frame, path)
-    else:
-        _write_csv(frame, path)
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False)  # floats as shortest repr: they read back bit for bit
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    """Rename ``tmp`` to ``out``; an existing ``out`` is moved aside first and removed after."""
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    old = out.parent / f".{out.name}.old-{uuid.uuid4().hex}"
-    os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    return tqdm(total=total, desc=desc, unit="file")
 
 
 # ================================================================================ loading
@@ -278,7 +169,7 @@ def _load_ours(folder: Path, progress: bool) -> MarketData:
     for field in ("calendar", "instruments"):
         if field not in by_field:
             raise DataError(MANIFEST, f"no {field} file listed", column="files")
-    bar = _bar(len(manifest["files"]), progress, "loading")
+    bar = progress_bar(len(manifest["files"]), progress, "loading")
     try:
         calendar = _read_calendar(folder, by_field["calendar"], fmt, manifest)
         bar.update()
@@ -332,22 +223,6 @@ class _Context:
     ins_name: str
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _bar(total: int, progress: bool, desc: str):
-    if not progress:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="file")
-
-
 def _read_calendar(folder: Path, entry: Mapping, fmt: str, manifest: dict) -> pd.DatetimeIndex:
     name = entry["path"]
     raw = _read_table(folder, name, fmt)
@@ -373,7 +248,7 @@ def _read_manifest(folder: Path) -> dict:
             f"(this program reads version {FORMAT_VERSION})",
             column="format_version",
         )
-    if manifest.get("format") not in _EXT:
+    if manifest.get("format") not in EXTENSIONS:
         raise DataError(
             MANIFEST,
             f"format must be 'parquet' or 'csv', not {manifest.get('format')!r}",

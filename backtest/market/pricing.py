@@ -1,4 +1,7 @@
-"""Pricing: pure, vectorised functions for options, forwards, futures curves and rolls.
+"""Option pricing: pure, vectorised Black-Scholes-Merton and Black-76 prices and greeks, implied
+volatility and the project's volatility-surface model. Forwards, futures curves and rolls are in
+:mod:`backtest.market.futures`, which shares the array helpers :func:`as_f64` and
+:func:`as_output` defined here.
 
 Every numeric function broadcasts its array arguments (numpy rules), accepts scalars, and returns
 float64 ndarrays of the broadcast shape (a Python ``float`` when every input is a scalar).
@@ -19,16 +22,11 @@ decimal (0.20 = 20%). Greeks use these conventions:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr
-
-if TYPE_CHECKING:  # pandas is imported lazily by roll_schedule to keep this module light
-    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
@@ -66,11 +64,13 @@ class ImpliedVolResult:
     reason: npt.NDArray[np.str_] | str
 
 
-def _f64(x: ArrayLike) -> FloatArray:
+def as_f64(x: ArrayLike) -> FloatArray:
+    """``x`` as a float64 array (no copy when it already is one)."""
     return np.asarray(x, dtype=np.float64)
 
 
-def _out(x: ArrayLike, shape: tuple[int, ...]) -> FloatArray | float:
+def as_output(x: ArrayLike, shape: tuple[int, ...]) -> FloatArray | float:
+    """``x`` broadcast to ``shape`` as a new float64 array, or a ``float`` when ``shape == ()``."""
     arr = np.array(np.broadcast_to(np.asarray(x, dtype=np.float64), shape))
     return float(arr) if arr.ndim == 0 else arr
 
@@ -118,7 +118,7 @@ def _black_value(under_pv, strike_pv, t: _Terms, is_call) -> FloatArray:
 
 def _bsm_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call):
     """Broadcast shape, float inputs (tau floored at 0), S e^{-q tau}, K e^{-r tau}, terms."""
-    s, k, tau, r, q, v = map(_f64, (spot, strike, tau_years, rate, div_yield, vol))
+    s, k, tau, r, q, v = map(as_f64, (spot, strike, tau_years, rate, div_yield, vol))
     call = np.asarray(is_call, dtype=bool)
     shape = np.broadcast_shapes(s.shape, k.shape, tau.shape, r.shape, q.shape, v.shape, call.shape)
     tau = np.maximum(tau, 0.0)
@@ -159,7 +159,7 @@ def bs_price(
         Derivatives*, ch. 15 and 17.
     """
     shape, inputs, u, d, t = _bsm_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call)
-    return _out(_black_value(u, d, t, inputs[-1]), shape)
+    return as_output(_black_value(u, d, t, inputs[-1]), shape)
 
 
 def bs_greeks(
@@ -190,11 +190,11 @@ def bs_greeks(
     theta_call = decay - r * d * t.cdf_d2 + q * u * t.cdf_d1
     theta_put = decay + r * d * t.cdf_md2 - q * u * t.cdf_md1
     return Greeks(
-        delta=_out(np.where(call, div_df * t.cdf_d1, -div_df * t.cdf_md1), shape),
-        gamma=_out(div_df * t.n_d1 / (s * t.std), shape),
-        vega=_out(u * t.n_d1 * sqrt_tau, shape),
-        theta=_out(np.where(call, theta_call, theta_put), shape),
-        rho=_out(tau * d * np.where(call, t.cdf_d2, -t.cdf_md2), shape),
+        delta=as_output(np.where(call, div_df * t.cdf_d1, -div_df * t.cdf_md1), shape),
+        gamma=as_output(div_df * t.n_d1 / (s * t.std), shape),
+        vega=as_output(u * t.n_d1 * sqrt_tau, shape),
+        theta=as_output(np.where(call, theta_call, theta_put), shape),
+        rho=as_output(tau * d * np.where(call, t.cdf_d2, -t.cdf_md2), shape),
     )
 
 
@@ -245,9 +245,9 @@ def black76_greeks(
     Returns :class:`Greeks` of the broadcast shape (floats for scalar inputs).
     """
     greeks = bs_greeks(forward, strike, tau_years, rate, rate, vol, is_call)
-    price = _f64(black76_price(forward, strike, tau_years, rate, vol, is_call))
-    rho = -np.maximum(_f64(tau_years), 0.0) * price
-    return dataclasses.replace(greeks, rho=_out(rho, price.shape))
+    price = as_f64(black76_price(forward, strike, tau_years, rate, vol, is_call))
+    rho = -np.maximum(as_f64(tau_years), 0.0) * price
+    return dataclasses.replace(greeks, rho=as_output(rho, price.shape))
 
 
 def _price_vega(under_pv, strike_pv, sqrt_tau, vol, is_call) -> tuple[FloatArray, FloatArray]:
@@ -320,7 +320,7 @@ def implied_vol(
         ``vol`` and ``reason`` of the broadcast shape of the inputs.
     """
     arrays = np.broadcast_arrays(
-        *map(_f64, (price, spot, strike, tau_years, rate, div_yield)),
+        *map(as_f64, (price, spot, strike, tau_years, rate, div_yield)),
         np.asarray(is_call, dtype=bool),
     )
     shape = arrays[0].shape
@@ -368,31 +368,6 @@ def implied_vol(
     return ImpliedVolResult(vol=vol, reason=reason)
 
 
-def forward_price(
-    spot: ArrayLike, rate_domestic: ArrayLike, rate_foreign: ArrayLike, tau_years: ArrayLike
-) -> FloatArray | float:
-    """Forward price by covered interest parity / cost of carry: ``S e^{(r_d - r_f) tau}``.
-
-    ``spot`` in price units (FX: domestic currency per unit of foreign); ``rate_domestic`` and
-    ``rate_foreign`` continuously compounded annual decimals of the quote (domestic) and base
-    (foreign) currency, or financing rate and yield for other assets; ``tau_years`` to delivery.
-    Returns the forward in the units of ``spot``.
-    """
-    s, rd, rf, tau = map(_f64, (spot, rate_domestic, rate_foreign, tau_years))
-    shape = np.broadcast_shapes(s.shape, rd.shape, rf.shape, tau.shape)
-    return _out(s * np.exp((rd - rf) * tau), shape)
-
-
-def forward_points(
-    spot: ArrayLike, rate_domestic: ArrayLike, rate_foreign: ArrayLike, tau_years: ArrayLike
-) -> FloatArray | float:
-    """Forward points ``forward_price(...) - spot``, in price units (not pips); see
-    :func:`forward_price` for the arguments."""
-    s = _f64(spot)
-    fwd = _f64(forward_price(s, rate_domestic, rate_foreign, tau_years))
-    return _out(fwd - s, fwd.shape)
-
-
 def surface_vol(
     atm_vols: ArrayLike,
     tenors_years: ArrayLike,
@@ -428,9 +403,9 @@ def surface_vol(
         Annual vol of shape ``broadcast(atm_vols.shape[:-1], skew, curvature, forward, strike,
         tau_years)``.
     """
-    atm = _f64(atm_vols)
-    tenors = _f64(tenors_years)
-    sk, cv, f, k, tau = map(_f64, (skew, curvature, forward, strike, tau_years))
+    atm = as_f64(atm_vols)
+    tenors = as_f64(tenors_years)
+    sk, cv, f, k, tau = map(as_f64, (skew, curvature, forward, strike, tau_years))
     n = tenors.shape[0] if tenors.ndim == 1 else 0
     if n == 0 or atm.ndim == 0 or atm.shape[-1] != n:
         raise ValueError("tenors_years must be 1-D and match the last axis of atm_vols")
@@ -453,164 +428,4 @@ def surface_vol(
     with np.errstate(divide="ignore", invalid="ignore"):
         m = np.log(k / f) / np.sqrt(tau_eff)
     vol = np.maximum(atm_tau * (1.0 + sk * m + cv * m * m), SURFACE_MIN_VOL)
-    return _out(vol, lead)
-
-
-def roll_schedule(
-    expiries: Sequence[pd.Timestamp] | pd.DatetimeIndex,
-    calendar: pd.DatetimeIndex,
-    days_before: int,
-) -> pd.Series:
-    """Which contract to hold on each trading day when rolling ``days_before`` days before expiry.
-
-    Contract ``i`` is held while the date is before its roll date, the trading day
-    ``days_before`` positions in ``calendar`` before expiry ``i``; from the roll date on,
-    contract ``i + 1`` is held. An expiry not on the calendar maps to the last calendar day on or
-    before it; an expiry after the calendar's end is placed by counting weekdays beyond the last
-    calendar day (holidays there are unknown).
-
-    Parameters
-    ----------
-    expiries : sequence of Timestamp
-        Contract expiries, sorted ascending.
-    calendar : DatetimeIndex
-        Trading days, strictly increasing.
-    days_before : int
-        Trading days before expiry at which to roll (>= 0; 0 rolls on the expiry day).
-
-    Returns
-    -------
-    Series of int64 indexed by ``calendar``
-        0-based position into ``expiries`` of the contract held. Raises ``ValueError`` on
-        unsorted/empty inputs or when a date is on or after the last contract's roll date (the
-        message names the first such date).
-    """
-    import pandas as pd
-
-    exp = pd.DatetimeIndex(expiries)
-    cal = pd.DatetimeIndex(calendar)
-    if days_before < 0 or len(exp) == 0 or len(cal) == 0:
-        raise ValueError("need days_before >= 0 and non-empty expiries and calendar")
-    if not (exp.is_monotonic_increasing and cal.is_monotonic_increasing and cal.is_unique):
-        raise ValueError("expiries must be sorted ascending and calendar strictly increasing")
-    if exp.tz is None and cal.tz is not None:
-        exp = exp.tz_localize(cal.tz)
-    elif exp.tz is not None and cal.tz is None:
-        exp = exp.tz_localize(None)
-    pos = np.searchsorted(cal.asi8, exp.asi8, side="right") - 1
-    beyond = exp > cal[-1]
-    if beyond.any():
-        day = np.timedelta64(1, "D")
-        start = np.datetime64(cal[-1].tz_localize(None).normalize(), "D") + day
-        ends = exp[beyond].tz_localize(None).normalize().values.astype("datetime64[D]") + day
-        pos[beyond] = len(cal) - 1 + np.busday_count(start, ends)
-    roll_pos = pos - int(days_before)
-    held = np.searchsorted(roll_pos, np.arange(len(cal)), side="right")
-    past = np.flatnonzero(held >= len(exp))
-    if past.size:
-        raise ValueError(
-            f"no contract to hold on {cal[past[0]].date()}: on or after the roll date of the "
-            f"last expiry {exp[-1].date()} ({days_before} trading days before it)"
-        )
-    return pd.Series(held.astype(np.int64), index=calendar, name="contract")
-
-
-def back_adjust(
-    price: ArrayLike,
-    next_price: ArrayLike,
-    roll_at: ArrayLike,
-    method: Literal["panama", "ratio"],
-) -> FloatArray:
-    """Continuous (back-adjusted) futures price series from the held contract's prices.
-
-    ``price[t]`` is the held contract's settlement at ``t``. ``roll_at[t]`` True means the
-    position rolls at ``t``'s close into the next contract, whose price at ``t`` is
-    ``next_price[t]`` (so ``price[t + 1]`` is the new contract's). ``next_price`` is only read on
-    roll rows. The adjusted series ends at ``price[-1]`` and its daily change is the held
-    contract's own change: ``price[t+1] - next_price[t]`` across a roll, ``price[t+1] -
-    price[t]`` otherwise.
-
-    - ``"panama"`` (additive): ``adj[t] = price[t] + sum over rolls s >= t of
-      (next_price[s] - price[s])``; daily differences are preserved.
-    - ``"ratio"`` (multiplicative): ``adj[t] = price[t] * prod over rolls s >= t of
-      next_price[s] / price[s]``; daily returns are preserved (prices at rolls must be > 0).
-
-    A roll flagged on the last row has no later price to link to and is ignored.
-
-    Parameters
-    ----------
-    price, next_price : array_like of shape (n_dates,) or (n_dates, ...)
-        Held and next contract's prices (price units), time on axis 0.
-    roll_at : array_like of bool, same shape
-        Roll flags.
-    method : {"panama", "ratio"}
-        Additive or multiplicative adjustment.
-
-    Returns
-    -------
-    ndarray of float64 of the shape of ``price``, in price units.
-    """
-    p = _f64(price)
-    nxt = np.broadcast_to(_f64(next_price), p.shape)
-    rolls = np.array(np.broadcast_to(np.asarray(roll_at, dtype=bool), p.shape))
-    if p.ndim == 0:
-        raise ValueError("price must have a time axis")
-    rolls[-1] = False
-    if method == "panama":
-        gap = np.where(rolls, nxt - p, 0.0)
-        adj = np.flip(np.cumsum(np.flip(gap, axis=0), axis=0), axis=0)
-        return p + adj
-    if method == "ratio":
-        if np.any(rolls & ~((p > 0) & (nxt > 0))):
-            raise ValueError("ratio back-adjustment needs positive prices on roll dates")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(rolls, nxt / p, 1.0)
-        return p * np.flip(np.cumprod(np.flip(factor, axis=0), axis=0), axis=0)
-    raise ValueError(f"method must be 'panama' or 'ratio', got {method!r}")
-
-
-def curve_carry(
-    near_price: ArrayLike,
-    far_price: ArrayLike,
-    near_expiry_years: ArrayLike,
-    far_expiry_years: ArrayLike,
-    price: ArrayLike,
-) -> FloatArray | float:
-    """Annualised futures-curve carry ``(near - far) / (far_T - near_T) / price``.
-
-    Positive when the curve is backwardated (near above far): a long position rolls up the curve.
-
-    Prices (nearer and farther contract, and ``price`` to normalise by, usually the held
-    contract's) in price units; expiries in years on any common origin (only the gap matters).
-    Returns carry as an annual decimal, NaN where the gap is <= 0, ``price`` is 0 or an input
-    is NaN.
-    """
-    near, far, t_near, t_far, px = map(
-        _f64, (near_price, far_price, near_expiry_years, far_expiry_years, price)
-    )
-    shape = np.broadcast_shapes(near.shape, far.shape, t_near.shape, t_far.shape, px.shape)
-    gap = t_far - t_near
-    valid = (gap > 0) & (px != 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        carry = (near - far) / np.where(valid, gap * px, 1.0)
-    return _out(np.where(valid, carry, np.nan), shape)
-
-
-def years_between(contract_a: ArrayLike, contract_b: ArrayLike) -> FloatArray | float:
-    """Years from contract ``a`` to contract ``b`` for pysystemtrade ids ``YYYYMMDD`` (DD = 00).
-
-    ``((year_b - year_a) * 12 + month_b - month_a) / 12``; the day digits are ignored.
-
-    Ids are ints such as ``20231200`` (December 2023), or floats (NaN propagates). Returns ``b``
-    minus ``a`` in years (negative when ``b`` is earlier); ``ValueError`` if a month is not 1..12.
-    """
-    a, b = _f64(contract_a), _f64(contract_b)
-    shape = np.broadcast_shapes(a.shape, b.shape)
-
-    def months(x: FloatArray) -> FloatArray:
-        year, month = np.floor(x / 10000.0), np.floor(x / 100.0) % 100.0
-        if np.any(np.isfinite(x) & ((month < 1) | (month > 12))):
-            raise ValueError("contract ids must be YYYYMMDD with month 01..12")
-        return year * 12.0 + month
-
-    return _out((months(b) - months(a)) / 12.0, shape)
+    return as_output(vol, lead)

@@ -77,6 +77,7 @@ from backtest.market.market_data import (
     SURFACE_TENORS_YEARS,
     MarketData,
 )
+from backtest.synthetic import contracts as sc
 from backtest.synthetic import models as sm
 from backtest.synthetic.params import (
     DEFAULT_BOND_FUTURES,
@@ -246,7 +247,7 @@ def _pricers(paths: _Paths, p: SyntheticParams) -> list[tuple[ContractSpec, Pric
         return lambda tau: level * np.exp((r - q) * tau)
 
     def bond_future(j, maturity):
-        return lambda tau: sm.bond_price(
+        return lambda tau: sc.bond_price(
             p.rates.bond_coupon, maturity, rates.forward_yield(j, tau, maturity)
         )
 
@@ -256,7 +257,7 @@ def _pricers(paths: _Paths, p: SyntheticParams) -> list[tuple[ContractSpec, Pric
         )
 
     def fx_future(spot, r_foreign):
-        return lambda tau: sm.cip_forward(spot, short[:, 0], r_foreign, tau * 365.0)
+        return lambda tau: sc.cip_forward(spot, short[:, 0], r_foreign, tau * 365.0)
 
     def commodity_future(spot, y):
         return lambda tau: spot * np.exp((short[:, 0] - y) * tau)
@@ -303,8 +304,8 @@ def _futures(
     after = _sessions_after(calendar[-1], 60 + 2 * p.roll_days_before_expiry)
     curves, adjusted = {}, {}
     for spec, price_fn in _pricers(paths, p):
-        expiries = sm.contract_expiries(spec.months, spec.rule, spec.day, years[0], years[-1] + 3)
-        cols, adjusted[spec.root] = sm.curve_columns(
+        expiries = sc.contract_expiries(spec.months, spec.rule, spec.day, years[0], years[-1] + 3)
+        cols, adjusted[spec.root] = sc.curve_columns(
             days, expiries, p.roll_days_before_expiry, price_fn, after
         )
         curves[spec.root] = pd.DataFrame(cols, index=calendar)[list(CURVE_COLUMNS)]
@@ -380,7 +381,7 @@ def _assemble(
     for root, curve in curves.items():
         prices[root] = curve["price"].to_numpy()
     for j, code in enumerate(codes[1:], start=1):
-        prices[f"FWD-{code}-1M"] = sm.cip_forward(
+        prices[f"FWD-{code}-1M"] = sc.cip_forward(
             paths.fx[:, j - 1], r_usd, rates.short[:, j], p.fx.forward_days
         )
     stock_ids = [_stock_id(i) for i in range(p.universe.n_stocks)]
@@ -415,7 +416,7 @@ def _spy_dividends(calendar: pd.DatetimeIndex, eq: sm.EquityPaths, days: np.ndar
     quarter-end month (the first session on or after it)."""
     cal = calendar.to_numpy().astype("datetime64[D]")
     years = cal.astype("datetime64[Y]").astype(np.int64) + 1970
-    ex = sm.contract_expiries(QUARTERLY, R.THIRD_FRIDAY, 1, years[0], years[-1])
+    ex = sc.contract_expiries(QUARTERLY, R.THIRD_FRIDAY, 1, years[0], years[-1])
     ex_idx = np.unique(np.searchsorted(cal, ex, side="left"))
     ex_idx = ex_idx[(ex_idx > 0) & (ex_idx < len(cal))]
     accrued = np.cumsum(eq.level / 10.0 * eq.dividend_yield * days / 365.0)

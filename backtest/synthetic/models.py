@@ -1,15 +1,10 @@
-"""Numerical building blocks of the synthetic market (see :mod:`backtest.synthetic` for the model).
+"""The model stages of the synthetic market (see :mod:`backtest.synthetic` for the model).
 
-Pure functions on float64 arrays with time on axis 0:
-
-- the two day-by-day recursions, written as plain Python (``heston_paths_py``, ``ou_paths_py``)
-  and compiled with numba (``heston_paths``, ``ou_paths``); tests check that both agree;
-- regime and crash-jump draws;
-- closed forms used to price the synthetic contracts (mean-reversion averages, coupon bonds,
-  covered interest parity);
-- contract expiry schedules, the held contract on each day (roll ``n`` trading days before
-  expiry) and Panama (additive) adjustment;
-- the model stages ``simulate_*``.
+Each ``simulate_*`` function draws from the generator it is given and returns float64 paths with
+time on axis 0 (the dataclasses :class:`Drivers`, :class:`RatePaths`, :class:`EquityPaths`,
+:class:`VolPaths`, :class:`StockPaths`, or arrays of shape (n, k)). The recursions and draws they
+are built from are in :mod:`backtest.synthetic.recursions`; the contracts priced on the paths are
+in :mod:`backtest.synthetic.contracts`.
 
 Prefix stability: the paths are built so that day ``t``'s values depend only on the seed, the
 start and days ``0..t`` — never on how many days are simulated — so a longer window extends a
@@ -26,14 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from backtest.synthetic.params import (
     CommodityParams,
     CommoditySpec,
     CurrencySpec,
     EquityParams,
-    ExpiryRule,
     FxParams,
     IndexSpec,
     RatesParams,
@@ -41,305 +34,16 @@ from backtest.synthetic.params import (
     UniverseParams,
     VolParams,
 )
-
-#: Trading days per year: the time step of every simulated recursion is ``1 / TRADING_DAYS``.
-TRADING_DAYS = 252
-DT_YEARS = 1.0 / TRADING_DAYS
-
-
-# ----------------------------------------------------------------------------- recursions
-def heston_paths_py(
-    regime: np.ndarray,
-    jumps: np.ndarray,
-    z_ret: np.ndarray,
-    z_var: np.ndarray,
-    drift: np.ndarray,
-    v0: float,
-    kappa: float,
-    theta: np.ndarray,
-    xi: np.ndarray,
-    rho: np.ndarray,
-    jump_var: float,
-    v_floor: float,
-    recovery: float,
-    dt: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Euler (full-truncation style, floored) Heston path with regime-dependent parameters.
-
-    Parameters
-    ----------
-    regime : int ndarray of shape (n,)
-        0 calm / 1 crisis; indexes ``theta``, ``xi`` and ``rho`` (each of shape (2,)).
-    jumps : ndarray of shape (n,)
-        Log-return jumps (0 on ordinary days); each adds ``jump_var * |jump|`` to the variance.
-    z_ret, z_var : ndarray of shape (n,)
-        Independent standard normals; the variance shock is ``rho z_ret + sqrt(1-rho^2) z_var``.
-    drift : ndarray of shape (n,)
-        Annual arithmetic drift of the price.
-    v0, kappa, theta, xi, v_floor : float / ndarray
-        Start variance, mean-reversion speed (1/yr), long-run variance, vol of variance, floor.
-    recovery : float
-        Extra calm-regime drift per unit of log drawdown from the running peak (1/yr).
-    dt : float
-        Step in years.
-
-    Returns
-    -------
-    (ret, var) : ndarrays of shape (n,)
-        Daily log return of day ``t`` and the instantaneous variance at ``t``'s close.
-    """
-    n = regime.shape[0]
-    ret = np.empty(n)
-    var = np.empty(n)
-    v = v0
-    sq = np.sqrt(dt)
-    log_level = 0.0
-    log_peak = 0.0
-    for t in range(n):
-        s = regime[t]
-        vol = np.sqrt(v)
-        mu = drift[t] + (recovery * (log_peak - log_level) if s == 0 else 0.0)
-        ret[t] = (mu - 0.5 * v) * dt + vol * sq * z_ret[t] + jumps[t]
-        log_level += ret[t]
-        log_peak = max(log_peak, log_level)
-        zv = rho[s] * z_ret[t] + np.sqrt(1.0 - rho[s] * rho[s]) * z_var[t]
-        v = v + kappa * (theta[s] - v) * dt + xi[s] * vol * sq * zv + jump_var * abs(jumps[t])
-        v = max(v, v_floor)
-        var[t] = v
-    return ret, var
-
-
-def ou_paths_py(
-    x0: np.ndarray,
-    kappa: np.ndarray,
-    theta: np.ndarray,
-    sigma: np.ndarray,
-    z: np.ndarray,
-    dt: float,
-) -> np.ndarray:
-    """Euler paths of ``dx = kappa (theta - x) dt + sigma dW`` with time-varying parameters.
-
-    ``x0`` has shape (k,); ``kappa``, ``theta``, ``sigma`` and the normals ``z`` shape (n, k).
-    Returns the (n, k) values at each step's end.
-    """
-    n, k = z.shape
-    out = np.empty((n, k))
-    x = x0.copy()
-    sq = np.sqrt(dt)
-    for t in range(n):
-        for j in range(k):
-            x[j] += kappa[t, j] * (theta[t, j] - x[j]) * dt + sigma[t, j] * sq * z[t, j]
-            out[t, j] = x[j]
-    return out
-
-
-heston_paths = njit(cache=True)(heston_paths_py)
-_ou_paths_nb = njit(cache=True)(ou_paths_py)
-
-
-def ou_paths(x0, kappa, theta, sigma, z: np.ndarray, dt: float = DT_YEARS) -> np.ndarray:
-    """:func:`ou_paths_py` compiled, with every parameter broadcast to ``z``'s (n, k) shape."""
-    n, k = np.shape(z)
-
-    def full(a, shape=(n, k)) -> np.ndarray:  # writable C-contiguous copy: one compiled signature
-        return np.array(np.broadcast_to(np.asarray(a, dtype=np.float64), shape), order="C")
-
-    return _ou_paths_nb(full(x0, (k,)), full(kappa), full(theta), full(sigma), full(z), float(dt))
-
-
-# ----------------------------------------------------------------------------- regimes, jumps
-def regime_path(
-    rng: np.random.Generator,
-    n: int,
-    calm_mean_days: float,
-    crisis_days: tuple[int, int],
-    first_calm_max_days: int | None = None,
-) -> np.ndarray:
-    """Alternating calm (0) / crisis (1) spells: a two-state semi-Markov chain.
-
-    Calm spells are geometric with mean ``calm_mean_days``; crisis spells uniform on
-    ``crisis_days`` (inclusive). The path starts calm. With ``first_calm_max_days`` the first
-    calm spell is drawn conditional on lasting at most that many days (the geometric draw taken
-    modulo the bound, which by memorylessness is exactly that conditional law), so every path
-    longer than the bound has a crisis. Row ``i`` of one ``(spells, 2)`` uniform draw gives the
-    ``i``-th calm and crisis lengths (inverse CDFs), so the first ``m`` days are the same for any
-    ``n >= m``. Returns int64 of shape (n,).
-    """
-    lo, hi = int(crisis_days[0]), int(crisis_days[1])
-    spells = n // max(lo, 1) + 2  # each calm + crisis pair lasts more than lo days
-    u = rng.random((spells, 2))
-    calm = np.ceil(np.log1p(-u[:, 0]) / np.log1p(-1.0 / calm_mean_days)).astype(np.int64)
-    calm = np.maximum(calm, 1)  # geometric on 1, 2, ...: P(calm > k) = (1 - 1/mean)^k
-    crisis = lo + np.floor(u[:, 1] * (hi - lo + 1)).astype(np.int64)
-    if first_calm_max_days is not None:
-        calm[0] = (calm[0] - 1) % max(int(first_calm_max_days), 1) + 1
-    states = np.tile(np.array([0, 1], dtype=np.int64), spells)
-    return np.repeat(states, np.column_stack([calm, crisis]).ravel())[:n]
-
-
-def crash_jumps(
-    rng: np.random.Generator,
-    regime: np.ndarray,
-    per_year: tuple[float, float],
-    size_range: tuple[float, float],
-    dt: float = DT_YEARS,
-) -> np.ndarray:
-    """Crash log-jumps: on each day with probability ``per_year[regime] × dt`` a jump of
-    ``-U(size_range)``; 0 otherwise. Shape (n,). Day ``t``'s arrival and size uniforms are row
-    ``t`` of one ``(n, 2)`` draw."""
-    n = regime.shape[0]
-    u = rng.random((n, 2))
-    size = size_range[0] + (size_range[1] - size_range[0]) * u[:, 1]
-    p = np.asarray(per_year, dtype=np.float64)[regime] * dt
-    return np.where(u[:, 0] < p, -size, 0.0)
-
-
-# ----------------------------------------------------------------------------- closed forms
-def mean_reversion_average(kappa: float, horizon_years) -> np.ndarray:
-    """``(1 - e^{-kappa h}) / (kappa h)``: average weight of today's deviation over ``[0, h]``."""
-    kh = kappa * np.asarray(horizon_years, dtype=np.float64)
-    safe = np.where(kh > 1e-10, kh, 1.0)
-    return np.where(kh > 1e-10, -np.expm1(-safe) / safe, 1.0 - 0.5 * kh)
-
-
-def bond_price(coupon: float, maturity_years: float, yield_annual) -> np.ndarray:
-    """Price per 100 face of a semi-annual ``coupon`` bond at a semi-annual ``yield_annual``."""
-    y = np.asarray(yield_annual, dtype=np.float64)
-    periods = 2.0 * maturity_years
-    half = 0.5 * y
-    discount = (1.0 + half) ** -periods
-    small = np.abs(half) < 1e-9
-    annuity = np.where(small, periods, (1.0 - discount) / np.where(small, 1.0, half))
-    return 100.0 * (0.5 * coupon * annuity + discount)
-
-
-def cip_forward(spot, rate_usd, rate_foreign, days) -> np.ndarray:
-    """Outright forward (USD per unit) by covered interest parity, simple ACT/360 rates."""
-    days = np.asarray(days, dtype=np.float64)
-    return np.asarray(spot) * (1.0 + rate_usd * days / 360.0) / (1.0 + rate_foreign * days / 360.0)
-
-
-def ewma(x: np.ndarray, halflife_days: float) -> np.ndarray:
-    """Exponentially weighted moving average of a 1-D series, started at ``x[0]`` (no look-ahead):
-    ``y[t] = y[t-1] + alpha (x[t] - y[t-1])``, i.e. :func:`ou_paths` with no noise."""
-    alpha = 1.0 - 0.5 ** (1.0 / halflife_days)
-    z = np.zeros((x.shape[0], 1))
-    return ou_paths(x[:1], alpha, x[:, None], 0.0, z, dt=1.0)[:, 0]
-
-
-# ----------------------------------------------------------------------------- contracts
-def contract_expiries(
-    months: tuple[int, ...], rule: ExpiryRule, day: int, first_year: int, last_year: int
-) -> np.ndarray:
-    """Sorted expiry dates (datetime64[D]) of the contract months in ``first_year..last_year``."""
-    years = np.arange(first_year, last_year + 1)
-    idx = (years[:, None] - 1970) * 12 + (np.asarray(months)[None, :] - 1)
-    month = np.sort(idx.ravel()).astype("datetime64[M]")
-    first = month.astype("datetime64[D]")
-    nxt = (month + 1).astype("datetime64[D]")
-    prior = (month - 1).astype("datetime64[D]")
-    match ExpiryRule(rule):
-        case ExpiryRule.THIRD_FRIDAY:
-            exp = np.busday_offset(first, 2, roll="forward", weekmask="Fri")
-        case ExpiryRule.THIRD_WEDNESDAY:
-            exp = np.busday_offset(first, 2, roll="forward", weekmask="Wed")
-        case ExpiryRule.IMM_MONDAY:
-            exp = np.busday_offset(first, 2, roll="forward", weekmask="Wed") - 2
-        case ExpiryRule.VIX:
-            exp = np.busday_offset(nxt, 2, roll="forward", weekmask="Fri") - 30
-        case ExpiryRule.MONTH_DAY:
-            exp = first + (day - 1)
-        case ExpiryRule.PRIOR_MONTH_DAY:
-            exp = prior + (day - 1)
-        case ExpiryRule.PRIOR_MONTH_END:
-            exp = first - 1
-        case ExpiryRule.MONTH_END:
-            exp = nxt - 1
-    return np.busday_offset(exp, 0, roll="backward")
-
-
-def held_contracts(
-    calendar: np.ndarray,
-    expiries: np.ndarray,
-    roll_days: int,
-    sessions_after: np.ndarray | None = None,
-) -> np.ndarray:
-    """Index into ``expiries`` of the contract held on each calendar day.
-
-    Contract ``i`` is held until the trading day ``roll_days`` positions before its expiry
-    (an expiry off the calendar maps to the last trading day on or before it), and contract
-    ``i + 1`` from that day on — the rule of :func:`backtest.market.pricing.roll_schedule`. Beyond
-    the
-    calendar's end the days counted are ``sessions_after`` (the trading days after it, known in
-    advance: with them a roll near the end is placed as a longer calendar would place it), then
-    weekdays. ``calendar``, ``expiries`` and ``sessions_after`` are datetime64[D].
-    Raises ``ValueError`` when the last contract would be needed (no next contract for carry).
-    """
-    n = calendar.shape[0]
-    last = calendar[-1]
-    if sessions_after is not None and sessions_after.shape[0]:
-        calendar = np.concatenate([calendar, sessions_after[sessions_after > last]])
-        last = calendar[-1]
-    end = max(expiries[-1], last) + 1
-    extra = np.arange(last + 1, end + 1, dtype="datetime64[D]")
-    ext = np.concatenate([calendar, extra[np.is_busday(extra)]])
-    roll_pos = np.searchsorted(ext, expiries, side="right") - 1 - int(roll_days)
-    held = np.searchsorted(roll_pos, np.arange(n), side="right")
-    if held.max() + 1 >= expiries.shape[0]:
-        raise ValueError("contract schedule too short for the calendar")
-    return held
-
-
-def contract_ids(expiries: np.ndarray) -> np.ndarray:
-    """Contract ids ``YYYYMMDD`` (int64) from the expiry dates."""
-    y = expiries.astype("datetime64[Y]").astype(np.int64) + 1970
-    m = expiries.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    d = (expiries - expiries.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
-    return y * 10000 + m * 100 + d
-
-
-def curve_columns(
-    days: np.ndarray,
-    expiries: np.ndarray,
-    roll_days: int,
-    price_fn,
-    sessions_after: np.ndarray | None = None,
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Columns of :data:`backtest.market.CURVE_COLUMNS` and the Panama series of one root.
-
-    ``days`` and ``expiries`` are datetime64[D]; ``price_fn(tau_years)`` prices, on each day,
-    the contract ``tau_years`` (calendar days / 365, shape (n,)) from expiry. The held contract
-    follows :func:`held_contracts` (with ``sessions_after``); ``carry`` and ``forward`` are the
-    next contract.
-    """
-    held = held_contracts(days, expiries, roll_days, sessions_after)
-    ids = contract_ids(expiries)
-    cols = {}
-    for name, k in (("price", held), ("carry", held + 1)):
-        tau = (expiries[k] - days).astype(np.float64) / 365.0
-        cols[name] = np.asarray(price_fn(tau), dtype=np.float64)
-        cols[f"{name}_contract"] = ids[k]
-        cols[f"{name}_expiry"] = expiries[k].astype("datetime64[ns]")
-    for col in ("", "_contract", "_expiry"):
-        cols[f"forward{col}"] = cols[f"carry{col}"]
-    return cols, panama(cols["price"], cols["carry"], held)
-
-
-def panama(price: np.ndarray, forward: np.ndarray, held: np.ndarray) -> np.ndarray:
-    """Panama (additive) adjusted series starting at ``price[0]``.
-
-    Its change on day ``t`` is the held contract's own change: ``price[t] - price[t-1]``, or,
-    on a roll day (``held[t] != held[t-1]``), ``price[t] - forward[t-1]`` (yesterday's price of
-    the contract rolled into). It is anchored at the first day, not back-adjusted to end at
-    ``price[-1]``: a series anchored at the end would be rewritten by every later roll, so a
-    longer history would change the earlier values. Only its differences carry meaning; it
-    equals ``price`` until the first roll and differs from it by the sum of the roll gaps after.
-    """
-    prev = np.where(held[1:] == held[:-1], price[:-1], forward[:-1])
-    adj = np.empty_like(price)
-    adj[0] = price[0]
-    adj[1:] = price[0] + np.cumsum(price[1:] - prev)
-    return adj
+from backtest.synthetic.recursions import (
+    DT_YEARS,
+    TRADING_DAYS,
+    crash_jumps,
+    ewma,
+    heston_paths,
+    mean_reversion_average,
+    ou_paths,
+    regime_path,
+)
 
 
 # ----------------------------------------------------------------------------- model stages

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from backtest.data import folder as data
-from backtest.data.folder import load_market, validate_dataset, write_market
+from backtest.data import writer
+from backtest.data.folder import load_market, validate_dataset
 from backtest.data.validation import DataError
+from backtest.data.writer import write_market
 from backtest.market.instruments import (
     CommodityFuture,
     CurrencyForward,
@@ -197,8 +198,8 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
             raise OSError("disk full")
         real(frame, path)
 
-    real = data._write_parquet
-    monkeypatch.setattr(data, "_write_parquet", failing)
+    real = writer._write_parquet
+    monkeypatch.setattr(writer, "_write_parquet", failing)
     with pytest.raises(OSError, match="disk full"):
         write_market(small_market(), tmp_path / "m")
     assert len(calls) == 4
@@ -213,7 +214,7 @@ def test_failed_overwrite_keeps_the_old_dataset(tmp_path, monkeypatch):
     def failing(frame, path):
         raise OSError("disk full")
 
-    monkeypatch.setattr(data, "_write_parquet", failing)
+    monkeypatch.setattr(writer, "_write_parquet", failing)
     with pytest.raises(OSError):
         write_market(market.until("2020-01-03"), out, overwrite=True)
     after = sorted((p.name, p.read_bytes()) for p in out.rglob("*") if p.is_file())
@@ -329,7 +330,7 @@ def test_non_positive_price_in_parquet(tmp_path):
     folder = write_market(market, tmp_path / "m")
     prices = market.prices.copy()
     prices.loc["2020-01-03", "FESX"] = 0.0
-    data._write_parquet(prices.reset_index(), folder / "prices.parquet")
+    writer._write_parquet(prices.reset_index(), folder / "prices.parquet")
     _expect(folder, "prices.parquet", 3, "2020-01-03", "FESX", "must be positive")
 
 

@@ -12,11 +12,8 @@ import pandas as pd
 import pytest
 
 from backtest.data.folder import load_market, validate_dataset
-from backtest.data.pysystemtrade import (
-    contract_expiry,
-    load_pysystemtrade,
-    load_pysystemtrade_config,
-)
+from backtest.data.pysystemtrade import contract_expiry, load_pysystemtrade
+from backtest.data.pysystemtrade_config import load_pysystemtrade_config
 from backtest.data.validation import DataError
 
 SAMPLE = Path(__file__).parents[3].parent / "shared/data/pysystemtrade"

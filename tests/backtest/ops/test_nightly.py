@@ -420,7 +420,7 @@ def test_kill_9_at_any_point_leaves_whole_days_and_resumes(tmp_path, capsys, con
 @pytest.fixture(scope="module")
 def data_state(tmp_path_factory, config):
     """A data folder (our CSV layout) to 2016-03-31 and a state booked to the day before."""
-    from backtest.data.folder import write_market
+    from backtest.data.writer import write_market
     from backtest.synthetic.build import synthetic_market
 
     root = tmp_path_factory.mktemp("data")
@@ -496,7 +496,8 @@ def test_bad_input_exits_2_and_leaves_the_state_byte_identical(
 
 def test_data_that_no_longer_reaches_inception_is_a_state_problem(data_state, tmp_path, capsys,
                                                                   config):  # fmt: skip
-    from backtest.data.folder import load_market, write_market
+    from backtest.data.folder import load_market
+    from backtest.data.writer import write_market
 
     root, state, _ = data_state
     later = load_market(root / "data").between("2015-02-02", "2016-03-31")

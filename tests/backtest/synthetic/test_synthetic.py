@@ -21,8 +21,11 @@ from backtest.market.market_data import (
     MarketData,
 )
 from backtest.synthetic import build as synthetic_module
+from backtest.synthetic import contracts as sc
 from backtest.synthetic import models as sm
+from backtest.synthetic import recursions as sr
 from backtest.synthetic.build import SyntheticParams, UniverseParams, synthetic_market
+from backtest.synthetic.params import ExpiryRule
 
 BOND_ROOTS = ("ZT", "ZF", "ZN", "ZB", "FGBS", "FGBM", "FGBL", "R", "CGB")
 COMMODITY_ROOTS = ("CL", "NG", "HO", "GC", "SI", "HG", "ZC", "ZS", "ZW", "LE")
@@ -221,13 +224,13 @@ def test_curves_have_the_multiple_prices_shape_and_roll_before_expiry(market):
         assert (curve["price_contract"][rolled] == curve["carry_contract"].shift()[rolled]).all()
 
 
-def test_held_contract_follows_the_pricing_roll_schedule(market):
-    from backtest.market import pricing
+def test_held_contract_follows_the_futures_roll_schedule(market):
+    from backtest.market import futures
 
     for root in ("ES", "VX", "CL", "ZN"):
         curve = market.curves[root]
         expiries = pd.DatetimeIndex(sorted(set(curve["price_expiry"]) | set(curve["carry_expiry"])))
-        held = pricing.roll_schedule(expiries, market.calendar, 5)
+        held = futures.roll_schedule(expiries, market.calendar, 5)
         assert (expiries[held.to_numpy()] == curve["price_expiry"].to_numpy()).all(), root
 
 
@@ -447,11 +450,11 @@ def test_held_contract_on_a_day_does_not_depend_on_the_calendar_end():
     specs = (p.vol.vix_future, p.equity.indices[0].contract, p.rates.bond_futures[2].contract,
              p.commodity.specs[0].contract, p.fx.futures[0], p.rates.rate_futures[0])  # fmt: skip
     for spec in specs:
-        expiries = sm.contract_expiries(spec.months, spec.rule, spec.day, 2007, 2012)
-        full = sm.held_contracts(cal, expiries, 5, after)
+        expiries = sc.contract_expiries(spec.months, spec.rule, spec.day, 2007, 2012)
+        full = sc.held_contracts(cal, expiries, 5, after)
         for i in range(1, len(cal) - 260):
             rest = np.concatenate([cal[i + 1 :], after])
-            held = sm.held_contracts(cal[: i + 1], expiries, 5, rest)
+            held = sc.held_contracts(cal[: i + 1], expiries, 5, rest)
             assert held[-1] == full[i], (spec.root, cal[i])
 
 
@@ -474,32 +477,32 @@ def test_compiled_kernels_agree_with_plain_python():
     drift = np.full(n, 0.05)
     args = (regime, jumps, z1, z2, drift, 0.04, 5.0, np.array([0.02, 0.1]),
             np.array([0.4, 0.7]), np.array([-0.7, -0.8]), 1.0, 0.0036, 0.5, 1 / 252)  # fmt: skip
-    for a, b in zip(sm.heston_paths(*args), sm.heston_paths_py(*args), strict=True):
+    for a, b in zip(sr.heston_paths(*args), sr.heston_paths_py(*args), strict=True):
         assert np.allclose(a, b, rtol=1e-13, atol=1e-15)
     z = rng.standard_normal((n, 3))
     kappa = np.full((n, 3), 2.0)
     theta = np.where(regime[:, None] == 1, 0.0, 0.03) * np.ones((n, 3))
     sigma = np.full((n, 3), 0.01)
     x0 = np.array([0.02, 0.0, -0.01])
-    compiled = sm.ou_paths(x0, kappa, theta, sigma, z, 1 / 252)
-    assert np.allclose(compiled, sm.ou_paths_py(x0.copy(), kappa, theta, sigma, z, 1 / 252))
+    compiled = sr.ou_paths(x0, kappa, theta, sigma, z, 1 / 252)
+    assert np.allclose(compiled, sr.ou_paths_py(x0.copy(), kappa, theta, sigma, z, 1 / 252))
 
 
 def test_contract_expiries_match_the_exchanges():
-    es = sm.contract_expiries((3, 6, 9, 12), sm.ExpiryRule.THIRD_FRIDAY, 1, 2024, 2024)
-    assert list(sm.contract_ids(es)) == [20240315, 20240621, 20240920, 20241220]
-    vx = sm.contract_expiries(tuple(range(1, 13)), sm.ExpiryRule.VIX, 1, 2024, 2024)
-    assert list(sm.contract_ids(vx[:3])) == [20240117, 20240214, 20240320]
-    fx = sm.contract_expiries((3,), sm.ExpiryRule.IMM_MONDAY, 1, 2024, 2024)
-    assert list(sm.contract_ids(fx)) == [20240318]
-    zn = sm.contract_expiries((3,), sm.ExpiryRule.PRIOR_MONTH_END, 1, 2024, 2024)
-    assert list(sm.contract_ids(zn)) == [20240229]
+    es = sc.contract_expiries((3, 6, 9, 12), ExpiryRule.THIRD_FRIDAY, 1, 2024, 2024)
+    assert list(sc.contract_ids(es)) == [20240315, 20240621, 20240920, 20241220]
+    vx = sc.contract_expiries(tuple(range(1, 13)), ExpiryRule.VIX, 1, 2024, 2024)
+    assert list(sc.contract_ids(vx[:3])) == [20240117, 20240214, 20240320]
+    fx = sc.contract_expiries((3,), ExpiryRule.IMM_MONDAY, 1, 2024, 2024)
+    assert list(sc.contract_ids(fx)) == [20240318]
+    zn = sc.contract_expiries((3,), ExpiryRule.PRIOR_MONTH_END, 1, 2024, 2024)
+    assert list(sc.contract_ids(zn)) == [20240229]
 
 
 def test_bond_price_closed_form():
-    assert sm.bond_price(0.06, 10.0, 0.06) == pytest.approx(100.0)
-    assert sm.bond_price(0.06, 10.0, 0.0) == pytest.approx(160.0)
-    assert sm.bond_price(0.06, 2.0, 0.07) < 100.0 < sm.bond_price(0.06, 2.0, 0.05)
+    assert sc.bond_price(0.06, 10.0, 0.06) == pytest.approx(100.0)
+    assert sc.bond_price(0.06, 10.0, 0.0) == pytest.approx(160.0)
+    assert sc.bond_price(0.06, 2.0, 0.07) < 100.0 < sc.bond_price(0.06, 2.0, 0.05)
 
 
 @settings(max_examples=50, deadline=None)
@@ -512,7 +515,7 @@ def test_panama_keeps_the_held_contracts_daily_changes(prices, rolls):
     price = np.array(prices[:n])
     forward = price + 1.5
     held = np.cumsum(np.array(rolls[:n], dtype=int))
-    adj = sm.panama(price, forward, held)
+    adj = sc.panama(price, forward, held)
     assert adj[0] == price[0]
     for t in range(1, n):
         prev = price[t - 1] if held[t] == held[t - 1] else forward[t - 1]

@@ -56,13 +56,22 @@ class FundRun:
 
 
 def combine(positions: dict[str, pd.DataFrame], weights: pd.DataFrame) -> pd.DataFrame:
-    """Fund targets = Σ_s weight_s[t] × exposure_s[t] (fraction of fund net assets)."""
+    """Fund targets = Σ_s weight_s[t] × exposure_s[t] (fraction of fund net assets).
+
+    ``positions``: strategy → exposures (dates × instruments, on the weights' dates);
+    ``weights``: dates × strategies. Returns dates × the union of instruments (sorted), summed
+    in the order of ``positions`` (an instrument a strategy does not trade counts as 0).
+    """
     columns = sorted(set().union(*(p.columns for p in positions.values())))
+    where = {c: j for j, c in enumerate(columns)}
     total = None
     for name, pos in positions.items():
-        part = pos.reindex(columns=columns, fill_value=0.0).mul(weights[name], axis=0)
+        part = np.zeros((len(pos.index), len(columns)))
+        part[:, [where[c] for c in pos.columns]] = pos.to_numpy(dtype="float64")
+        part *= weights[name].to_numpy(dtype="float64")[:, None]
         total = part if total is None else total + part
-    return total
+    first = next(iter(positions.values()))
+    return pd.DataFrame(total, index=first.index, columns=columns)
 
 
 def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = False) -> FundRun:

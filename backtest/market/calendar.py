@@ -7,6 +7,8 @@ layer (metrics, strategies, allocator); see ``docs/ARCHITECTURE.md``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -14,20 +16,32 @@ import pandas as pd
 TRADING_DAYS_PER_YEAR = 252
 
 
+@functools.lru_cache(maxsize=8)
+def _xnys(first_year: int, last_year: int):
+    """The XNYS ``ExchangeCalendar`` from 1 January ``first_year`` to 31 December ``last_year``.
+
+    Building one takes ~0.15 s, so each span is built once per process; a calendar is immutable
+    and its sessions are facts known in advance, so sharing it changes no result.
+    """
+    import exchange_calendars as xcals  # third-party, slow to import: only when asked
+
+    return xcals.get_calendar(
+        "XNYS", start=pd.Timestamp(first_year, 1, 1), end=pd.Timestamp(last_year, 12, 31)
+    )
+
+
+def _calendar_spanning(start: pd.Timestamp, end: pd.Timestamp):
+    """A cached XNYS calendar covering ``start``..``end`` (at least 2000..2030)."""
+    return _xnys(min(start.year, 2000), max(end.year, 2030))
+
+
 def xnys_calendar(start, end) -> pd.DatetimeIndex:
     """NYSE trading sessions between two dates (inclusive), from ``exchange_calendars``.
 
     The calendar is created with an explicit ``start`` so history older than 20 years works.
     """
-    import exchange_calendars as xcals  # third-party, slow to import: only when asked
-
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    cal = xcals.get_calendar(
-        "XNYS",
-        start=min(start, pd.Timestamp("2000-01-01")),
-        end=max(end, pd.Timestamp("2030-12-31")),
-    )
-    sessions = cal.sessions_in_range(start, end)
+    sessions = _calendar_spanning(start, end).sessions_in_range(start, end)
     sessions = sessions.tz_localize(None) if sessions.tz else sessions
     return pd.DatetimeIndex(sessions.to_numpy(), name="date")
 
@@ -36,14 +50,8 @@ def next_session(calendar: pd.DatetimeIndex) -> pd.Timestamp:
     """The trading day after the calendar's last: the next NYSE session when the calendar is on
     XNYS (holidays such as Good Friday respected), else the next weekday. Calendar facts are
     known in advance, so this is no look-ahead."""
-    import exchange_calendars as xcals
-
     last = pd.Timestamp(calendar[-1])
-    cal = xcals.get_calendar(
-        "XNYS",
-        start=min(last, pd.Timestamp("2000-01-03")),
-        end=max(last + pd.Timedelta(days=30), pd.Timestamp("2030-12-31")),
-    )
+    cal = _calendar_spanning(last, last + pd.Timedelta(days=30))
     if cal.is_session(last):
         return pd.Timestamp(cal.next_session(last)).tz_localize(None)
     return last + pd.offsets.BDay(1)

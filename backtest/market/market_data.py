@@ -40,8 +40,9 @@ That is what the no-look-ahead (truncation) tests rely on.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,8 @@ from backtest.market.instruments import (
 )
 from backtest.market.instruments import Equity as _equity
 from backtest.market.pricing import bs_price, surface_vol
+
+T = TypeVar("T")
 
 #: Columns of a futures curve frame (pysystemtrade multiple-prices shape plus expiries).
 CURVE_COLUMNS = (
@@ -112,6 +115,8 @@ class MarketData:
     dividends: pd.DataFrame = None  # type: ignore[assignment]
     benchmarks: pd.DataFrame = None  # type: ignore[assignment]
     name: str = "market"
+    #: results of pure functions of this (immutable) market, computed once: see :meth:`cached`
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         cal = pd.DatetimeIndex(np.asarray(self.calendar, dtype="datetime64[ns]"), name="date")
@@ -252,10 +257,10 @@ class MarketData:
 
     def implied_vol(self, strike, expiry, dates=None, underlying: str = "SPX") -> pd.Series:
         """Surface implied vol for a strike and expiry on each date (NaN after expiry)."""
-        dates = self.calendar if dates is None else pd.DatetimeIndex(dates)
-        tau = _tau_years(dates, pd.Timestamp(expiry))
-        fwd = self.index_forward(tau, dates, underlying)
-        surf = self.vol_surface.loc[dates]
+        rows = self.calendar if dates is None else pd.DatetimeIndex(dates)
+        tau = _tau_years(rows, pd.Timestamp(expiry))
+        fwd = self.index_forward(tau, None if dates is None else rows, underlying)
+        surf = self.vol_surface if dates is None else self.vol_surface.loc[rows]
         atm = surf[list(SURFACE_COLUMNS[:5])].to_numpy()
         vol = surface_vol(
             atm,
@@ -263,11 +268,11 @@ class MarketData:
             surf["skew"].to_numpy(),
             surf["curvature"].to_numpy(),
             fwd,
-            np.full(len(dates), float(strike)),
+            np.full(len(rows), float(strike)),
             np.maximum(tau, 1 / 365),
         )
         vol = np.where(tau > 0, vol, np.nan)
-        return pd.Series(vol, index=dates, name="implied_vol")
+        return pd.Series(vol, index=rows, name="implied_vol")
 
     def index_forward(self, tau_years, dates, underlying: str = "SPX") -> np.ndarray:
         """Forward level of an index: spot × exp((r − q) τ), τ in ACT/365 years.
@@ -275,11 +280,11 @@ class MarketData:
         ``r`` is the USD money-market rate used as if continuously compounded (the difference
         is second order for option tenors of a year or less).
         """
-        dates = pd.DatetimeIndex(dates)
-        spot = self.index.loc[dates, underlying].to_numpy()
+        dates = None if dates is None else pd.DatetimeIndex(dates)  # None: every date
+        spot = self._column(self.index, underlying, dates)
         dy_col = f"{underlying}_DY"
-        q = self.index.loc[dates, dy_col].to_numpy() if dy_col in self.index else 0.0
-        r = self.rates.loc[dates, "USD"].to_numpy()
+        q = self._column(self.index, dy_col, dates) if dy_col in self.index else 0.0
+        r = self._column(self.rates, "USD", dates)
         return spot * np.exp((r - q) * np.asarray(tau_years))
 
     def option_price(self, option: IndexOption | str, dates=None) -> pd.Series:
@@ -289,19 +294,22 @@ class MarketData:
         (cash settlement); NaN before the surface has data.
         """
         opt = IndexOption.from_id(option) if isinstance(option, str) else option
-        dates = self.calendar if dates is None else pd.DatetimeIndex(dates)
-        tau = _tau_years(dates, opt.expiry)
-        spot = self.index.loc[dates, opt.root].to_numpy()
+        if dates is None:  # every date: computed once per option for this market
+            marks = self.cached(("option_price", opt.id), lambda: self._option_marks(opt, None))
+            return marks.copy()
+        return self._option_marks(opt, pd.DatetimeIndex(dates))
+
+    def _option_marks(self, opt: IndexOption, dates: pd.DatetimeIndex | None) -> pd.Series:
+        """:meth:`option_price` on ``dates`` (None: the whole calendar, read without look-ups)."""
+        rows = self.calendar if dates is None else dates
+        tau = _tau_years(rows, opt.expiry)
+        spot = self._column(self.index, opt.root, dates)
         dy_col = f"{opt.root}_DY"
-        q = (
-            self.index.loc[dates, dy_col].to_numpy()
-            if dy_col in self.index
-            else np.zeros(len(dates))
-        )
-        r = self.rates.loc[dates, "USD"].to_numpy()
+        q = self._column(self.index, dy_col, dates) if dy_col in self.index else np.zeros(len(rows))
+        r = self._column(self.rates, "USD", dates)
         vol = self.implied_vol(opt.strike, opt.expiry, dates, opt.root).to_numpy()
         live = tau > 0
-        price = np.empty(len(dates))
+        price = np.empty(len(rows))
         price[live] = bs_price(
             spot[live], opt.strike, tau[live], r[live], q[live], vol[live], opt.is_call
         )
@@ -311,7 +319,38 @@ class MarketData:
             settle = self.index[opt.root].iloc[settle_idx] if settle_idx >= 0 else np.nan
             payoff = max(settle - opt.strike, 0.0) if opt.is_call else max(opt.strike - settle, 0.0)
             price[~live] = payoff
-        return pd.Series(price, index=dates, name=opt.id)
+        return pd.Series(price, index=rows, name=opt.id)
+
+    @staticmethod
+    def _column(frame: pd.DataFrame, column: str, dates) -> np.ndarray:
+        """One column as an array, on ``dates`` (None: every date, no index look-up)."""
+        return frame[column].to_numpy() if dates is None else frame.loc[dates, column].to_numpy()
+
+    def option_prices(self, options) -> pd.DataFrame:
+        """:meth:`option_price` of several options on every date (dates × option ids)."""
+        ids = [o if isinstance(o, str) else o.id for o in options]
+        return pd.DataFrame(
+            {i: self.option_price(i).to_numpy() for i in ids}, index=self.calendar, columns=ids
+        )
+
+    def __getstate__(self) -> dict:
+        """Pickled without its cache (a market sent to a process starts with an empty one)."""
+        return {**self.__dict__, "_memo": {}}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def cached(self, key: tuple, compute: Callable[[], T]) -> T:
+        """``compute()`` once per ``key`` for this market, then the stored result.
+
+        For pure functions of the market only (instrument returns, option marks): the market is
+        immutable, and a cut (:meth:`until`, :meth:`between`) is a new market with an empty
+        cache, so a truncated market never sees a result computed on more data. Callers must
+        not modify what they get back.
+        """
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # ------------------------------------------------------------------ comparison
     def equals(self, other: MarketData) -> bool:

@@ -43,35 +43,38 @@ def instrument_returns(market: MarketData, ids: list[str] | None = None) -> pd.D
     ``ids`` may include on-demand option ids (``"SPX-2024-03-15-P-4800"``). See the module
     docstring for the definition per kind.
     """
-    table = market.instruments
-    ids = list(table.index if ids is None else ids)
-    days = _calendar_days(market.calendar)
-    out = {}
-    for iid in ids:
-        if is_option_id(iid) and iid not in table.index:
-            opt = IndexOption.from_id(iid)
-            value = market.option_price(opt)
-            under = market.index[opt.root]
-            out[iid] = value.diff() / under.shift(1)
-            continue
-        kind = InstrumentKind(table.at[iid, "kind"])
-        price = market.prices[iid] if iid in market.prices else None
-        if kind in FUTURE_KINDS:
-            adj = market.adjusted[iid] if iid in market.adjusted else price
-            held = price if price is not None and price.notna().any() else adj
-            out[iid] = adj.diff() / held.shift(1).abs()
-        elif kind is InstrumentKind.CURRENCY_FORWARD:
-            ccy = table.at[iid, "root"]
-            spot = market.fx[ccy]
-            diff = (market.rates[ccy] - market.rates["USD"]).shift(1)
-            out[iid] = spot / spot.shift(1) - 1.0 + diff * days / 360.0
-        elif kind is InstrumentKind.MONEY_MARKET:
-            out[iid] = market.rates["USD"].shift(1) * days / 360.0
-        else:
-            div = market.dividends[iid] if iid in market.dividends else 0.0
-            out[iid] = (price + div) / price.shift(1) - 1.0
+    ids = list(market.instruments.index if ids is None else ids)
+    out = {iid: market.cached(("instrument_return", iid), lambda i=iid: _return_of(market, i))
+           for iid in ids}  # fmt: skip
     frame = pd.DataFrame(out, index=market.calendar, columns=ids)
     return frame.replace([np.inf, -np.inf], np.nan)
+
+
+def _return_of(market: MarketData, iid: str) -> pd.Series:
+    """One instrument's daily return per unit of notional (see the module docstring)."""
+    table = market.instruments
+    if is_option_id(iid) and iid not in table.index:
+        opt = IndexOption.from_id(iid)
+        value = market.option_price(opt)
+        under = market.index[opt.root]
+        return value.diff() / under.shift(1)
+    kind = InstrumentKind(table.at[iid, "kind"])
+    price = market.prices[iid] if iid in market.prices else None
+    if kind in FUTURE_KINDS:
+        adj = market.adjusted[iid] if iid in market.adjusted else price
+        held = price if price is not None and price.notna().any() else adj
+        return adj.diff() / held.shift(1).abs()
+    if kind is InstrumentKind.CURRENCY_FORWARD:
+        days = market.cached(("calendar_days",), lambda: _calendar_days(market.calendar))
+        ccy = table.at[iid, "root"]
+        spot = market.fx[ccy]
+        diff = (market.rates[ccy] - market.rates["USD"]).shift(1)
+        return spot / spot.shift(1) - 1.0 + diff * days / 360.0
+    if kind is InstrumentKind.MONEY_MARKET:
+        days = market.cached(("calendar_days",), lambda: _calendar_days(market.calendar))
+        return market.rates["USD"].shift(1) * days / 360.0
+    div = market.dividends[iid] if iid in market.dividends else 0.0
+    return (price + div) / price.shift(1) - 1.0
 
 
 def exposure_returns(

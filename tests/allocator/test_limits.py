@@ -150,3 +150,23 @@ def test_var_test_needs_a_year_of_history_and_floors_gains_at_zero():
     var = check_limits(result, market).query("rule == 'var_18f4'")
     assert not var["applies"].iloc[:249].any() and var["applies"].iloc[249:].all()
     assert (var["figure"] >= 0).all() and (var["limit"] > 0).all()
+
+
+def test_rolling_var_kernel_equals_its_plain_python_twin_and_a_hand_count():
+    from allocator.limits import _rolling_var, rolling_var_py
+
+    rng = np.random.default_rng(4)
+    n, m = 400, 12
+    r = rng.normal(0.0, 0.01, (n, m))
+    r[rng.random((n, m)) < 0.05] = np.nan  # missing returns count as zero
+    w = np.where(rng.random((n, m)) < 0.4, rng.normal(0.0, 0.3, (n, m)), 0.0)
+    rows = np.arange(n, dtype=np.int64)
+    compiled = _rolling_var(r, w, rows, 250, 10, 0.99, 100)
+    twin = rolling_var_py(r, w, rows, 250, 10, 0.99, 100)
+    assert np.isnan(compiled[:99]).all() and np.isfinite(compiled[120:]).all()
+    np.testing.assert_allclose(compiled, twin, rtol=1e-12, equal_nan=True)
+    # one row by hand: 10-day sums of the day-t portfolio over its 250-day window, 1% quantile
+    t = 333
+    daily = np.nansum(r[t - 249 : t + 1] * w[t], axis=1)
+    ten_day = np.array([daily[k : k + 10].sum() for k in range(241)])
+    assert compiled[t] == pytest.approx(max(-np.quantile(ten_day, 0.01), 0.0), rel=1e-12)

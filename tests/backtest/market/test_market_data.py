@@ -1,5 +1,7 @@
 """MarketData: slicing knows nothing after the cut; construction from plain prices; instruments."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,3 +98,23 @@ def test_option_price_is_black_scholes_on_the_surface_then_intrinsic(synthetic_5
     # negative skew: the 95% put has a higher implied vol than the at-the-money one
     atm = market.implied_vol(spot, expiry, [d]).iloc[0]
     assert vol > atm
+
+
+def test_cached_results_equal_fresh_ones_and_never_cross_a_cut(synthetic_5y):
+    import pickle
+
+    from backtest.market.returns import instrument_returns
+
+    market = dataclasses.replace(synthetic_5y)  # a fresh market: empty cache
+    opt = "SPX-2018-06-15-P-2600"
+    first = market.option_price(opt)
+    by_dates = market.option_price(opt, market.calendar)  # the look-up path, not cached
+    np.testing.assert_array_equal(first.to_numpy(), by_dates.to_numpy())
+    first.iloc[:] = -1.0  # callers get a copy: the cache is not theirs to change
+    np.testing.assert_array_equal(market.option_price(opt).to_numpy(), by_dates.to_numpy())
+    ids = ["ES", "FWD-EUR-1M", "EQ001", "MMF", opt]
+    full = instrument_returns(market, ids)
+    cut = market.until("2017-03-31")
+    assert cut._memo == {}  # a cut market starts with nothing computed on more data
+    pd.testing.assert_frame_equal(instrument_returns(cut, ids), full.loc[:"2017-03-31"])
+    assert pickle.loads(pickle.dumps(market))._memo == {}

@@ -9,18 +9,22 @@ from strategies import carry, vol_premium  # noqa: F401  (registers the built-in
 from strategies.base import (
     Strategy,
     StrategyInputError,
+    cached_positions,
     check_requirements,
     register,
     registry,
     run_strategy,
+    strategy_key,
 )
 from strategies.quant import market_neutral, momentum, trend  # noqa: F401
 
 __all__ = [
     "Strategy",
     "StrategyInputError",
+    "cached_positions",
     "check_requirements",
     "register",
     "registry",
     "run_strategy",
+    "strategy_key",
 ]

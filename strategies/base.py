@@ -83,6 +83,23 @@ def run_strategy(strategy: Strategy, market: MarketData) -> pd.DataFrame:
     return positions
 
 
+def cached_positions(strategy: Strategy, market: MarketData) -> pd.DataFrame:
+    """:func:`run_strategy`, computed once per strategy (type and every parameter) and market.
+
+    A strategy is a pure function of its parameters and the market, so a fund sweep over
+    allocator settings, and the proxy benchmark index running the same sleeves, reuse the
+    positions instead of recomputing them. The caller gets its own frame (copy-on-write).
+    """
+    key = ("positions", *strategy_key(strategy))
+    return market.cached(key, lambda: run_strategy(strategy, market)).copy(deep=False)
+
+
+def strategy_key(strategy: Strategy) -> tuple[str, str, str]:
+    """What identifies a strategy's output on a given market: its type and every parameter."""
+    kind = type(strategy)
+    return kind.__module__, kind.__qualname__, repr(strategy)
+
+
 class _Registry(Mapping[str, type]):
     """Name → strategy class: the built-ins plus entry points, loaded on first use."""
 

@@ -41,7 +41,7 @@ import pandas as pd
 
 from backtest.market.market_data import MarketData
 from backtest.market.returns import exposure_returns
-from strategies import StrategyInputError, registry, run_strategy
+from strategies import StrategyInputError, cached_positions, registry
 
 #: The proxy index's components: (label, registry name), all with the registry defaults.
 #: Families of the Morgan Stanley index: equity (market-neutral long/short), rates (curve carry),
@@ -127,13 +127,13 @@ def proxy_component_returns(market: MarketData) -> pd.DataFrame:
     """Standalone daily returns of the proxy index's components (dates × labels), no costs.
 
     Each component of :data:`PROXY_COMPONENTS` is run with its registry defaults through
-    :func:`strategies.run_strategy`; one the market cannot feed is left out. Raises
-    ``ValueError`` when none can run.
+    :func:`strategies.cached_positions` (shared with the fund's own sleeves); one the market
+    cannot feed is left out. Raises ``ValueError`` when none can run.
     """
     out = {}
     for label, name in PROXY_COMPONENTS:
         try:
-            positions = run_strategy(registry[name](), market)
+            positions = cached_positions(registry[name](), market)
         except StrategyInputError:
             continue
         out[label] = exposure_returns(positions, market, cost_bps=0.0)

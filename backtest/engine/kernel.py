@@ -74,8 +74,8 @@ __all__ = [
     "C_FEES", "C_FLOW_VALUE", "C_FUND_EX_SUB", "C_FUND_TOTAL_ASSETS", "C_INTEREST",
     "C_LIABILITIES", "C_NAV_PS", "C_NAV_PS_5DP", "C_NET_ASSETS", "C_PAYABLES", "C_SHARES",
     "C_SHORTFALL", "C_SUB_NA", "C_TOTAL_ASSETS", "C_TRANSFER", "K_FORWARD", "K_FUTURE",
-    "K_OPTION", "K_SECURITY", "N_COLS", "KernelOutputs", "KernelParams", "round_half_up",
-    "run_kernel",
+    "K_OPTION", "K_SECURITY", "N_COLS", "KernelOutputs", "KernelParams", "nan_to_num_inplace",
+    "round_half_up", "run_kernel",
 ]  # fmt: skip
 
 # the flow received today and booked tomorrow: shares, value at the 5-dp NAV, cash, fee (USD)
@@ -86,6 +86,18 @@ F_SHARES, F_VALUE, F_CASH, F_FEE = 0, 1, 2, 3
 def round_half_up(x: float, decimals: int) -> float:
     f = 10.0**decimals
     return np.floor(x * f + 0.5) / f
+
+
+@njit(cache=True)
+def nan_to_num_inplace(a: np.ndarray) -> None:
+    """``np.nan_to_num(a, copy=False, nan=0.0)`` in one pass over a 2-D float64 array: NaN to 0,
+    ±inf to the largest finite float of that sign."""
+    big = np.finfo(np.float64).max
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            v = a[i, j]
+            if not np.isfinite(v):
+                a[i, j] = 0.0 if np.isnan(v) else (big if v > 0 else -big)
 
 
 @njit(cache=True)

@@ -153,8 +153,9 @@ def prepare_inputs(
         fx[:, cols] = market.fx_to_usd(list(rows.index)).ffill().to_numpy()
     for j in cols[is_future]:
         kind[j] = K.K_FUTURE
-        price[:, j], ref[:, j], rolled[:, j] = _futures_arrays(
-            market, ids[j], config.roll_days_before_expiry
+        key = ("futures_arrays", ids[j], config.roll_days_before_expiry)  # once per market
+        price[:, j], ref[:, j], rolled[:, j] = market.cached(
+            key, lambda j=j: _futures_arrays(market, ids[j], config.roll_days_before_expiry)
         )
         under[:, j] = price[:, j]
         commission[j] = costs.commission_per_contract_usd
@@ -179,8 +180,13 @@ def prepare_inputs(
     not_future = kind != K.K_FUTURE
     ref[:, not_future] = price[:, not_future]
     cost_bps[:] = [costs.half_spread_bps.get(str(a), 0.0) for a in asset_class]
-    for a in (price, ref, fx, under, rate_for):
-        np.nan_to_num(a, copy=False, nan=0.0)
+    filled = [price, ref, under]  # fx and rate_for stay 1 and 0 unless set above
+    if (rows["currency"] != "USD").any() or len(fwd):
+        filled.append(fx)
+    if len(fwd):
+        filled.append(rate_for)
+    for a in filled:
+        K.nan_to_num_inplace(a)
     r_usd = (
         market.rates["USD"].ffill().fillna(0.0).to_numpy() if "USD" in market.rates else np.zeros(T)
     )

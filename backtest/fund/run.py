@@ -29,7 +29,7 @@ from backtest.fund.spec import FundSpec, build_allocator
 from backtest.market.market_data import MarketData
 from backtest.market.returns import exposure_returns, instrument_returns
 from backtest.synthetic.build import synthetic_market
-from strategies import StrategyInputError, registry, run_strategy
+from strategies import StrategyInputError, cached_positions, registry, strategy_key
 
 #: Cost charged on strategy turnover in the standalone return streams the allocator sees (bps).
 STRATEGY_COST_BPS = 2.0
@@ -81,26 +81,27 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
         steps.set_postfix_str("market")
         m = spec.market
         market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
-    positions, skipped = {}, {}
+    positions, streams, skipped = {}, {}, {}
     for s in spec.strategies:
         steps.set_postfix_str(s.column)
         strategy = registry[s.name](**s.params)
         try:
-            positions[s.column] = run_strategy(strategy, market)
+            positions[s.column] = cached_positions(strategy, market)
         except StrategyInputError as exc:
             skipped[s.column] = str(exc)
+        else:  # the standalone stream the allocator sees, also computed once per market
+            key = ("strategy_return", *strategy_key(strategy), STRATEGY_COST_BPS)
+            pos = positions[s.column]
+            streams[s.column] = market.cached(
+                key, lambda p=pos: exposure_returns(p, market, cost_bps=STRATEGY_COST_BPS)
+            )
         steps.update()
     if not positions:
         raise ValueError(f"no strategy can run on {market.name!r}: {skipped}")
     steps.set_postfix_str("allocation")
     columns = sorted(set().union(*(p.columns for p in positions.values())))
     inst_returns = instrument_returns(market, columns)
-    strategy_returns = pd.DataFrame(
-        {
-            k: exposure_returns(p, market, cost_bps=STRATEGY_COST_BPS, returns=inst_returns)
-            for k, p in positions.items()
-        }  # fmt: skip
-    )
+    strategy_returns = pd.DataFrame(streams)
     alloc = build_allocator(spec.allocator)
     vix = market.index["VIX"] if "VIX" in market.index else None  # for a Defensive overlay
     weights = alloc.weights(strategy_returns, context=AllocationContext(vix=vix)).fillna(0.0)

@@ -242,3 +242,10 @@ def test_position_buffer_skips_small_changes_of_an_open_position():
     assert list(trades["date"]) == [cal[3], cal[10]]
     unbuffered = simulate(market, tg, FundConfig.frictionless(1e6)).trades
     assert list(unbuffered["date"]) == [cal[3], cal[6], cal[10]]
+
+
+def test_in_place_nan_to_num_equals_numpys():
+    a = np.array([[1.5, np.nan, np.inf], [-np.inf, -0.0, 3e300]])
+    expected = np.nan_to_num(a.copy(), nan=0.0)
+    sim_kernel.nan_to_num_inplace(a)
+    np.testing.assert_array_equal(a, expected)

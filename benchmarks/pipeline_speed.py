@@ -1,0 +1,150 @@
+"""Speed of the whole fund pipeline (`run_fund`) and how its cost grows.
+
+Prints, each a median of ``--repeat`` runs (default 5) after a warm-up (numba compiled):
+
+- ``run_fund`` on the default spec (``examples/lalt.toml``, 20 synthetic years): on a fresh
+  market object (nothing computed yet for it) and on the same market again (instrument returns,
+  option marks, strategy positions and futures arrays already computed: what a sweep sees);
+- the time per stage (strategies, standalone returns, allocator, pre-trade limits, simulator,
+  compliance), from cProfile's cumulative times of one fresh-market run;
+- 100 full-fund runs with different allocator settings in one process;
+- ``run_fund`` for 5, 10, 20 and 40 synthetic years, and for 60, 250 and 1,000 equities in the
+  market-neutral book (the rest of the fund unchanged): cost should grow about linearly;
+- peak resident memory of a default ``multistrat backtest`` (fresh process, report included).
+
+Run: ``python benchmarks/pipeline_speed.py [--repeat 5] [--skip-scaling] [--skip-sweep]``.
+Asserts nothing: targets are read, not unit-tested (see the speed issue and the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import itertools
+import os
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from backtest.cli.backtest_cmd import DEFAULT_CONFIG
+from backtest.fund.run import run_fund
+from backtest.fund.spec import AllocatorMethod, FundSpec, StrategySpec
+from backtest.synthetic import SyntheticParams, UniverseParams, synthetic_market
+
+#: (label, qualified function name) of the stages read from the profile.
+STAGES = (
+    ("strategies", "cached_positions"),
+    ("standalone returns", "exposure_returns"),
+    ("allocator", "weights"),
+    ("pre-trade limits", "apply_limits"),
+    ("simulator", "simulate"),
+    ("compliance", "check_limits"),
+)
+
+
+def median_time(fn, repeat: int) -> tuple[float, float, float]:
+    """(median, min, max) seconds of ``repeat`` calls of ``fn``."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times), max(times)
+
+
+def stage_times(spec: FundSpec) -> dict[str, float]:
+    market = synthetic_market(seed=spec.market.seed, start=spec.market.start, end=spec.market.end)
+    prof = cProfile.Profile()
+    prof.enable()
+    run_fund(spec, market)
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    out = {}
+    for label, name in STAGES:
+        best = 0.0
+        for (file, _, func), (_, _, _, cum, _) in stats.items():
+            if func == name and ("backtest" in file or "strategies" in file or "allocator" in file):
+                best = max(best, cum)
+        out[label] = best
+    return out
+
+
+def sweep(spec: FundSpec, n: int) -> float:
+    """Seconds for ``n`` full-fund runs with different allocator settings on one market."""
+    market = synthetic_market(seed=spec.market.seed, start=spec.market.start, end=spec.market.end)
+    grid = itertools.product(
+        (AllocatorMethod.EQUAL_RISK_CONTRIBUTION, AllocatorMethod.INVERSE_VOLATILITY),
+        (0.05, 0.06, 0.07, 0.08, 0.09, 0.10, 0.11, 0.12, 0.13, 0.14),
+        (126, 252, 378, 504, 630),
+    )
+    t0 = time.perf_counter()
+    for method, vol, lookback in itertools.islice(grid, n):
+        alloc = dataclasses.replace(
+            spec.allocator, method=method, vol_target_annual=vol, lookback_days=lookback
+        )
+        run_fund(dataclasses.replace(spec, allocator=alloc), market)
+    return time.perf_counter() - t0
+
+
+def scaling(spec: FundSpec, repeat: int) -> None:
+    print("\nhow cost grows (run_fund on a fresh market, median):")
+    for years in (5, 10, 20, 40):
+        start = f"{2024 - years + 1}-01-02"
+        s = dataclasses.replace(spec, market=dataclasses.replace(spec.market, start=start))
+        markets = [synthetic_market(seed=7, start=start) for _ in range(repeat)]
+        it = iter(markets)
+        med, _, _ = median_time(lambda s=s, it=it: run_fund(s, next(it)), repeat)
+        print(f"  {years:>4} years ({len(markets[0].calendar):>5} days)   {med:6.2f} s")
+    neutral = dataclasses.replace(spec, strategies=(StrategySpec("equity_market_neutral"),))
+    for n in (60, 250, 1000):
+        params = SyntheticParams(universe=UniverseParams(n_stocks=n))
+        markets = [synthetic_market(seed=7, params=params) for _ in range(repeat)]
+        it = iter(markets)
+        med, _, _ = median_time(lambda it=it: run_fund(neutral, next(it)), repeat)
+        print(f"  market-neutral book, {n:>5} equities        {med:6.2f} s")
+
+
+def peak_memory_mb() -> float:
+    """Peak RSS (MB) of a default ``multistrat backtest`` in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "backtest.cli", "backtest", "--out", f"{tmp}/run",
+               "--no-progress"]  # fmt: skip
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        subprocess.run(cmd, check=True, capture_output=True, env=dict(os.environ))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(before, after) / 1024.0  # Linux: kilobytes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--skip-sweep", action="store_true")
+    args = parser.parse_args()
+    spec = FundSpec.from_toml(DEFAULT_CONFIG)
+    m = spec.market
+    run_fund(spec, synthetic_market(seed=m.seed, start=m.start, end=m.end))  # numba warm-up
+    fresh = [synthetic_market(seed=m.seed, start=m.start, end=m.end) for _ in range(args.repeat)]
+    it = iter(fresh)
+    med, lo, hi = median_time(lambda: run_fund(spec, next(it)), args.repeat)
+    print(f"run_fund, default spec, 20 y, fresh market  {med:6.2f} s  ({lo:.2f}..{hi:.2f})")
+    same = fresh[0]
+    med, lo, hi = median_time(lambda: run_fund(spec, same), args.repeat)
+    print(f"run_fund, the same market again              {med:6.2f} s  ({lo:.2f}..{hi:.2f})")
+    print("stages of one fresh-market run (cProfile, cumulative):")
+    for label, seconds in stage_times(spec).items():
+        print(f"  {label:<22} {seconds:6.2f} s")
+    if not args.skip_sweep:
+        print(f"100 full-fund runs, allocator settings varied  {sweep(spec, 100):6.1f} s")
+    if not args.skip_scaling:
+        scaling(spec, max(1, min(args.repeat, 3)))
+    print(f"\npeak memory of the default `multistrat backtest`  {peak_memory_mb():6.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "lalt.tom
 
 
 def _run(config: Path, asof: str, root: Path) -> float:
-    cmd = [sys.executable, "-m", "backtest.ops.nightly", "--config", str(config), "--asof", asof,
+    cmd = [sys.executable, "-m", "backtest.cli", "nightly", "--config", str(config), "--asof", asof,
            "--state", str(root / "nightly.sqlite"), "--out", str(root / "out")]  # fmt: skip
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)

@@ -222,9 +222,14 @@ def _cols(frame: pd.DataFrame, names: Sequence[str]) -> list[list]:
 
 
 class DayBuilder:
-    """Builds each day's rows (:class:`backtest.ops.state.DayRows`) from one run."""
+    """Builds each day's rows (:class:`backtest.ops.state.DayRows`) from one run.
 
-    def __init__(self, run, result, after_next: pd.DatetimeIndex, next_dates) -> None:
+    ``days`` (row numbers, ascending) are the days that will be asked for: only their rows of
+    the long tables are turned into database rows (all days when None).
+    """
+
+    def __init__(self, run, result, after_next: pd.DatetimeIndex, next_dates,
+                 days: Sequence[int] | None = None) -> None:  # fmt: skip
         self.dates = result.inputs.dates
         self.text = list(self.dates.strftime("%Y-%m-%d"))
         self.next_text = list(pd.DatetimeIndex(next_dates).strftime("%Y-%m-%d"))
@@ -242,8 +247,11 @@ class DayBuilder:
                              st.COLUMNS["limit_checks"]),
         }  # fmt: skip
         self.rows, self.bounds = {}, {}
+        lo, hi = (0, len(self.dates) - 1) if days is None or not len(days) else (days[0], days[-1])
         for table, (frame, key, cols) in tables.items():
             t = self.dates.get_indexer(pd.DatetimeIndex(frame[key]))
+            wanted = (t >= lo) & (t <= hi)
+            frame, t = frame[wanted], t[wanted]
             order = np.argsort(t, kind="stable")
             frame, t = frame.iloc[order], t[order]
             self.rows[table] = list(zip(*_cols(frame, cols), strict=True)) if len(frame) else []

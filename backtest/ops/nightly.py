@@ -309,7 +309,7 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
         rows = np.asarray(plan.days)
         check_held_prices(market, result, rows)
         nxt, after = ds.calendar_after(result.inputs.dates)
-        builder = ds.DayBuilder(run, result, after, nxt)
+        builder = ds.DayBuilder(run, result, after, nxt, plan.days)
         info = {"config_hash": h, "config": canonical, "inception": inception, "source": source}
         return _book(opts, plan, builder, info, t0)
 

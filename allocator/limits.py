@@ -167,15 +167,26 @@ def portfolio_var(
 
 def var_limit(market: MarketData, limits: Limits, rows: np.ndarray) -> pd.Series:
     """The VaR each date may reach: 200% of the reference portfolio's VaR where it is measured
-    (enough history, positive), else the absolute 20% of net assets."""
+    (enough history, positive), else the absolute 20% of net assets.
+
+    A function of the market and the VaR settings only: computed once per market for every date
+    (shared by the pre-trade scaling, the post-trade check and every fund run on the market).
+    """
+    key = ("var_limit", limits.reference, limits.var_confidence, limits.var_horizon_days,
+           limits.var_lookback_days, limits.var_min_history_days, limits.var_relative_max,
+           limits.var_absolute_max)  # fmt: skip
+    return market.cached(key, lambda: _var_limit_all_dates(market, limits)).iloc[rows]
+
+
+def _var_limit_all_dates(market: MarketData, limits: Limits) -> pd.Series:
     dates = market.calendar
     if limits.reference and limits.reference in market.benchmarks:
         ref = market.benchmarks[[limits.reference]].pct_change()
         w = pd.DataFrame(1.0, index=dates, columns=[limits.reference])
-        ref_var = portfolio_var(w, ref, limits, rows)
+        ref_var = portfolio_var(w, ref, limits)
         ref_var = ref_var.where(ref_var > 0)
         return (limits.var_relative_max * ref_var).fillna(limits.var_absolute_max)
-    return pd.Series(limits.var_absolute_max, index=dates[rows])
+    return pd.Series(limits.var_absolute_max, index=dates)
 
 
 # ---------------------------------------------------------------------------- pre-trade

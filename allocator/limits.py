@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
+from numba import njit
 
 from backtest.market.instruments import FUTURE_KINDS, InstrumentKind, is_option_id
 from backtest.market.market_data import MarketData
@@ -89,7 +89,7 @@ def instrument_attributes(market: MarketData, ids) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- VaR
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _rolling_var(
     returns: np.ndarray,
     weights: np.ndarray,
@@ -104,12 +104,13 @@ def _rolling_var(
     fewer than ``min_obs`` days of history.
 
     ``returns`` and ``weights`` are (n_dates, n_instruments) float64; ``rows`` (n_rows,) int64.
-    Each row is independent (``prange``); within a row only the instruments with a non-zero
-    weight are summed, in column order, so the figures equal the dense sum's exactly.
+    Within a row only the instruments with a non-zero weight are summed, in column order, so the
+    figures equal the dense sum's exactly. (A ``prange`` over rows compiles four times slower,
+    ~20 s cold, for little gain on two cores: see the speed notes in the README.)
     """
     n, m = returns.shape
     out = np.full(rows.shape[0], np.nan)
-    for k in prange(rows.shape[0]):
+    for k in range(rows.shape[0]):
         t = rows[k]
         start = max(0, t - lookback + 1)
         if t - start + 1 < max(min_obs, 2 * horizon):

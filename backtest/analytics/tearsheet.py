@@ -167,8 +167,8 @@ def worst_drawdowns(returns: pd.Series, top: int = 5) -> pd.DataFrame:
     the starting capital is a peak). Columns: ``peak`` (last date at the peak before the fall;
     NaT when the peak is the starting capital), ``trough`` (date of the lowest wealth),
     ``recovery`` (first date back at the peak; NaT if not recovered), ``depth`` (wealth at the
-    trough over the peak, minus 1, ≤ 0) and ``days`` (trading days from the peak to the recovery,
-    or to the last date; the largest equals :func:`~backtest.analytics.metrics.max_drawdown_duration`).
+    trough over the peak, minus 1, ≤ 0) and ``days`` (trading days from the peak to the
+    recovery, or to the last date; the largest is ``metrics.max_drawdown_duration``).
 
     Reference: Bacon, C. (2008), *Practical Portfolio Performance Measurement and Attribution*,
     2nd ed., Wiley, ch. 4 (drawdown, duration).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from allocator.compliance import LOWER_BOUND_RULES
+from allocator.compliance import summary as compliance_summary
 from backtest.analytics import performance as an
 from backtest.market.calendar import next_session
 from backtest.report.run_folder import RunFolder
@@ -18,7 +19,6 @@ from backtest.report.run_folder import RunFolder
 #: Days between a weight's decision and the first return it earns (decide t, trade t+1).
 STRATEGY_WEIGHT_LAG_DAYS = 2
 TRAILING_YEARS = (1, 3, 5)
-#: Rules whose figure must stay *above* the limit (no negative cash).
 
 
 # ------------------------------------------------------------------------------ tables
@@ -179,22 +179,22 @@ def trades_table(trades: pd.DataFrame) -> pd.DataFrame:
 def limits_table(compliance: pd.DataFrame) -> pd.DataFrame:
     """Per rule: days checked, days it applied, breaches, and the day of least headroom.
 
-    Headroom is ``limit − figure`` for upper limits and ``figure − limit`` for the lower-bound
-    rules (:data:`LOWER_BOUND_RULES`), over the days the rule applied (all days when it never
-    did); limits may vary by day (the VaR test), hence the worst day rather than the worst figure.
+    The worst day, its figure and its limit come from :func:`allocator.compliance.summary`
+    (least headroom among the days the rule applied; limits may vary by day, e.g. the VaR
+    test); a rule that never applied has none.
     """
+    s = compliance_summary(compliance)
     rows = {}
     for rule, g in compliance.groupby("rule", sort=False):
-        applies, breach = g["applies"].astype(bool), g["breach"].astype(bool)
-        pool = g[applies] if applies.any() else g
-        sign = -1.0 if rule in LOWER_BOUND_RULES else 1.0
-        worst = pool.loc[(sign * (pool["figure"] - pool["limit"])).idxmax()]
-        dates = g.loc[breach, "date"]
+        dates = g.loc[g["breach"].astype(bool), "date"]
+        w = s.loc[rule]
         rows[rule] = {
-            "days checked": len(g), "days applicable": int(applies.sum()),
-            "breaches": int(breach.sum()), "bound": "minimum" if sign < 0 else "maximum",
-            "worst day": f"{worst['date']:%Y-%m-%d}", "figure": worst["figure"],
-            "limit": worst["limit"],
+            "days checked": int(w["days"]), "days applicable": int(w["applicable"]),
+            "breaches": int(w["breaches"]),
+            "bound": "minimum" if rule in LOWER_BOUND_RULES else "maximum",
+            "worst day": f"{w['worst_date']:%Y-%m-%d}" if pd.notna(w["worst_date"])
+            else "never applied",
+            "figure": w["worst"], "limit": w["limit"],
             "breach dates": f"{dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}" if len(dates)
             else "",
         }  # fmt: skip

@@ -40,7 +40,8 @@ def test_summary_takes_the_day_of_least_headroom_among_applicable_days():
     assert (var["worst_date"], var["worst"], var["limit"]) == (
         pd.Timestamp("2020-01-03"), 0.1285, 0.1793)  # fmt: skip
     assert s.loc["cash_fund", "worst"] == 0.05
-    assert s.loc["subsidiary_band", "applicable"] == 0 and pd.isna(s.loc["subsidiary_band", "worst"])
+    band = s.loc["subsidiary_band"]
+    assert band["applicable"] == 0 and pd.isna(band["worst"]) and pd.isna(band["worst_date"])
 
 
 def test_cli_limit_lines_print_that_day():

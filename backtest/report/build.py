@@ -11,7 +11,7 @@ run folder written by :func:`backtest.report.outputs.write_run` (``nav.csv``, ``
 ``pnl_by_book.csv`` and ``spec.json``). Without benchmarks (and no ``market`` given) the
 built-in benchmarks are reported as not available — the report never regenerates a market;
 without the P&L files the asset-class and book attributions say what is missing. Output:
-:func:`backtest.report.charts.render_html` or ``render_pdf`` (one page
+:func:`backtest.report.render.render_html` or ``render_pdf`` (one page
 per entry of :data:`SECTIONS`).
 
 Conventions (see also :mod:`backtest.analytics.metrics`):
@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backtest.report import charts as rc
+from backtest.report import render as rc
 from backtest.report.run_folder import RunFolder, read_run
 from backtest.report.sections import SECONDARY_MARKET_SEED, report_sections
 

@@ -13,6 +13,7 @@ import pandas as pd
 from allocator.compliance import LOWER_BOUND_RULES
 from allocator.compliance import summary as compliance_summary
 from backtest.analytics import performance as an
+from backtest.analytics.tearsheet import own_window, sharpe_ratio_over_cash
 from backtest.market.calendar import next_session
 from backtest.report.run_folder import RunFolder
 
@@ -79,23 +80,32 @@ def calendar_year_table(levels: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).T.rename_axis("year")
 
 
-def risk_table(returns: pd.DataFrame, broad: dict[str, pd.Series]) -> pd.DataFrame:
-    """Since-inception statistics (rows) of each series (columns), from
-    backtest.analytics.performance,
-    with correlation and beta to each of ``broad`` (short name → daily returns)."""
-    s = an.summary(returns)
+def risk_table(
+    returns: pd.DataFrame, broad: dict[str, pd.Series], cash: pd.Series | None = None
+) -> pd.DataFrame:
+    """Since-inception statistics (rows) of each series (columns), each over its own window
+    (first to last present return: a shorter benchmark is never counted over days it lacks),
+    with the Sharpe ratio over ``cash`` (daily cash returns; omitted when None) before the
+    rf = 0 one, and correlation and beta to each of ``broad`` (short name → daily returns)."""
     names = {
         "annual_return": "Annual return", "annual_volatility": "Annual volatility",
-        "sharpe_ratio": "Sharpe ratio (rf = 0)", "sortino_ratio": "Sortino ratio",
+        "sharpe_ratio": "Sharpe ratio (rf = 0)", "sortino_ratio": "Sortino ratio (target 0)",
         "max_drawdown": "Max drawdown", "max_drawdown_duration_days": "Longest drawdown (days)",
         "worst_month": "Worst month", "value_at_risk_95": "Daily VaR 95%",
     }  # fmt: skip
-    rows = {label: s.loc[key] for key, label in names.items()}
-    for name, bench in broad.items():
-        rel = an.relative_summary(returns, bench)
-        rows[f"Correlation to {name}"] = rel.loc["correlation"]
-        rows[f"Beta to {name}"] = rel.loc["beta"]
-    return pd.DataFrame(rows).T
+    columns = {}
+    for c in returns.columns:
+        r = own_window(returns[c])
+        s = an.summary(r.rename("x"))["x"]
+        col = {}
+        if cash is not None:
+            col["Sharpe ratio (over cash)"] = sharpe_ratio_over_cash(r, cash)
+        col.update({label: s.loc[key] for key, label in names.items()})
+        for name, bench in broad.items():
+            col[f"Correlation to {name}"] = an.correlation(r, bench)
+            col[f"Beta to {name}"] = an.beta(r, bench)
+        columns[c] = col
+    return pd.DataFrame(columns)
 
 
 def monthly_table(returns: pd.Series) -> pd.DataFrame:

@@ -408,3 +408,12 @@ def test_every_pdf_table_fits_inside_the_page_margins(run_dir):
                     assert text.width <= c.width + 1.0, (s.anchor, cell.get_text().get_text())
         finally:
             plt.close(page)
+
+
+def test_relative_view_against_a_chosen_benchmark(run_dir, tmp_path, capsys):
+    out = tmp_path / "rel.html"
+    assert main(["report", str(run_dir), "--relative-to", "equity_index", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "information ratio against Equity index (TR)." in text
+    assert main(["report", str(run_dir), "--relative-to", "nonsense"]) == 2
+    assert "relative_to 'nonsense'" in capsys.readouterr().err

@@ -119,18 +119,32 @@ def breaches(compliance: pd.DataFrame) -> pd.DataFrame:
     return compliance[compliance["breach"]].reset_index(drop=True)
 
 
+def headroom(compliance: pd.DataFrame) -> pd.Series:
+    """Room left to each row's limit: ``limit − figure`` for upper limits, ``figure − limit`` for
+    the lower-bound rules (:data:`LOWER_BOUND_RULES`); negative on a breach."""
+    lower = compliance["rule"].isin(LOWER_BOUND_RULES).to_numpy()
+    room = compliance["limit"] - compliance["figure"]
+    return room.where(~lower, -room)
+
+
 def summary(compliance: pd.DataFrame) -> pd.DataFrame:
-    """Per rule: days checked, days applicable, breaches, worst figure, limit."""
-    g = compliance.groupby("rule", sort=False)
-    return pd.DataFrame(
-        {
-            "days": g.size(),
-            "applicable": g["applies"].sum(),
-            "breaches": g["breach"].sum(),
-            # lower-bound rules fail on the low side; every other rule on the high side
-            "worst": g["figure"]
-            .max()
-            .where(~g.size().index.isin(LOWER_BOUND_RULES), g["figure"].min()),
-            "limit": g["limit"].max(),
-        }
-    )
+    """Per rule: days checked, days applicable, breaches, and the day of least headroom.
+
+    ``worst_date``, ``worst`` (the figure) and ``limit`` are those of one day: the day with the
+    smallest :func:`headroom` among the days the rule applies (limits may vary by day, e.g. the
+    VaR test). A rule that never applied has no worst day (NaT, NaN).
+    """
+    rows = {}
+    room = headroom(compliance)
+    for rule, g in compliance.groupby("rule", sort=False):
+        applies = g["applies"].astype(bool)
+        row = {"days": len(g), "applicable": int(applies.sum()),
+               "breaches": int(g["breach"].astype(bool).sum()),
+               "worst_date": pd.NaT, "worst": np.nan, "limit": np.nan}  # fmt: skip
+        if applies.any():
+            worst = g.loc[room[g.index][applies.to_numpy()].idxmin()]
+            row.update(worst_date=pd.Timestamp(worst["date"]), worst=float(worst["figure"]),
+                       limit=float(worst["limit"]))  # fmt: skip
+        rows[rule] = row
+    columns = ["days", "applicable", "breaches", "worst_date", "worst", "limit"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("rule")

@@ -49,7 +49,11 @@ def format_summary(metrics: dict, compliance_summary) -> str:
         ("Final NAV per share", f"${metrics['final_nav_per_share']:.2f}"),
         ("Annual return", f"{metrics['annual_return']:.2%}"),
         ("Annual volatility", f"{metrics['annual_volatility']:.2%}"),
-        ("Sharpe ratio", f"{metrics['sharpe_ratio']:.2f}"),
+        (
+            f"Sharpe ratio (over cash, {metrics['cash_rate_annual']:.2%} a year)",
+            f"{metrics['sharpe_ratio']:.2f}",
+        ),
+        ("Sharpe ratio (rf = 0)", f"{metrics['sharpe_ratio_rf0']:.2f}"),
         ("Max drawdown", f"{metrics['max_drawdown']:.2%}"),
         ("Worst month", f"{metrics['worst_month']:.2%}"),
     ]
@@ -61,12 +65,15 @@ def format_summary(metrics: dict, compliance_summary) -> str:
     width = max(len(k) for k, _ in rows)
     lines = [f"{k:<{width}}  {v}" for k, v in rows]
     lines.append("")
-    lines.append("Limits (days checked / applicable / breaches, worst figure vs limit):")
+    lines.append("Limits (days checked / applicable / breaches; the day of least headroom among "
+                 "days the rule applies: figure vs that day's limit):")  # fmt: skip
     for rule, r in compliance_summary.iterrows():
-        lines.append(
-            f"  {rule:<18} {int(r['days']):>6} {int(r['applicable']):>6} "
-            f"{int(r['breaches']):>4}   worst {r['worst']:.4f} vs {r['limit']:.4f}"
-        )
+        head = f"  {rule:<18} {int(r['days']):>6} {int(r['applicable']):>6} {int(r['breaches']):>4}"
+        if int(r["applicable"]) == 0:
+            lines.append(f"{head}   never applied")
+        else:
+            lines.append(f"{head}   worst {r['worst_date']:%Y-%m-%d} {r['worst']:.4f} vs "
+                         f"{r['limit']:.4f}")  # fmt: skip
     for name, why in metrics.get("skipped_strategies", {}).items():
         lines.append(f"skipped {name}: {why}")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from backtest.errors import ExitCode
 
 def register_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``multistrat report RUN_DIR [--benchmark NAME|CSV ...] [--format html|pdf]
-    [--out FILE] [--market-price CSV]`` to an argparse subparsers object."""
+    [--out FILE] [--market-price CSV] [--relative-to NAME]`` to an argparse subparsers object."""
     p = sub.add_parser("report", help="benchmark comparison report of a run folder (HTML or PDF)")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="folder written by `backtest`")
     p.add_argument(
@@ -26,6 +26,13 @@ def register_commands(sub: argparse._SubParsersAction) -> None:
         metavar="NAME|CSV",
         help=f"benchmark to compare with, repeatable: {', '.join(BENCHMARK_NAMES)}, "
         "or a CSV file with date,level or date,return (default: all built-in)",
+    )
+    p.add_argument(
+        "--relative-to",
+        default=None,
+        metavar="NAME",
+        help="benchmark of the relative view: a built-in name or a CSV file's stem "
+        "(default: proxy_index)",
     )
     p.add_argument("--format", choices=["html", "pdf"], default="html")
     p.add_argument(
@@ -51,6 +58,7 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
 
     start = time.perf_counter()
     path = build_report(args.run_dir, args.benchmark, fmt=args.format, out=args.out,
-                        market_price=args.market_price)  # fmt: skip
+                        market_price=args.market_price,
+                        relative_to=args.relative_to)  # fmt: skip
     print(f"wrote {path} in {time.perf_counter() - start:.1f} s")
     return ExitCode.OK

@@ -24,6 +24,7 @@ from allocator import AllocationContext
 from allocator.compliance import breaches, check_limits
 from allocator.limits import apply_limits
 from backtest.analytics import performance as an
+from backtest.analytics.tearsheet import cash_returns, sharpe_ratio_over_cash
 from backtest.engine.simulator import simulate
 from backtest.fund.spec import FundSpec, build_allocator
 from backtest.market.market_data import MarketData
@@ -132,19 +133,35 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
     )
 
 
+def fund_cash_returns(market: MarketData, dates: pd.DatetimeIndex) -> pd.Series:
+    """Daily return of the fund's cash on ``dates`` (from the second): the USD short rate
+    ``market.rates["USD"]`` accrued ACT/360 on the previous close's rate, as the simulator
+    accrues interest on cash (:func:`backtest.analytics.tearsheet.cash_returns`); zero when the
+    market has no USD rate."""
+    rates = market.rates["USD"] if "USD" in market.rates else pd.Series(0.0, index=dates)
+    return cash_returns(rates.reindex(dates.union(rates.index)).ffill().reindex(dates))
+
+
 def fund_metrics(run: FundRun) -> dict:
-    """Headline figures of a run (annualised with 252 trading days)."""
+    """Headline figures of a run (annualised with 252 trading days).
+
+    ``sharpe_ratio`` is the headline: in excess of the fund's cash rate (:func:`fund_cash_returns`,
+    whose annual return is ``cash_rate_annual``); ``sharpe_ratio_rf0`` the same with rf = 0.
+    """
     nav = run.nav
     r = nav["nav_per_share_5dp"].pct_change().iloc[1:]
     # per-share total return: adjust nothing (no distributions are modelled)
     bench = run.market.benchmarks.pct_change().reindex(r.index)
+    cash = fund_cash_returns(run.market, nav.index)
     out = {
         "start": f"{nav.index[0]:%Y-%m-%d}",
         "end": f"{nav.index[-1]:%Y-%m-%d}",
         "final_nav_per_share": float(nav["nav_per_share"].iloc[-1]),
         "annual_return": float(an.annual_return(r)),
         "annual_volatility": float(an.annual_volatility(r)),
-        "sharpe_ratio": float(an.sharpe_ratio(r)),
+        "sharpe_ratio": float(sharpe_ratio_over_cash(r, cash)),
+        "sharpe_ratio_rf0": float(an.sharpe_ratio(r)),
+        "cash_rate_annual": float(an.annual_return(cash.reindex(r.index))),
         "max_drawdown": float(an.max_drawdown(r)),
         "worst_month": float(an.worst_month(r)),
     }

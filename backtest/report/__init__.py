@@ -3,23 +3,22 @@
 :func:`build_report` (:mod:`~backtest.report.build`) renders one self-contained HTML file or a
 PDF from a :class:`RunFolder` (:mod:`~backtest.report.run_folder`: the in-memory run, or a run
 folder read back); tables in :mod:`~backtest.report.tables`, sections in
-:mod:`~backtest.report.sections`, every chart and the HTML/PDF rendering in
-:mod:`~backtest.report.charts`; :func:`write_run` (:mod:`~backtest.report.outputs`) writes a
-run's files atomically. Conventions are in the :mod:`backtest.report.build` docstring.
+:mod:`~backtest.report.sections` and :mod:`~backtest.report.tearsheet`, charts in
+:mod:`~backtest.report.charts` and :mod:`~backtest.report.risk_charts`, the HTML/PDF
+rendering in :mod:`~backtest.report.render`; :func:`write_run`
+(:mod:`~backtest.report.outputs`) writes a run's files atomically. Conventions are in the
+:mod:`backtest.report.build` docstring.
 """
 
 from backtest.report.build import build_report
 from backtest.report.charts import Section
 from backtest.report.outputs import write_run
+from backtest.report.report_data import BROAD_MARKETS, DISPLAY_NAMES, SECTIONS, ReportData
 from backtest.report.run_folder import RunFolder, extra_run_files, from_run, read_run, run_spec
 from backtest.report.sections import (
-    BROAD_MARKETS,
-    DISPLAY_NAMES,
     NOTES,
     ROLLING_WINDOWS_DAYS,
     SECONDARY_MARKET_SEED,
-    SECTIONS,
-    ReportData,
     report_sections,
     resolve_benchmarks,
 )

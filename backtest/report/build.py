@@ -11,7 +11,7 @@ run folder written by :func:`backtest.report.outputs.write_run` (``nav.csv``, ``
 ``pnl_by_book.csv`` and ``spec.json``). Without benchmarks (and no ``market`` given) the
 built-in benchmarks are reported as not available — the report never regenerates a market;
 without the P&L files the asset-class and book attributions say what is missing. Output:
-:func:`backtest.report.charts.render_html` or ``render_pdf`` (one page
+:func:`backtest.report.render.render_html` or ``render_pdf`` (one page
 per entry of :data:`SECTIONS`).
 
 Conventions (see also :mod:`backtest.analytics.metrics`):
@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backtest.report import charts as rc
+from backtest.report import render as rc
 from backtest.report.run_folder import RunFolder, read_run
 from backtest.report.sections import SECONDARY_MARKET_SEED, report_sections
 
@@ -58,6 +58,7 @@ def build_report(
     out: str | Path | None = None,
     market_price: str | Path | None = None,
     secondary_seed: int = SECONDARY_MARKET_SEED,
+    relative_to: str | None = None,
 ) -> Path:
     """Build the benchmark comparison report of a run folder; returns the file written.
 
@@ -66,19 +67,22 @@ def build_report(
     run : a :class:`RunFolder` (e.g. :func:`~backtest.report.run_folder.from_run`) or the path
         of a folder written by :func:`backtest.report.outputs.write_run`.
     benchmarks : built-in names (:data:`backtest.analytics.benchmarks.BENCHMARK_NAMES`) and/or paths
-        of CSV files (``date,level`` or ``date,return``); default: every built-in one.
+        of CSV files (``date,level`` or ``date,return``); default: every built-in one. CSV files
+        add to the built-in ones; naming built-in ones chooses among them.
     market : MarketData, optional
         The run's market, for the built-in benchmarks (else the run's ``benchmarks``).
     fmt : ``"html"`` (one self-contained file) or ``"pdf"`` (one page per section).
     out : output file (default ``<run folder>/report.<fmt>``); written whole or not at all.
     market_price : CSV of closing prices (``date,midpoint`` or ``date,bid,ask``) for the
         premium/discount section; when None the market is simulated with ``secondary_seed``.
+    relative_to : the benchmark of the relative view (a built-in name or a CSV file's stem);
+        default the proxy multi-strategy index.
     """
     if fmt not in ("html", "pdf"):
         raise ValueError(f"format must be 'html' or 'pdf', got {fmt!r}")
     if not isinstance(run, RunFolder):
         run = read_run(run)
-    sections = report_sections(run, benchmarks, market, market_price, secondary_seed)
+    sections = report_sections(run, benchmarks, market, market_price, secondary_seed, relative_to)
     dates = run.nav.index
     title = f"{run.name}: benchmark comparison"
     subtitle = (f"Backtest from {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d} ({len(dates)} "

@@ -15,6 +15,10 @@ Files written (all in ``out_dir``):
 ``metrics.json``           headline figures
 ``benchmarks.csv``         levels of the proxy multi-strategy index, equity, bond and 60/40
 ``pnl_by_asset_class.csv`` daily P&L (USD, net of costs) by asset class; ``pnl_by_book.csv`` by book
+``cash_rate.csv``          the USD short rate the fund's cash earns (annual, ACT/360); also
+                           ``exposure_by_asset_class.csv`` (gross and net notional by asset
+                           class over net assets) and ``turnover_by_strategy.csv`` (daily
+                           turnover of each strategy's sleeve and of the fund's targets)
 ``spec.json``              the fund spec the run used
 ``nav_vs_equity.png``      NAV per share vs the benchmark indexes
 ``strategy_weights.png``   allocator weights over time

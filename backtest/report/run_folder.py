@@ -20,7 +20,20 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from backtest.analytics.benchmarks import benchmark_series
+from backtest.analytics.portfolio import exposure_by_group, strategy_turnover, turnover
 from backtest.fund.run import FundRun
+
+#: Optional dated tables of a run folder: RunFolder field → file name.
+EXTRA_FILES = {
+    "benchmarks": "benchmarks.csv",
+    "pnl_by_asset_class": "pnl_by_asset_class.csv",
+    "pnl_by_book": "pnl_by_book.csv",
+    "cash_rate": "cash_rate.csv",
+    "exposure": "exposure_by_asset_class.csv",
+    "turnover": "turnover_by_strategy.csv",
+}
+#: Column of ``turnover_by_strategy.csv`` with the fund's own turnover (netted, after limits).
+FUND_TURNOVER = "fund (netted, after limits)"
 
 #: Columns of ``trades.csv`` the report reads.
 TRADE_COLUMNS = ["date", "book", "cost"]
@@ -48,6 +61,9 @@ class RunFolder:
     pnl_by_book: pd.DataFrame | None = None
     trades: pd.DataFrame | None = None
     holdings_last: pd.DataFrame | None = None
+    cash_rate: pd.DataFrame | None = None
+    exposure: pd.DataFrame | None = None
+    turnover: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -60,12 +76,28 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
     ``benchmarks.csv``: :func:`backtest.analytics.benchmarks.benchmark_series` of the run's
     market (levels of ``proxy_index``, ``equity_index``, ``bond_index``, ``sixty_forty``);
     ``pnl_by_asset_class.csv`` and ``pnl_by_book.csv``: the simulator's daily P&L net of costs in
-    USD (``SimulationResult.pnl_by``). Each is written with ``to_csv`` (date index).
+    USD (``SimulationResult.pnl_by``); ``cash_rate.csv``: the USD short rate (annual decimal,
+    ACT/360) the fund's cash earns, column ``USD``; ``exposure_by_asset_class.csv``: gross and
+    net notional by asset class over net assets
+    (:func:`backtest.analytics.portfolio.exposure_by_group`); ``turnover_by_strategy.csv``: the
+    daily turnover of each strategy's sleeve of the targets and of the fund's targets
+    (:data:`FUND_TURNOVER`), fractions of net assets. Each is written with ``to_csv``.
     """
+    result, dates = run.result, run.nav.index
+    rates = run.market.rates["USD"] if "USD" in run.market.rates else pd.Series(0.0, index=dates)
+    cash = rates.reindex(dates.union(rates.index)).ffill().reindex(dates)
+    info = result.instrument_info
+    flows = strategy_turnover(run.positions, run.weights).reindex(dates).fillna(0.0)
+    flows[FUND_TURNOVER] = turnover(run.targets).reindex(dates).fillna(0.0)
     return {
         "benchmarks.csv": benchmark_series(run.market),
-        "pnl_by_asset_class.csv": run.result.pnl_by("asset_class"),
-        "pnl_by_book.csv": run.result.pnl_by("book"),
+        "pnl_by_asset_class.csv": result.pnl_by("asset_class"),
+        "pnl_by_book.csv": result.pnl_by("book"),
+        "cash_rate.csv": cash.to_frame("USD"),
+        "exposure_by_asset_class.csv": exposure_by_group(
+            result.notionals, info["asset_class"], run.nav["net_assets"]
+        ),
+        "turnover_by_strategy.csv": flows,
     }
 
 
@@ -97,9 +129,7 @@ def from_run(
         compliance=run.compliance,
         metrics=metrics,
         spec=run_spec(run),
-        benchmarks=extra["benchmarks.csv"],
-        pnl_by_asset_class=extra["pnl_by_asset_class.csv"],
-        pnl_by_book=extra["pnl_by_book.csv"],
+        **{key: extra.get(file) for key, file in EXTRA_FILES.items()},
         trades=result.trades[TRADE_COLUMNS],
         holdings_last=last.reset_index(drop=True),
     )
@@ -117,9 +147,9 @@ def read_run(run_dir: str | Path) -> RunFolder:
     if not (path / "nav.csv").exists():
         raise FileNotFoundError(f"{path}: not a run folder (no nav.csv); run `multistrat backtest`")
     extra = {}
-    for key in ("benchmarks", "pnl_by_asset_class", "pnl_by_book"):
-        if (path / f"{key}.csv").exists():
-            extra[key] = _dated_csv(path / f"{key}.csv")
+    for key, file in EXTRA_FILES.items():
+        if (path / file).exists():
+            extra[key] = _dated_csv(path / file)
     for key, file in (("spec", "spec.json"), ("metrics", "metrics.json")):
         if (path / file).exists():
             extra[key] = json.loads((path / file).read_text())

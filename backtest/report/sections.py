@@ -7,7 +7,6 @@ Every public name here is re-exported by :mod:`backtest.report`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -15,10 +14,20 @@ import pandas as pd
 from backtest.analytics import performance as an
 from backtest.analytics import premium_discount as pdm
 from backtest.analytics.benchmarks import BENCHMARK_NAMES, benchmark_series
+from backtest.analytics.tearsheet import cash_returns, own_window, worst_drawdowns
 from backtest.data.series import load_market_prices, load_user_benchmark
 from backtest.market.calendar import quarter_end_flags
 from backtest.report import charts as rc
+from backtest.report import tearsheet as ts
 from backtest.report.charts import Section, fmt_num, fmt_pct, formatted
+from backtest.report.report_data import (
+    BROAD_MARKETS,
+    DISPLAY_NAMES,
+    ReportData,
+    display,
+    flag_windows,
+    section,
+)
 from backtest.report.run_folder import RunFolder
 from backtest.report.tables import (
     attribution_tables,
@@ -33,41 +42,16 @@ from backtest.report.tables import (
     trades_table,
 )
 
-#: (anchor, heading) of every section, in order; one PDF page each.
-SECTIONS: tuple[tuple[str, str], ...] = (
-    ("summary", "Performance summary"),
-    ("cumulative", "Cumulative return"),
-    ("drawdowns", "Drawdowns"),
-    ("correlation", "Rolling correlation to equity and bond indexes"),
-    ("beta", "Rolling beta"),
-    ("monthly", "Monthly returns"),
-    ("weights", "Strategy weights"),
-    ("attribution-strategy", "Return attribution by strategy"),
-    ("attribution-asset-class", "Return attribution by asset class"),
-    ("attribution-book", "Return attribution by book"),
-    ("costs", "Costs and fees"),
-    ("subsidiary", "Subsidiary share of total assets"),
-    ("limits", "Limit checks"),
-    ("premium-discount", "Premium/discount to NAV"),
-)
-DISPLAY_NAMES = {
-    "fund": "Fund",
-    "proxy_index": "Proxy multi-strategy index",
-    "equity_index": "Equity index (TR)",
-    "bond_index": "Bond index (TR)",
-    "sixty_forty": "60/40 equity/bond",
-}
 #: Seed of the simulated secondary market when no market-price file is given.
 SECONDARY_MARKET_SEED = 2014
 ROLLING_WINDOWS_DAYS = (63, 252)
-#: The broad-market indexes the fund's correlation and beta are measured against.
-BROAD_MARKETS = ("equity_index", "bond_index")
 
 
 # ------------------------------------------------------------------------------ benchmarks
 def resolve_benchmarks(run: RunFolder, names=None, market=None):
-    """Benchmark levels on the fund's dates: the requested ones (built-in names or CSV paths),
-    plus ``equity_index`` and ``bond_index`` when available (the correlation sections use them).
+    """Benchmark levels on the fund's dates: the built-in ones named (all of them when none is
+    named: CSV paths *add* to the built-in benchmarks), then the CSV files, plus
+    ``equity_index`` and ``bond_index`` when available (the correlation sections use them).
     A built-in name the source lacks is an error when asked for, a note by default.
 
     Sources, first available: ``market``; the run's ``benchmarks`` (``benchmarks.csv`` of a run
@@ -80,10 +64,11 @@ def resolve_benchmarks(run: RunFolder, names=None, market=None):
     (DataFrame, list[str], list[str])
         Levels (requested columns first), the requested columns' names, notes for the report.
     """
-    names_given = names is not None
-    names = [str(n) for n in (BENCHMARK_NAMES if names is None else names)]
+    names = [str(n) for n in (names or [])]
     builtin = [n for n in names if n in BENCHMARK_NAMES]
     files = [n for n in names if n not in BENCHMARK_NAMES]
+    names_given = bool(builtin)  # CSV files add to the built-in benchmarks, names choose them
+    builtin = builtin or list(BENCHMARK_NAMES)
     for n in files:
         if not (n.lower().endswith(".csv") or Path(n).is_file()):
             raise ValueError(f"unknown benchmark {n!r}: use one of {list(BENCHMARK_NAMES)} or the "
@@ -125,9 +110,17 @@ NOTES = {
     "return, no costs or fees. Periods end on the last date; periods of one year or less show "
     "cumulative returns, longer ones (ann.) the annualised return (252 trading days a year). "
     "A dash: the series does not cover the whole period. Calendar years marked * are partial.",
+    "cash": "Sharpe ratio over cash: of daily returns in excess of the fund's cash rate, the USD "
+    "short rate its cash earns (cash_rate.csv; previous close's rate, ACT/360, as the simulator "
+    "accrues interest). The rf = 0 figure counts the T-bill interest on the fund's collateral "
+    "as return and is shown only alongside.",
+    "no-cash": "The run folder has no cash_rate.csv: the Sharpe ratio over cash is not "
+    "available; the rf = 0 figure counts cash interest as return.",
     "cumulative": "Growth of $100 invested at the fund's inception in the fund and in each "
-    "benchmark.",
-    "drawdowns": "Fall of each series from its running peak (the starting value is a peak).",
+    "benchmark, on a log scale (equal heights are equal percentage moves).",
+    "drawdowns": "Fall of each series from its running peak (the starting value is a peak). "
+    "Worst drawdowns: peak (last close at the high), trough, recovery (first close back at the "
+    "high) and length from peak to recovery, or to the last date when not recovered.",
     "correlation": "Pearson correlation of the fund's daily returns with each index over "
     "trailing {0}- and {1}-day windows; the fund aims at low correlation to broad markets.",
     "beta": "Beta, cov(fund, index) / var(index), of daily returns over trailing {0}- and "
@@ -168,54 +161,38 @@ NOTES = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class ReportData:
-    """What the sections are built from: levels and returns (column ``fund`` first, then the
-    benchmarks) on the fund's dates, the columns to show, and notes on the sources."""
-
-    run: RunFolder
-    levels: pd.DataFrame
-    returns: pd.DataFrame
-    shown: list[str]
-    notes: list[str]
-
-    @property
-    def fund(self) -> pd.Series:
-        return self.returns["fund"]
-
-    @property
-    def broad(self) -> dict[str, pd.Series]:
-        """Daily returns of the broad-market indexes available, by display name."""
-        return {DISPLAY_NAMES[k]: self.returns[k] for k in BROAD_MARKETS if k in self.returns}
-
-
-def _display(frame: pd.DataFrame, axis: str = "columns") -> pd.DataFrame:
-    return frame.rename(**{axis: lambda c: DISPLAY_NAMES.get(str(c), str(c))})
-
-
-def _section(anchor: str, *notes, charts=(), tables=()) -> Section:
-    return Section(anchor, dict(SECTIONS)[anchor], list(notes), list(charts), list(tables))
-
-
 def _performance_sections(d: ReportData) -> list[Section]:
     levels, returns = d.levels[d.shown], d.returns[d.shown]
     broad = {k.split(" (")[0].lower(): v for k, v in d.broad.items()}  # "equity index"
-    risk = _display(risk_table(returns, broad))
+    marks, window_notes = flag_windows(returns)
+    risk = display(risk_table(returns, broad, d.cash).rename(columns=marks))
     plain = {k: fmt_num for k in risk.index if "ratio" in k or "to " in k}
     plain["Longest drawdown (days)"] = lambda x: fmt_num(x, 0)
-    summary = _section("summary", NOTES["summary"], *d.notes, tables=[
-        ("Returns by period", formatted(_display(headline_table(levels), "index"))),
+    cash_note = NOTES["cash"] if d.cash is not None else NOTES["no-cash"]
+    summary = section("summary", NOTES["summary"], cash_note, *window_notes, *d.notes, tables=[
+        ("Returns by period", formatted(display(headline_table(levels), "index"))),
         ("Since inception: risk, and relation to broad markets", formatted(risk, rows=plain)),
-        ("Calendar-year returns", formatted(_display(calendar_year_table(levels)))),
+        ("Calendar-year returns", formatted(display(calendar_year_table(levels)))),
     ])  # fmt: skip
-    lv, rt = _display(levels), _display(returns)
-    max_dd = an.max_drawdown(rt).to_frame("Max drawdown").T
+    lv, rt = display(levels), display(returns)
+    max_dd = an.max_drawdown(returns.apply(own_window)).rename(marks)
+    max_dd = display(max_dd.to_frame("Max drawdown").T)
+    worst = worst_drawdowns(d.fund, top=5)
+    table = pd.DataFrame({
+        "Peak": [f"{x:%Y-%m-%d}" if pd.notna(x) else "inception" for x in worst["peak"]],
+        "Trough": [f"{x:%Y-%m-%d}" for x in worst["trough"]],
+        "Recovery": [f"{x:%Y-%m-%d}" if pd.notna(x) else "not yet" for x in worst["recovery"]],
+        "Depth": [fmt_pct(x) for x in worst["depth"]],
+        "Length (trading days)": [fmt_num(x, 0) for x in worst["days"]],
+    }, index=pd.Index(range(1, len(worst) + 1), name="rank"))  # fmt: skip
     return [
         summary,
-        _section("cumulative", NOTES["cumulative"],
-                 charts=[(lambda f: rc.cumulative(f, lv), None)]),
-        _section("drawdowns", NOTES["drawdowns"], charts=[(lambda f: rc.drawdowns(f, rt), None)],
-                 tables=[("Maximum drawdown", formatted(max_dd))]),
+        section("cumulative", NOTES["cumulative"],
+                charts=[(lambda f: rc.cumulative(f, lv), None)]),
+        section("drawdowns", NOTES["drawdowns"], *window_notes,
+                charts=[(lambda f: rc.drawdowns(f, rt), None)],
+                tables=[("Maximum drawdown", formatted(max_dd)),
+                        ("Five worst drawdowns of the fund", table)]),
     ]  # fmt: skip
 
 
@@ -223,19 +200,19 @@ def _market_sections(d: ReportData) -> list[Section]:
     others, w = d.broad, ROLLING_WINDOWS_DAYS
     months = monthly_table(d.fund)
     height = min(9.0, 2.0 + 0.3 * len(months))
-    monthly = _section("monthly", NOTES["monthly"],
+    monthly = section("monthly", NOTES["monthly"],
                        charts=[(lambda f: rc.monthly_heatmap(f, months), height)])  # fmt: skip
     if not others:
-        return [_section("correlation", NOTES["no-broad"]), _section("beta", NOTES["no-broad"]),
+        return [section("correlation", NOTES["no-broad"]), section("beta", NOTES["no-broad"]),
                 monthly]  # fmt: skip
     rel = pd.DataFrame({n: {"Correlation": an.correlation(d.fund, b), "Beta": an.beta(d.fund, b)}
                         for n, b in others.items()}).rename_axis("since inception")  # fmt: skip
     height = 2.0 + 2.3 * len(others)
     return [
-        _section("correlation", NOTES["correlation"].format(*w),
+        section("correlation", NOTES["correlation"].format(*w),
                  charts=[(lambda f: rc.rolling_correlation(f, d.fund, others, w), height)],
                  tables=[("Fund vs broad markets", formatted(rel, fmt_num))]),
-        _section("beta", NOTES["beta"].format(*w),
+        section("beta", NOTES["beta"].format(*w),
                  charts=[(lambda f: rc.rolling_beta(f, d.fund, others, w), height)]),
         monthly,
     ]  # fmt: skip
@@ -247,16 +224,16 @@ def _weights_section(d: ReportData) -> Section:
     stats = pd.DataFrame({"Average": w_all.mean(), "Minimum": w_all.min(),
                           "Maximum": w_all.max(), "Last": w_all.iloc[-1]})  # fmt: skip
     table = formatted(stats.rename_axis("strategy"), fmt_num)
-    return _section("weights", NOTES["weights"],
+    return section("weights", NOTES["weights"],
                     charts=[(lambda f: rc.strategy_weights(f, w), None)],
                     tables=[("Weights (fraction of net assets)", table)])  # fmt: skip
 
 
 def _attribution(anchor: str, pnl: pd.DataFrame | None, d: ReportData, what: str, file: str):
     if pnl is None:
-        return _section(anchor, NOTES[anchor], NOTES["missing"].format(file))
+        return section(anchor, NOTES[anchor], NOTES["missing"].format(file))
     cumulative, table = attribution_tables(pnl, d.run.nav["net_assets"])
-    return _section(anchor, NOTES[anchor], NOTES["attribution"],
+    return section(anchor, NOTES[anchor], NOTES["attribution"],
                     charts=[(lambda f: rc.attribution(f, cumulative, what), None)],
                     tables=[(f"Contribution to return by {what}", formatted(table))])  # fmt: skip
 
@@ -279,7 +256,7 @@ def _costs_section(d: ReportData) -> Section:
     if d.run.trades is not None and len(d.run.trades):
         tables.append(("Executions and trading costs (USD) by book, from trades.csv",
                        formatted(trades_table(d.run.trades), lambda x: fmt_num(x, 0))))  # fmt: skip
-    return _section("costs", NOTES["costs"], charts=[(lambda f: rc.cost_drag(f, bars), None)],
+    return section("costs", NOTES["costs"], charts=[(lambda f: rc.cost_drag(f, bars), None)],
                     tables=tables)  # fmt: skip
 
 
@@ -312,7 +289,7 @@ def _subsidiary_section(d: ReportData) -> Section:
         "Quarter-ends above the cap": fmt_num(int((at_q > cap + 1e-9).sum()), 0),
         "Highest on any day": fmt_pct(pct.max()), "Average": fmt_pct(pct.mean()),
         "Cap": fmt_pct(cap, 0)}}).rename_axis("measure")  # fmt: skip
-    return _section(
+    return section(
         "subsidiary", NOTES["subsidiary"].format(cap),
         charts=[(lambda f: rc.subsidiary_share(f, pct, cap, quarter_ends), None)],
         tables=[("Investment in the Subsidiary", stats),
@@ -329,7 +306,7 @@ def _limits_section(d: ReportData) -> Section:
             f = counts.get(col, lambda x: fmt_num(x, 4))
             shown[col] = [f(float(v)) for v in table[col]]
     total = int(table["breaches"].sum())
-    return _section("limits", NOTES["limits"].format(total), tables=[("Limit checks", shown)])
+    return section("limits", NOTES["limits"].format(total), tables=[("Limit checks", shown)])
 
 
 def _premium_discount_section(d: ReportData, market_price, seed: int) -> Section:
@@ -342,7 +319,7 @@ def _premium_discount_section(d: ReportData, market_price, seed: int) -> Section
         source = NOTES["simulated"].format(seed)
     series = pdm.premium_discount(nav_ps, mid).dropna()
     if series.empty:
-        return _section("premium-discount", NOTES["premium-discount"], source,
+        return section("premium-discount", NOTES["premium-discount"], source,
                         "No date has both a market price and a NAV.")  # fmt: skip
     table = pdm.disclosure_table(series)
     shown = pd.DataFrame(index=table.index)
@@ -351,20 +328,39 @@ def _premium_discount_section(d: ReportData, market_price, seed: int) -> Section
         shown[f"{period}: %"] = [fmt_num(float(v), 1) for v in table[(period, "percent_of_days")]]
     starts = [v[0] for v in pdm.disclosure_periods(series.index).values() if len(v)]
     window = series.loc[min(starts) :] if starts else series
-    return _section("premium-discount", NOTES["premium-discount"], source,
+    return section("premium-discount", NOTES["premium-discount"], source,
                     charts=[(lambda f: rc.premium_discount(f, window), None)],
                     tables=[("Frequency distribution (days, % of days)", shown)])  # fmt: skip
 
 
+def _cash(run: RunFolder, dates: pd.DatetimeIndex) -> pd.Series | None:
+    if run.cash_rate is None or "USD" not in run.cash_rate:
+        return None
+    return cash_returns(run.cash_rate["USD"].reindex(run.nav.index)).reindex(dates)
+
+
 def report_sections(run: RunFolder, benchmarks=None, market=None, market_price=None,
-                    secondary_seed: int = SECONDARY_MARKET_SEED) -> list[Section]:  # fmt: skip
-    """Every section of the report, in :data:`SECTIONS` order (charts are drawn on rendering)."""
+                    secondary_seed: int = SECONDARY_MARKET_SEED,
+                    relative_to: str | None = None) -> list[Section]:  # fmt: skip
+    """Every section of the report, in :data:`SECTIONS` order (charts are drawn on rendering).
+
+    ``relative_to``: the benchmark of the relative view (a built-in name or a CSV's stem);
+    default the proxy multi-strategy index, else the first benchmark shown.
+    """
     bench, requested, notes = resolve_benchmarks(run, benchmarks, market)
     for name, why in (run.metrics.get("skipped_strategies") or {}).items():
         notes.append(f"Strategy {name} was skipped in this run: {why}")
+    if relative_to is not None and relative_to not in requested:
+        raise ValueError(f"relative_to {relative_to!r} is not among the benchmarks {requested}")
+    default = "proxy_index" if "proxy_index" in requested else (requested or [None])[0]
     levels = pd.concat([run.nav["nav_per_share_5dp"].rename("fund"), bench], axis=1)
-    d = ReportData(run, levels, levels.pct_change().iloc[1:], ["fund", *requested], notes)
-    sections = _performance_sections(d) + _market_sections(d) + [_weights_section(d)]
+    returns = levels.pct_change().iloc[1:]
+    d = ReportData(run, levels, returns, ["fund", *requested], notes,
+                   _cash(run, returns.index), relative_to or default)  # fmt: skip
+    perf = _performance_sections(d)
+    sections = [perf[0], ts.relative_section(d), *perf[1:], ts.rolling_risk_section(d),
+                ts.distribution_section(d), *_market_sections(d), _weights_section(d),
+                ts.strategies_section(d), ts.exposure_section(d)]  # fmt: skip
     sections += _attribution_sections(d)
     sections += [_costs_section(d), _subsidiary_section(d), _limits_section(d)]
     sections.append(_premium_discount_section(d, market_price, secondary_seed))

@@ -11,14 +11,15 @@ from __future__ import annotations
 import pandas as pd
 
 from allocator.compliance import LOWER_BOUND_RULES
+from allocator.compliance import summary as compliance_summary
 from backtest.analytics import performance as an
+from backtest.analytics.tearsheet import own_window, sharpe_ratio_over_cash
 from backtest.market.calendar import next_session
 from backtest.report.run_folder import RunFolder
 
 #: Days between a weight's decision and the first return it earns (decide t, trade t+1).
 STRATEGY_WEIGHT_LAG_DAYS = 2
 TRAILING_YEARS = (1, 3, 5)
-#: Rules whose figure must stay *above* the limit (no negative cash).
 
 
 # ------------------------------------------------------------------------------ tables
@@ -79,23 +80,32 @@ def calendar_year_table(levels: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).T.rename_axis("year")
 
 
-def risk_table(returns: pd.DataFrame, broad: dict[str, pd.Series]) -> pd.DataFrame:
-    """Since-inception statistics (rows) of each series (columns), from
-    backtest.analytics.performance,
-    with correlation and beta to each of ``broad`` (short name → daily returns)."""
-    s = an.summary(returns)
+def risk_table(
+    returns: pd.DataFrame, broad: dict[str, pd.Series], cash: pd.Series | None = None
+) -> pd.DataFrame:
+    """Since-inception statistics (rows) of each series (columns), each over its own window
+    (first to last present return: a shorter benchmark is never counted over days it lacks),
+    with the Sharpe ratio over ``cash`` (daily cash returns; omitted when None) before the
+    rf = 0 one, and correlation and beta to each of ``broad`` (short name → daily returns)."""
     names = {
         "annual_return": "Annual return", "annual_volatility": "Annual volatility",
-        "sharpe_ratio": "Sharpe ratio (rf = 0)", "sortino_ratio": "Sortino ratio",
+        "sharpe_ratio": "Sharpe ratio (rf = 0)", "sortino_ratio": "Sortino ratio (target 0)",
         "max_drawdown": "Max drawdown", "max_drawdown_duration_days": "Longest drawdown (days)",
         "worst_month": "Worst month", "value_at_risk_95": "Daily VaR 95%",
     }  # fmt: skip
-    rows = {label: s.loc[key] for key, label in names.items()}
-    for name, bench in broad.items():
-        rel = an.relative_summary(returns, bench)
-        rows[f"Correlation to {name}"] = rel.loc["correlation"]
-        rows[f"Beta to {name}"] = rel.loc["beta"]
-    return pd.DataFrame(rows).T
+    columns = {}
+    for c in returns.columns:
+        r = own_window(returns[c])
+        s = an.summary(r.rename("x"))["x"]
+        col = {}
+        if cash is not None:
+            col["Sharpe ratio (over cash)"] = sharpe_ratio_over_cash(r, cash)
+        col.update({label: s.loc[key] for key, label in names.items()})
+        for name, bench in broad.items():
+            col[f"Correlation to {name}"] = an.correlation(r, bench)
+            col[f"Beta to {name}"] = an.beta(r, bench)
+        columns[c] = col
+    return pd.DataFrame(columns)
 
 
 def monthly_table(returns: pd.Series) -> pd.DataFrame:
@@ -179,22 +189,22 @@ def trades_table(trades: pd.DataFrame) -> pd.DataFrame:
 def limits_table(compliance: pd.DataFrame) -> pd.DataFrame:
     """Per rule: days checked, days it applied, breaches, and the day of least headroom.
 
-    Headroom is ``limit − figure`` for upper limits and ``figure − limit`` for the lower-bound
-    rules (:data:`LOWER_BOUND_RULES`), over the days the rule applied (all days when it never
-    did); limits may vary by day (the VaR test), hence the worst day rather than the worst figure.
+    The worst day, its figure and its limit come from :func:`allocator.compliance.summary`
+    (least headroom among the days the rule applied; limits may vary by day, e.g. the VaR
+    test); a rule that never applied has none.
     """
+    s = compliance_summary(compliance)
     rows = {}
     for rule, g in compliance.groupby("rule", sort=False):
-        applies, breach = g["applies"].astype(bool), g["breach"].astype(bool)
-        pool = g[applies] if applies.any() else g
-        sign = -1.0 if rule in LOWER_BOUND_RULES else 1.0
-        worst = pool.loc[(sign * (pool["figure"] - pool["limit"])).idxmax()]
-        dates = g.loc[breach, "date"]
+        dates = g.loc[g["breach"].astype(bool), "date"]
+        w = s.loc[rule]
         rows[rule] = {
-            "days checked": len(g), "days applicable": int(applies.sum()),
-            "breaches": int(breach.sum()), "bound": "minimum" if sign < 0 else "maximum",
-            "worst day": f"{worst['date']:%Y-%m-%d}", "figure": worst["figure"],
-            "limit": worst["limit"],
+            "days checked": int(w["days"]), "days applicable": int(w["applicable"]),
+            "breaches": int(w["breaches"]),
+            "bound": "minimum" if rule in LOWER_BOUND_RULES else "maximum",
+            "worst day": f"{w['worst_date']:%Y-%m-%d}" if pd.notna(w["worst_date"])
+            else "never applied",
+            "figure": w["worst"], "limit": w["limit"],
             "breach dates": f"{dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}" if len(dates)
             else "",
         }  # fmt: skip

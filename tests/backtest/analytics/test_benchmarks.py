@@ -144,3 +144,39 @@ def test_user_benchmark_errors_name_file_row_and_column(tmp_path, text, row, col
 def test_user_benchmark_missing_file(tmp_path):
     with pytest.raises(DataError, match="not found"):
         load_user_benchmark(tmp_path / "nope.csv")
+
+
+def test_user_benchmark_accepts_any_case_and_a_leading_blank_return(tmp_path):
+    text = "Date,Return\n2020-01-02,\n2020-01-03,0.1\n2020-01-06,-0.5\n"
+    s = load_user_benchmark(_write(tmp_path, text, "pct.csv"))
+    np.testing.assert_allclose(s.to_numpy(), [100.0, 110.0, 55.0])  # the first row is the base
+    lv = load_user_benchmark(_write(tmp_path, "DATE,Level\n2020-01-02,5\n2020-01-03,6\n"))
+    assert list(lv) == [5.0, 6.0]
+    with pytest.raises(DataError, match="missing") as err:  # a level may not be blank
+        load_user_benchmark(_write(tmp_path, "date,level\n2020-01-02,\n2020-01-03,6\n"))
+    assert err.value.row == 1
+
+
+def test_user_benchmark_messages_name_the_columns_found_and_hint_at_percent(tmp_path):
+    with pytest.raises(DataError) as err:
+        load_user_benchmark(_write(tmp_path, "day,close\n2020-01-02,1\n"))
+    assert "found 'day', 'close'" in err.value.problem
+    with pytest.raises(DataError) as err:
+        load_user_benchmark(_write(tmp_path, "date,price\n2020-01-02,1\n"))
+    assert "found 'date', 'price'" in err.value.problem
+    percent = "date,return\n" + "".join(
+        f"2020-01-{d:02d},{r}\n" for d, r in zip(range(2, 12), [0.5, 1.2, -0.8, 2.1, 0.3, -1.5,
+                                                                 0.7, 1.1, -0.2, 0.4], strict=True)
+    )  # fmt: skip
+    with pytest.raises(DataError) as err:
+        load_user_benchmark(_write(tmp_path, percent))
+    msg = str(err.value)
+    assert "in percent" in msg and "0.01 = 1%" in msg and "-1.5" in msg  # the ≤ −1 row, hinted
+    assert "np." not in msg and "float64" not in msg
+    with pytest.raises(DataError) as err:  # percents but none ≤ −100%
+        load_user_benchmark(_write(tmp_path, percent.replace("-1.5", "1.5")))
+    assert "in percent" in str(err.value) and "np." not in str(err.value)
+    decimal = "date,return\n2020-01-02,0.01\n2020-01-03,1.2\n" + "".join(
+        f"2020-02-{d:02d},0.001\n" for d in range(3, 28)
+    )
+    assert len(load_user_benchmark(_write(tmp_path, decimal))) == 27  # one big day is no hint

@@ -218,7 +218,7 @@ def test_pdf_has_one_page_per_section(run_dir, tmp_path):
         pages = len(PdfReader(path).pages)
     except ImportError:
         pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
-    assert pages == len(R.SECTIONS) == 14
+    assert pages == len(R.SECTIONS) == 19
 
 
 def test_without_extra_files_the_report_never_regenerates_a_market(run_dir, tmp_path, monkeypatch):
@@ -307,3 +307,113 @@ def test_market_without_broad_indexes_degrades_to_notes(run_dir, tmp_path):
     assert any("Equity index (TR) is not available" in n for n in sections["summary"].notes)
     with pytest.raises(ValueError, match="'equity_index' is not available"):
         R.report_sections(R.read_run(only_proxy), ["equity_index"])
+
+
+def test_header_names_the_real_run_folder_of_a_backtest(short_run, tmp_path):
+    """Regression: the report of `multistrat backtest` is built inside the atomic write; its
+    header must name the final folder, not the temporary one (``.latest.df82cwfo``)."""
+    out = write_run(short_run, tmp_path / "my_run", fund_metrics(short_run))
+    text = (out / "report.html").read_text()
+    assert "run folder my_run." in text
+    assert not re.search(r"run folder \.my_run\.", text)
+
+
+def test_a_csv_benchmark_adds_to_the_built_in_ones(run_dir, tmp_path):
+    dates = pd.read_csv(run_dir / "nav.csv", usecols=["date"])["date"]
+    bench = tmp_path / "peer.csv"
+    pd.DataFrame({"Date": dates, "Return": 0.0001}).to_csv(bench, index=False)
+    _, shown, _ = R.resolve_benchmarks(R.read_run(run_dir), [str(bench)])
+    assert shown == ["proxy_index", "equity_index", "bond_index", "sixty_forty", "peer"]
+    _, shown, _ = R.resolve_benchmarks(R.read_run(run_dir), ["sixty_forty", str(bench)])
+    assert shown == ["sixty_forty", "peer"]
+
+
+def test_a_shorter_benchmark_is_measured_over_its_own_window_and_flagged(run_dir, tmp_path):
+    """Regression: a benchmark that ends under water counted the fund's later days as under
+    water in "Longest drawdown (days)"."""
+    nav = pd.read_csv(run_dir / "nav.csv", usecols=["date"], parse_dates=["date"])["date"]
+    part = nav.iloc[100:400]
+    r = np.where(np.arange(len(part)) < 250, 0.001, -0.002)  # ends under water: 50 days
+    bench = tmp_path / "short.csv"
+    pd.DataFrame({"date": part.dt.strftime("%Y-%m-%d"), "return": r}).to_csv(bench, index=False)
+    path = R.build_report(run_dir, ["proxy_index", str(bench)], out=tmp_path / "r.html")
+    parsed = parse(path.read_text())
+    risk = table(parsed, "Since inception: risk, and relation to broad markets")
+    assert "short †" in risk.columns
+    level = pd.Series(100.0 * np.cumprod(1 + r), index=part.to_numpy())
+    own = M.returns_from_levels(level)
+    assert risk.loc["Longest drawdown (days)", "short †"] == f"{M.max_drawdown_duration(own):,}"
+    assert M.max_drawdown_duration(own) == 50
+    assert "short: statistics over its own dates" in path.read_text()
+
+
+def test_relative_and_sharpe_numbers_are_their_formulas(html_report, run_dir):
+    from backtest.analytics import tearsheet as T
+
+    parsed = parse(html_report[1])
+    nav = pd.read_csv(run_dir / "nav.csv", index_col=0, parse_dates=True)
+    fund = nav["nav_per_share_5dp"].pct_change().iloc[1:]
+    bench = pd.read_csv(run_dir / "benchmarks.csv", index_col=0, parse_dates=True)
+    proxy = bench["proxy_index"].reindex(nav.index).pct_change().iloc[1:]
+    rate = pd.read_csv(run_dir / "cash_rate.csv", index_col=0, parse_dates=True)["USD"]
+    cash = T.cash_returns(rate)
+    rel = table(parsed, "The fund relative to each benchmark")
+    col = rel["Proxy multi-strategy index"]
+    assert col["Tracking error (ann.)"] == f"{100 * M.tracking_error(fund, proxy):.2f}%"
+    assert col["Information ratio"] == f"{M.information_ratio(fund, proxy):.2f}"
+    alpha = M.alpha(fund - cash.reindex(fund.index), proxy - cash.reindex(proxy.index))
+    assert col["Alpha over cash (ann.)"] == f"{100 * alpha:.2f}%"
+    assert col["Up capture"] == f"{100 * M.up_capture(fund, proxy):.2f}%"
+    assert col["Hit rate (months beating it)"] == f"{100 * M.hit_rate(fund, proxy):.2f}%"
+    risk = table(parsed, "Since inception: risk, and relation to broad markets")
+    assert (
+        risk.loc["Sharpe ratio (over cash)", "Fund"]
+        == f"{T.sharpe_ratio_over_cash(fund, cash):.2f}"
+    )
+    assert risk.loc["Sharpe ratio (rf = 0)", "Fund"] == f"{M.sharpe_ratio(fund):.2f}"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["sharpe_ratio"] == pytest.approx(T.sharpe_ratio_over_cash(fund, cash), abs=1e-9)
+    dist = table(parsed, "Shape of the distribution")
+    assert dist.loc["Omega ratio", "Fund"] == f"{T.omega_ratio(fund):.2f}"
+    assert dist.loc["Stability (R²)", "Fund"] == f"{T.stability(fund):.2f}"
+    worst = table(parsed, "Five worst drawdowns of the fund")
+    assert worst.iloc[0]["Depth"] == f"{100 * M.max_drawdown(fund):.2f}%"
+
+
+def test_every_pdf_table_fits_inside_the_page_margins(run_dir):
+    from matplotlib.table import Table
+
+    from backtest.report import render
+
+    plt = render.pyplot()
+    run = R.read_run(run_dir)
+    for s in R.report_sections(run):
+        page = render.page_figure(s.title, s.notes, [d for d, _ in s.charts], s.tables)
+        try:
+            page.canvas.draw()
+            renderer = page.canvas.get_renderer()
+            width_px = page.get_figwidth() * page.dpi
+            left, right = (
+                0.9 * render.MARGIN_IN * page.dpi,
+                width_px - 0.9 * render.MARGIN_IN * page.dpi,
+            )
+            tables = [a for a in page.findobj(Table)]
+            assert len(tables) == len(s.tables), s.anchor
+            for t in tables:
+                box = t.get_window_extent(renderer)
+                assert left <= box.x0 and box.x1 <= right, (s.anchor, box)
+                for cell in t.get_celld().values():  # no text overflows its cell
+                    text = cell.get_text().get_window_extent(renderer)
+                    c = cell.get_window_extent(renderer)
+                    assert text.width <= c.width + 1.0, (s.anchor, cell.get_text().get_text())
+        finally:
+            plt.close(page)
+
+
+def test_relative_view_against_a_chosen_benchmark(run_dir, tmp_path, capsys):
+    out = tmp_path / "rel.html"
+    assert main(["report", str(run_dir), "--relative-to", "equity_index", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "information ratio against Equity index (TR)." in text
+    assert main(["report", str(run_dir), "--relative-to", "nonsense"]) == 2
+    assert "relative_to 'nonsense'" in capsys.readouterr().err

@@ -8,11 +8,22 @@ ones in every asset class studied, with crash risk (carry trades unwind in risk-
 Every sleeve follows the same three steps, all causal (row ``t`` uses data up to ``t``):
 
 1. raw carry per instrument (:meth:`carry`), annual decimal, from :mod:`strategies.signals`;
-2. smoothed with an EWMA (``smooth_days``) to cut turnover;
+2. smoothed with an EWMA of centre of mass ``smooth_com_days`` (default 90, as published);
 3. turned into risk-balanced raw weights (:meth:`raw_weights`), either
-   ``"cross_sectional"`` (demeaned carry ranks, inverse-vol, dollar-neutral: longs sum to +1,
-   shorts to -1) or ``"time_series"`` (pysystemtrade: forecast = carry / vol scaled to an
-   average absolute value of 10 and capped, position = forecast / 10 / vol);
+   ``"cross_sectional"`` (ranks of the smoothed carry, demeaned, inverse-vol, dollar-neutral:
+   longs sum to +1, shorts to -1) or ``"time_series"`` (pysystemtrade: forecast = carry / vol,
+   the **ratio** smoothed (``smooth = "ratio"``), scaled to an average absolute value of 10 and
+   capped, position = forecast / 10 / vol);
+
+Smoothing, as published and as this project did before. pysystemtrade's ``carry`` rule smooths
+the carry/vol ratio with ``ewm(90)`` (centre of mass 90 days, span 181). Until issue 16 the
+default here smoothed the carry alone with a 10-day span (``smooth = "carry"``,
+``smooth_com_days = 4.5``) and divided by today's vol, so the forecast moved with every change
+of vol and of the (noisy, intraday-snapped) daily roll. Measured on the real sample
+(1990-2023, carry sleeve alone, 10% vol target, 2 bp cost) and on the default synthetic run,
+the published smoothing cuts turnover several-fold at a similar or better Sharpe; the figures
+are in the commit that changed the default. ``smooth = "carry", smooth_com_days = 4.5`` gives
+the former behaviour exactly.
 
 and is then vol-targeted with :func:`strategies.sizing.vol_target`. :class:`MultiAssetCarry`
 vol-targets each available sleeve to the same volatility (equal risk), adds them and vol-targets
@@ -36,10 +47,12 @@ from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
 from strategies.base import StrategyInputError, register
 from strategies.signals import (
+    CARRY_SMOOTH_COM_DAYS,
     FORECAST_TARGET_ABS,
+    CarrySmoothing,
     carry_forecast,
     demeaned_ranks,
-    ewma,
+    ewma_com,
     forecast_scalar,
     futures_curve_carry,
     live_mask,
@@ -78,13 +91,22 @@ def curve_carry_table(market: MarketData, ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame(cols, index=market.calendar, columns=ids, dtype="float64")
 
 
+def forecast_weights(raw: pd.DataFrame, vol_annual: pd.DataFrame, forecast_cap: float):
+    """``capped(scalar × raw) / 10 / vol``: positions from an unscaled forecast, NaN as 0."""
+    scalar = forecast_scalar(raw, prior_abs=CARRY_PRIOR_ABS)
+    forecast = scaled_forecast(raw, scalar, forecast_cap)
+    weights = forecast / FORECAST_TARGET_ABS / vol_annual
+    return weights.replace([np.inf, -np.inf], np.nan).fillna(0.0)
+
+
 def carry_weights(
     carry: pd.DataFrame,
     vol_annual: pd.DataFrame,
     mode: CarryMode,
     forecast_cap: float,
 ) -> pd.DataFrame:
-    """Raw risk-balanced weights from (smoothed) annualised carry; see the module docstring.
+    """Raw risk-balanced weights from (already smoothed) annualised carry; see the module
+    docstring.
 
     ``cross_sectional``: dollar-neutral rank weights (needs at least two instruments on a row);
     ``time_series``: ``capped(scalar × carry / vol) / 10 / vol``. NaN counts as 0.
@@ -93,11 +115,7 @@ def carry_weights(
         case "cross_sectional":
             return long_short_weights(demeaned_ranks(carry), vol_annual)
         case "time_series":
-            raw = carry_forecast(carry, vol_annual)
-            scalar = forecast_scalar(raw, prior_abs=CARRY_PRIOR_ABS)
-            forecast = scaled_forecast(raw, scalar, forecast_cap)
-            weights = forecast / FORECAST_TARGET_ABS / vol_annual
-            return weights.replace([np.inf, -np.inf], np.nan).fillna(0.0)
+            return forecast_weights(carry_forecast(carry, vol_annual), vol_annual, forecast_cap)
     raise ValueError(f"mode must be 'cross_sectional' or 'time_series', got {mode!r}")
 
 
@@ -108,14 +126,17 @@ class _CarrySleeve:
     Parameters
     ----------
     mode : ``"cross_sectional"`` or ``"time_series"``.
-    smooth_days : EWMA span applied to the raw carry, trading days.
+    smooth_com_days : centre of mass (trading days) of the EWMA smoothing; 90 as published.
+    smooth : ``"ratio"`` smooths carry / vol (published, time-series mode); ``"carry"`` smooths
+        the carry before dividing by vol. Cross-sectional mode always ranks the smoothed carry.
     vol_span_days : EWMA span of the instrument return vol used for risk balancing, days.
     forecast_cap : cap on the absolute time-series forecast (average absolute value 10).
     vol_target_annual : annualised volatility the sleeve is sized to.
     """
 
     mode: CarryMode = "time_series"
-    smooth_days: int = 10
+    smooth_com_days: float = CARRY_SMOOTH_COM_DAYS
+    smooth: CarrySmoothing = "ratio"
     vol_span_days: int = 35
     forecast_cap: float = 20.0
     vol_target_annual: float = 0.10
@@ -136,9 +157,13 @@ class _CarrySleeve:
         instruments' daily returns (:func:`backtest.market.returns.instrument_returns`)."""
         ids = self.instrument_ids(market)
         live = live_mask(market.prices[ids])
-        carry = ewma(self.carry(market), self.smooth_days).where(live)
+        carry = self.carry(market)
         vol = return_vol(returns[ids], self.vol_span_days).where(live)
-        return carry_weights(carry, vol, self.mode, self.forecast_cap)
+        if self.mode == "time_series":
+            raw = carry_forecast(carry, vol, self.smooth_com_days, self.smooth).where(live)
+            return forecast_weights(raw, vol, self.forecast_cap)
+        smoothed = ewma_com(carry, self.smooth_com_days).where(live)
+        return carry_weights(smoothed, vol, self.mode, self.forecast_cap)
 
     def _ids_or_raise(self, market: MarketData) -> list[str]:
         ids = self.instrument_ids(market)

@@ -34,7 +34,7 @@ import pandas as pd
 from backtest.market.instruments import IndexOption, InstrumentKind, is_option_id
 from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
-from strategies.base import StrategyInputError, register
+from strategies.base import StrategyInputError, check_requirements, register
 from strategies.sizing import vol_target
 from strategies.vol_signals import (
     OptionCycles,
@@ -109,8 +109,12 @@ class ShortVixFutures:
     halflife_days, warmup_days : EWMA half-life and warm-up of the ex-ante covariance.
 
     Inputs: ``curves[root]`` (front/next prices and expiries), ``index["VIX"]``, prices and
-    adjusted prices of the future. Output: one column ``root``, exposure ≤ 0 (fraction of
-    capital). Reference: Simon & Campasano (2014), J. Derivatives 21(3).
+    adjusted prices of the future. Without ``root`` in the market, the market's only VIX future
+    with a curve is traded (``"VIX"`` in the pysystemtrade sample). **Approximation** without
+    ``index["VIX"]`` (real futures data carries no spot index): the VIX level is the front
+    future's price, which sits above spot in contango, so the cut starts a little earlier.
+    Output: one column (the traded id), exposure ≤ 0 (fraction of capital).
+    Reference: Simon & Campasano (2014), J. Derivatives 21(3).
     """
 
     root: str = "VX"
@@ -122,30 +126,52 @@ class ShortVixFutures:
     warmup_days: int = 60
 
     required_fields: ClassVar[frozenset[str]] = frozenset(
-        {"instruments", "prices", "adjusted", "curves", "index"}
+        {"instruments", "prices", "adjusted", "curves"}
     )
     required_kinds: ClassVar[frozenset[str]] = frozenset({_K.VIX_FUTURE.value})
 
+    def traded_id(self, market: MarketData) -> str:
+        """``root`` when the market has its curve and prices, else its only VIX future that
+        has both; raises :class:`StrategyInputError` otherwise."""
+        if self.root in market.curves and self.root in market.prices:
+            return self.root
+        found = [
+            i for i in market.ids([_K.VIX_FUTURE]) if i in market.curves and i in market.prices
+        ]
+        usd = [i for i in found if market.instruments.at[i, "currency"] == "USD"]
+        if len(usd) == 1:
+            return usd[0]
+        raise StrategyInputError(
+            f"ShortVixFutures needs curves and prices for {self.root!r} (or a single USD VIX "
+            f"future with a curve) in {market.name!r}"
+        )
+
+    def approximated(self, market: MarketData) -> str | None:
+        """What is approximated on ``market`` (the VIX level from the front future), or None."""
+        if "VIX" in market.index.columns:
+            return None
+        return "VIX level = front VIX future (no spot index in the data)"
+
     def forecast(self, market: MarketData) -> pd.Series:
         """Position size relative to a full-conviction short, in ``[0, forecast_cap]``."""
-        if self.root not in market.curves or self.root not in market.prices:
-            raise StrategyInputError(
-                f"ShortVixFutures needs curves and prices for {self.root!r} in {market.name!r}"
-            )
-        _need_index(market, self, ("VIX",))
-        front, nxt, e_front, e_next = curve_front_next(market.curves[self.root])
+        ident = self.traded_id(market)
+        front, nxt, e_front, e_next = curve_front_next(market.curves[ident])
         ry = vix_roll_yield(front, nxt, e_front, e_next)
         ref = expanding_positive_mean(ry, self.roll_yield_min_days)
-        vix = market.index["VIX"].to_numpy(np.float64)
+        if self.approximated(market) is None:
+            vix = market.index["VIX"].to_numpy(np.float64)
+        else:
+            vix = np.asarray(front, dtype=np.float64)
         size = short_vix_forecast(ry, vix, self.vix_ref, ref, self.forecast_cap)
         return pd.Series(size, index=market.calendar, name="forecast")
 
     def target_positions(self, market: MarketData) -> pd.DataFrame:
         """Exposure on the VIX future (dates × [root]), ≤ 0, fraction of capital."""
         size = self.forecast(market)
-        price = market.prices[self.root]
-        short = pd.DataFrame({self.root: np.where(price.notna(), -1.0, 0.0)}, index=market.calendar)
-        returns = instrument_returns(market, [self.root])
+        ident = self.traded_id(market)
+        price = market.prices[ident]
+        short = pd.DataFrame({ident: np.where(price.notna(), -1.0, 0.0)}, index=market.calendar)
+        returns = instrument_returns(market, [ident])
         unit = vol_target(
             short,
             market,
@@ -377,6 +403,10 @@ class VolatilityPremium:
     halflife_days, warmup_days : of the EWMA vol estimates.
     max_gross : cap on the sum of absolute exposures.
 
+    Legs the market cannot support are dropped and named by :meth:`notes` (on the real futures
+    sample: put writing, which needs an index level, a vol surface and rates); the legs left
+    share the risk equally.
+
     Output: the VIX future's column and one column per put sold, fraction of capital.
     Reference: Roncalli, *Introduction to Risk Parity and Budgeting* (2013), ch. 2.
     """
@@ -388,24 +418,58 @@ class VolatilityPremium:
     warmup_days: int = 60
     max_gross: float = 4.0
 
-    required_fields: ClassVar[frozenset[str]] = (
-        ShortVixFutures.required_fields | PutWrite.required_fields
-    )
+    required_fields: ClassVar[frozenset[str]] = ShortVixFutures.required_fields
     required_kinds: ClassVar[frozenset[str]] = ShortVixFutures.required_kinds
+
+    def legs(self, market: MarketData) -> tuple[dict[str, object], dict[str, str]]:
+        """``(legs that run on market, dropped leg -> reason)``: a leg runs when the market has
+        what it needs (put writing needs an index level, a vol surface and rates)."""
+        running, dropped = {}, {}
+        for name, leg in (("short_vix", self.short_vix), ("put_write", self.put_write)):
+            try:
+                check_requirements(leg, market)
+                if isinstance(leg, ShortVixFutures):
+                    leg.traded_id(market)
+                else:
+                    _need_index(market, leg, (leg.underlying,))
+            except StrategyInputError as exc:
+                dropped[name] = str(exc)
+            else:
+                running[name] = leg
+        return running, dropped
+
+    def notes(self, market: MarketData) -> dict[str, str]:
+        """Legs dropped on ``market`` and approximations used, leg -> text (for run reports)."""
+        running, dropped = self.legs(market)
+        out = {k: f"dropped: {v}" for k, v in dropped.items()}
+        if "short_vix" in running and (why := self.short_vix.approximated(market)):
+            out["short_vix"] = f"approximated: {why}"
+        return out
 
     def _scale(self, positions: pd.DataFrame, returns: pd.DataFrame, target: float, cap: float):
         p = book_returns(positions.to_numpy(), returns[positions.columns].to_numpy())
         return sleeve_vol_scale(p, target, self.halflife_days, self.warmup_days, cap)
 
     def target_positions(self, market: MarketData) -> pd.DataFrame:
-        """Exposure on the VIX future and the puts (dates × ids), fraction of capital."""
-        vix = self.short_vix.target_positions(market)
-        puts = self.put_write.target_positions(market)
+        """Exposure on the VIX future and the puts (dates × ids), fraction of capital; legs the
+        market cannot support are left out (:meth:`legs`), the others share the risk."""
+        running, dropped = self.legs(market)
+        if not running:
+            raise StrategyInputError(f"no volatility premium leg can run: {dropped}")
+        books = [leg.target_positions(market) for leg in running.values()]
         returns = pd.concat(
-            [instrument_returns(market, list(vix.columns)), option_book_returns(market, puts)],
+            [
+                part
+                for book in books
+                for part in (
+                    instrument_returns(market, [c for c in book if not is_option_id(c)]),
+                    option_book_returns(market, book),
+                )
+            ],
             axis=1,
         )
-        sleeves = [s.mul(0.5 * self._scale(s, returns, 1.0, np.inf), axis=0) for s in (vix, puts)]
+        share = 1.0 / len(books)
+        sleeves = [s.mul(share * self._scale(s, returns, 1.0, np.inf), axis=0) for s in books]
         blend = pd.concat(sleeves, axis=1)
         sized = blend.mul(self._scale(blend, returns, self.vol_target_annual, np.inf), axis=0)
         gross = sized.abs().sum(axis=1)

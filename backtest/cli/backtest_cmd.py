@@ -79,6 +79,21 @@ def format_summary(metrics: dict, compliance_summary) -> str:
     return "\n".join(lines)
 
 
+def strategy_notes(spec, run) -> list[tuple[str, str, str]]:
+    """``(column, leg, text)`` for the strategies that ran and report dropped or approximated
+    legs on the run's market (a ``notes(market)`` method, e.g. the volatility premium)."""
+    from strategies import registry  # at run time: start-up (module docstring)
+
+    out = []
+    for s in spec.strategies:
+        if s.column not in run.positions:
+            continue
+        strategy = registry[s.name](**s.params)
+        for leg, text in getattr(strategy, "notes", lambda m: {})(run.market).items():
+            out.append((s.column, leg, text))
+    return out
+
+
 def cmd_backtest(args) -> int:
     from allocator.compliance import summary  # at run time: start-up (module docstring)
     from backtest.fund.run import fund_metrics, run_fund
@@ -95,6 +110,8 @@ def cmd_backtest(args) -> int:
     out = write_run(run, args.out, metrics)
     print(f"{spec.name}: {run.market!r}")
     print(format_summary(metrics, summary(run.compliance)))
+    for column, leg, text in strategy_notes(spec, run):
+        print(f"note {column}.{leg}: {text}")
     print(
         f"\nwrote {out}/ (nav.csv, weights.csv, holdings.parquet, trades.csv, compliance.csv, "
         "metrics.json, charts, report.html)"

@@ -17,11 +17,19 @@ FX files not quoted against USD are ignored.
 
 Mapping to :class:`~backtest.market.MarketData` (:func:`load_pysystemtrade`):
 
-* Daily values: rows are stamped ``23:00`` in early years and intraday (hourly / 15-minute) later.
-  Each file is reduced to one value per **calendar date of the timestamp** (not a business-day
-  resample, which would move Sunday-evening stamps into Friday): the last row of the date, with a
-  blank PRICE/CARRY/FORWARD taken from the last earlier row of the same date *and the same
-  contract* (forward-fill within the day). Dates falling on Saturday/Sunday are then dropped.
+* Daily values: rows are stamped ``23:00`` in early years and intraday (hourly / 15-minute) later,
+  with a ``23:00`` daily-bar snapshot that can pair a leg with a quote from another time. Each
+  file is reduced to one value per **calendar date of the timestamp** (not a business-day
+  resample, which would move Sunday-evening stamps into Friday); Saturday/Sunday dates are then
+  dropped. The **close of a leg** (PRICE, CARRY, FORWARD, an adjusted price or an FX rate) is its
+  last quoted row stamped at or before :data:`CLOSE_TIME` (22:00, after every sample exchange's
+  close), or, when the date quotes it only later (the daily history, and the sparse 2014-2017
+  snapshots), its last quoted row of the date; its contract and expiry come from that same row.
+  The **carry and forward legs** are then made consistent with the price close: ``price - s``,
+  where ``s`` is the mean of ``PRICE - leg`` over the date's rows quoting both legs with the
+  closing contracts (the rows at or before the close, else all such rows of the date), as
+  pysystemtrade averages the per-row roll over the day; without such a row the leg's own close
+  is kept.
 * ``calendar``: sorted union of those weekday dates over the loaded adjusted and multiple price
   files (FX files do not extend it; FX is aligned to it, NaN where a currency has no value).
 * ``instruments``: from ``csvconfig/instrumentconfig.csv`` (and moreinstrumentinfo.csv), mapped
@@ -71,6 +79,11 @@ from backtest.market.instruments import KNOWN_CURRENCIES, InstrumentKind
 from backtest.market.market_data import CURVE_COLUMNS, MarketData
 
 _LEGS = ("price", "carry", "forward")
+#: Latest time of day (file time, London) of a row read as a date's close: the sample's
+#: exchanges close by then (CME/CBOT/CFE 16:00 Chicago, Eurex 22:00 CET); later rows are the
+#: next session's first quotes or the 23:00 daily-bar snapshot, which can pair a leg with a quote
+#: from another time (SP500 2020-03-26 23:00: PRICE 2432.50 against CARRY 2612.00).
+CLOSE_TIME = pd.Timedelta(hours=22)
 _MULTIPLE_COLUMNS = (
     "CARRY",
     "CARRY_CONTRACT",
@@ -141,33 +154,76 @@ def contract_expiry(ids, name: str = "", labels=None, column: str | None = None)
     return out
 
 
-def _daily(stamps: pd.DatetimeIndex, frame: pd.DataFrame, pairs) -> pd.DataFrame:
-    """One row per calendar date (weekends dropped): the last row of the date, where each value
-    column is forward-filled within the date and its contract (``pairs``: value -> contract or
-    None); other columns are taken from the last row as they are.
-    """
+def _day_codes(stamps: pd.DatetimeIndex):
+    """``(days, codes, early)``: the sorted calendar dates of the rows, each row's date number and
+    whether it is stamped at or before :data:`CLOSE_TIME`."""
     day = stamps.normalize().asi8
-    new_day = np.r_[True, day[1:] != day[:-1]]
-    last = np.r_[day[1:] != day[:-1], True]
+    days, codes = np.unique(day, return_inverse=True)
+    return days, codes, (stamps.asi8 - day) <= CLOSE_TIME.value
+
+
+def _close_row(codes: np.ndarray, n_days: int, quoted: np.ndarray, early: np.ndarray):
+    """Per date, the row giving its close: the last ``quoted`` row stamped at or before
+    :data:`CLOSE_TIME`, else the last ``quoted`` row of the date, else -1."""
+    rows = np.arange(len(codes))
+    best_early = np.full(n_days, -1)
+    np.maximum.at(best_early, codes[quoted & early], rows[quoted & early])
+    best_any = np.full(n_days, -1)
+    np.maximum.at(best_any, codes[quoted], rows[quoted])
+    return np.where(best_early >= 0, best_early, best_any)
+
+
+def _take(values: np.ndarray, rows: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """``values[rows]``, with ``values[fallback]`` where ``rows`` is -1."""
+    return values[np.where(rows >= 0, rows, fallback)]
+
+
+def _daily(stamps: pd.DatetimeIndex, frame: pd.DataFrame, groups) -> pd.DataFrame:
+    """One row per calendar date (weekends dropped). ``groups`` maps a value column to the
+    columns read with it (its contract and expiry): each group is taken from the value's close
+    row (:func:`_close_row`); on a date where the value is never quoted, the value is NaN and
+    the other columns come from the date's last row.
+    """
+    days, codes, early = _day_codes(stamps)
+    last = np.full(len(days), -1)
+    np.maximum.at(last, codes, np.arange(len(codes)))
     out = {}
-    for col in frame.columns:
-        values = frame[col]
-        if col in pairs:
-            start = new_day.copy()
-            contract = pairs[col]
-            if contract is not None:
-                ids = frame[contract].to_numpy(dtype="float64", na_value=np.nan)
-                start[1:] |= ids[1:] != ids[:-1]
-            values = values.groupby(np.cumsum(start)).ffill()
-        out[col] = values.to_numpy()[last]
-    index = pd.DatetimeIndex(day[last].astype("datetime64[ns]"), name="date")
-    daily = pd.DataFrame(out, index=index)
+    for col, carried in groups.items():
+        rows = _close_row(codes, len(days), frame[col].notna().to_numpy(), early)
+        values = frame[col].to_numpy(dtype="float64")
+        out[col] = np.where(rows >= 0, values[np.maximum(rows, 0)], np.nan)
+        for other in carried:
+            out[other] = _take(frame[other].to_numpy(), rows, last)
+    index = pd.DatetimeIndex(days.astype("datetime64[ns]"), name="date")
+    daily = pd.DataFrame(out, index=index)[list(frame.columns)]
     return daily[index.day_of_week < 5]
+
+
+def row_spreads(stamps: pd.DatetimeIndex, curve: pd.DataFrame, daily: pd.DataFrame, leg: str):
+    """Per date, the mean of ``PRICE - leg`` over the rows quoting both with the date's closing
+    contracts (``daily``'s price and ``leg`` contracts): those stamped at or before
+    :data:`CLOSE_TIME`, or all of the date's such rows when none is.
+
+    Returns a Series on ``daily``'s index, NaN on dates without such a row.
+    """
+    days, codes, early = _day_codes(stamps)
+    closing = daily.reindex(pd.DatetimeIndex(days.astype("datetime64[ns]")))
+    spread = (curve["price"] - curve[leg]).to_numpy()
+    same = np.isfinite(spread)
+    for col in ("price_contract", f"{leg}_contract"):
+        same &= curve[col].to_numpy() == closing[col].to_numpy(dtype="float64")[codes]
+    has_early = np.bincount(codes, weights=(same & early).astype("float64"), minlength=len(days))
+    use = same & (early | (has_early == 0)[codes])
+    total = np.bincount(codes[use], weights=spread[use], minlength=len(days))
+    count = np.bincount(codes[use], minlength=len(days))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = pd.Series(total / count, index=closing.index)
+    return mean.reindex(daily.index)
 
 
 def _read_adjusted(file: Path, name: str) -> pd.Series:
     stamps, values, _ = _read_series(file, name, ("price",))
-    return _daily(stamps, values, {"price": None})["price"]
+    return _daily(stamps, values, {"price": ()})["price"]
 
 
 def _read_multiple(file: Path, name: str, commodity: bool) -> pd.DataFrame:
@@ -185,13 +241,17 @@ def _read_multiple(file: Path, name: str, commodity: bool) -> pd.DataFrame:
         positive = raw[[leg.upper() for leg in _LEGS]]
         check_positive(positive, name, labels)
     check_curve_order(curve, name, labels)
-    return _daily(stamps, curve, {leg: f"{leg}_contract" for leg in _LEGS})
+    daily = _daily(stamps, curve, {leg: (f"{leg}_contract", f"{leg}_expiry") for leg in _LEGS})
+    for leg in ("carry", "forward"):
+        spread = row_spreads(stamps, curve, daily, leg)
+        daily[leg] = (daily["price"] - spread).fillna(daily[leg])
+    return daily
 
 
 def _read_fx(file: Path, name: str) -> pd.Series:
     stamps, values, labels = _read_series(file, name, ("PRICE",))
     check_positive(values, name, labels, what="FX rate")
-    return _daily(stamps, values, {"PRICE": None})["PRICE"]
+    return _daily(stamps, values, {"PRICE": ()})["PRICE"]
 
 
 # ================================================================================ loading

@@ -15,11 +15,12 @@ Used by :mod:`backtest.data` (our folder layout) and :mod:`backtest.data.pysyste
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from backtest.data.quality import market_reversed_spikes
 from backtest.errors import DataError
 from backtest.market.instruments import KNOWN_CURRENCIES, AssetClass, InstrumentKind, Liquidity
 from backtest.market.market_data import MarketData
@@ -346,7 +347,9 @@ class DatasetSummary:
 
     ``coverage`` is a DataFrame indexed by instrument id with columns kind, currency, first,
     last (first/last date with a price or adjusted price), days (dates with data) and gaps
-    (calendar days between first and last without data).
+    (calendar days between first and last without data). ``warnings`` lists the data-quality
+    findings that do not refuse the data: reversed spikes
+    (:func:`backtest.data.quality.market_reversed_spikes`), one row per flagged date.
     """
 
     path: str
@@ -359,6 +362,7 @@ class DatasetSummary:
     kinds: Mapping[str, int]
     currencies: tuple[str, ...]
     coverage: pd.DataFrame
+    warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def format(self) -> str:
         """A human-readable text report."""
@@ -379,6 +383,15 @@ class DatasetSummary:
         for col in ("first", "last"):
             table[col] = [fmt_date(v) or "-" for v in table[col]]
         lines.append(table.to_string() if len(table) else "(no instruments)")
+        lines += [
+            "",
+            f"Warnings: {len(self.warnings)} one-day moves above 5 sigma that the next day takes "
+            "back by at least 3/4 (possible bad prints; see backtest.data.quality)",
+        ]
+        if len(self.warnings):
+            shown = self.warnings.copy()
+            shown["date"] = [fmt_date(v) for v in shown["date"]]
+            lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
         return "\n".join(lines)
 
 
@@ -424,4 +437,5 @@ def summarise(market: MarketData, path: str = "", layout: str = "multistrat") ->
         kinds=dict(sorted(ins["kind"].value_counts().to_dict().items())),
         currencies=tuple(sorted(set(ins["currency"]) | set(market.fx.columns))),
         coverage=coverage,
+        warnings=market_reversed_spikes(market),
     )

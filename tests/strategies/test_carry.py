@@ -28,6 +28,8 @@ from strategies.carry import (
     carry_weights,
 )
 from strategies.signals import (
+    CARRY_SMOOTH_COM_DAYS,
+    carry_forecast,
     demeaned_ranks,
     forward_discount,
     futures_curve_carry,
@@ -263,3 +265,39 @@ def test_fx_carry_earns_carry_but_crashes_with_equities(market, positions):
     assert ret.iloc[300:].corr(spx.iloc[300:]) > 0.0
     sharpe = ret.iloc[300:].mean() / ret.iloc[300:].std() * np.sqrt(252)
     assert sharpe > 0.0
+
+
+# --------------------------------------------------------------------------- smoothing
+def test_carry_forecast_smooths_the_ratio_with_a_centre_of_mass_by_hand():
+    days = pd.bdate_range("2024-01-01", periods=3)
+    carry = pd.DataFrame({"A": [0.02, 0.04, 0.01]}, index=days)
+    vol = pd.DataFrame({"A": [0.10, 0.20, 0.05]}, index=days)
+    # ratio 0.2, 0.2, 0.2: smoothing the ratio leaves it; smoothing the carry does not
+    out = carry_forecast(carry, vol, smooth_com_days=1.0, smooth="ratio")
+    assert out["A"].tolist() == pytest.approx([0.2, 0.2, 0.2])
+    # com 1 -> alpha 1/2, adjust=True weights (1/4, 1/2, 1) on day 3
+    smoothed = (0.25 * 0.02 + 0.5 * 0.04 + 1.0 * 0.01) / 1.75
+    out = carry_forecast(carry, vol, smooth_com_days=1.0, smooth="carry")
+    assert out["A"].iloc[2] == pytest.approx(smoothed / 0.05)
+    assert carry_forecast(carry, vol)["A"].tolist() == pytest.approx([0.2, 0.2, 0.2])
+    with pytest.raises(ValueError, match="smooth must be"):
+        carry_forecast(carry, vol, 1.0, smooth="vol")  # type: ignore[arg-type]
+
+
+def test_default_is_the_published_smoothing_and_the_former_one_is_reachable():
+    sleeve = RatesCarry()
+    assert (
+        (sleeve.smooth, sleeve.smooth_com_days)
+        == ("ratio", CARRY_SMOOTH_COM_DAYS)
+        == (
+            "ratio",
+            90.0,
+        )
+    )
+    days = pd.bdate_range("2024-01-01", periods=40)
+    rng = np.random.default_rng(5)
+    carry = pd.DataFrame({"A": rng.normal(0.02, 0.01, 40)}, index=days)
+    # the former default: EWMA span 10 of the carry, then divided by vol; span 10 = com 4.5
+    former = carry.ewm(span=10, adjust=True).mean() / 0.1
+    got = carry_forecast(carry, carry * 0 + 0.1, smooth_com_days=4.5, smooth="carry")
+    pd.testing.assert_frame_equal(got, former)

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.market.returns import exposure_returns
+from backtest.market.returns import exposure_returns, instrument_returns
 from strategies.base import run_strategy
-from strategies.carry import MultiAssetCarry
+from strategies.carry import MultiAssetCarry, RatesCarry
 from strategies.quant.trend import Trend
+from strategies.signals import carry_forecast, return_vol
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pysystemtrade"
 
@@ -119,3 +120,37 @@ def test_carry_and_trend_earn_on_real_futures(market, carry_positions, trend_pos
         sharpe = ret.mean() / ret.std() * np.sqrt(252)
         assert sharpe > 0.2
         assert 0.05 <= ret.std() * np.sqrt(252) <= 0.15
+
+
+def test_rates_carry_forecast_matches_the_published_recomputation_on_us10(market):
+    """pysystemtrade's carry rule recomputed from the raw CSVs with pandas: per-row annualised
+    roll ``(PRICE - CARRY) / months apart × 12`` averaged per day, over the daily price vol
+    (EWM std, span 35) × 16, then ``.ewm(90).mean()`` (com 90)."""
+    fut = DATA / "data" / "futures"
+    raw = pd.read_csv(fut / "multiple_prices_csv/US10.csv.gz", parse_dates=["DATETIME"])
+    months = (raw["CARRY_CONTRACT"] // 10000 * 12 + raw["CARRY_CONTRACT"] // 100 % 100) - (
+        raw["PRICE_CONTRACT"] // 10000 * 12 + raw["PRICE_CONTRACT"] // 100 % 100
+    )
+    roll = ((raw["PRICE"] - raw["CARRY"]) / months * 12).groupby(raw["DATETIME"].dt.normalize())
+    ann_roll = roll.mean()
+    adj = pd.read_csv(fut / "adjusted_prices_csv/US10.csv.gz", parse_dates=["DATETIME"])
+    daily = adj.groupby(adj["DATETIME"].dt.normalize())["price"].last()
+    daily = daily[daily.index.day_of_week < 5]
+    vol = daily.diff().ewm(span=35, min_periods=10).std() * 16.0
+    published = (ann_roll.reindex(daily.index) / vol).ewm(90).mean()
+
+    sleeve = RatesCarry()
+    returns = instrument_returns(market, ["US10"])
+    ours = carry_forecast(
+        sleeve.carry(market)[["US10"]],
+        return_vol(returns, sleeve.vol_span_days),
+        sleeve.smooth_com_days,
+        sleeve.smooth,
+    )["US10"]
+    both = pd.concat([ours, published], axis=1, keys=["ours", "published"]).loc["2000":].dropna()
+    assert len(both) > 5000
+    assert both["ours"].corr(both["published"]) > 0.97
+    former = carry_forecast(sleeve.carry(market)[["US10"]], return_vol(returns, 35), 4.5, "carry")[
+        "US10"
+    ]
+    assert former.reindex(both.index).corr(both["published"]) < 0.9

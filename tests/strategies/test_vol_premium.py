@@ -142,8 +142,13 @@ def test_short_vix_forecast_on_hand_market():
     expected = np.minimum(1.0, ry / ref) * np.minimum(1.0, 20.0 / np.array(vix))
     expected[2] = 0.0  # backwardation
     np.testing.assert_allclose(s.forecast(m).to_numpy(), expected, rtol=1e-12)
-    with pytest.raises(StrategyInputError, match="VIX"):
-        ShortVixFutures().forecast(m.replace(index=pd.DataFrame(index=m.calendar)))
+    # without a spot VIX (real futures data) the VIX level is the front future's price
+    no_index = m.replace(index=pd.DataFrame(index=m.calendar))
+    front = curve_front_next(m.curves[s.traded_id(m)])[0]
+    expected = np.minimum(1.0, ry / ref) * np.minimum(1.0, 20.0 / front)
+    expected[2] = 0.0
+    np.testing.assert_allclose(s.forecast(no_index).to_numpy(), expected, rtol=1e-12)
+    assert s.approximated(m) is None and "front VIX future" in s.approximated(no_index)
 
 
 # --------------------------------------------------------------------------- option cycle

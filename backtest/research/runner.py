@@ -153,7 +153,7 @@ class ResultCache:
                 for col in ("window_start", "window_end"):
                     row[col] = pd.Timestamp(row[col])
             returns = pd.read_parquet(returns_path)["return"]
-            returns.index.name = None
+            returns.index = pd.DatetimeIndex(returns.index.astype("datetime64[ns]"), name=None)
             self.memory[key] = TaskResult(key, rows, returns)
         return self.memory[key]
 
@@ -162,15 +162,17 @@ class ResultCache:
         if self.folder is None:
             return
         rows_path, returns_path = self._paths(result.key)
-        _atomic(returns_path, lambda p: result.returns.to_frame("return").to_parquet(p))
-        _atomic(rows_path, lambda p: Path(p).write_text(canonical_json(result.rows)))
+        atomic_write(returns_path, lambda p: result.returns.to_frame("return").to_parquet(p))
+        atomic_write(rows_path, lambda p: Path(p).write_text(canonical_json(result.rows)))
 
 
-def _atomic(path: Path, write: Callable[[str], None]) -> None:
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """``write(temporary path)`` then rename it to ``path`` (same folder): all or nothing."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary output files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -71,6 +71,8 @@ def build_table(exp: Experiment, points: list[Point], results: dict[str, TaskRes
             rec["task_key"] = t.key
             records.append(rec)
     table = pd.DataFrame.from_records(records)
+    for col in ("window_start", "window_end"):  # the same unit whether computed or cached
+        table[col] = table[col].astype("datetime64[ns]")
     table = table.sort_values(["market", "point", "window_order"], kind="stable")
     table = table.drop(columns="window_order").reset_index(drop=True)
     first = ["market", "point", *exp.grid, "window", "window_start", "window_end"]

@@ -10,7 +10,8 @@ cache (workers send their results back), so workers need no shared file system.
 Scheduling: ``scheduler=None`` starts ``LocalCluster(n_workers, threads_per_worker=1,
 processes=True)``; an address (``"tcp://host:8786"``) connects to a running scheduler; a
 ``distributed.Client`` is used as given; ``"serial"`` runs in this process without Dask. Each
-worker builds a market once per source and keeps it (:class:`MarketCache`, a worker plugin):
+worker builds a market once per source and keeps it (:class:`MarketCache`, a worker plugin,
+registered once per cluster, so later experiments on the same client reuse the markets):
 tasks carry the small :class:`~backtest.research.markets.MarketSource`, never a market, and are
 submitted market by market so a worker mostly reuses the market it holds.
 
@@ -119,6 +120,10 @@ def compute(task: Task, markets: MarketCache) -> TaskResult:
     wins = windows(len(market.calendar), task.warmup_days, task.walk_forward)
     rows, returns = evaluate(task.spec, market, wins, task.evaluation)
     return TaskResult(task.key, rows, returns)
+
+
+def _has_market_cache(dask_worker) -> bool:
+    return PLUGIN_NAME in dask_worker.plugins
 
 
 def compute_on_worker(task: Task) -> TaskResult:
@@ -231,7 +236,8 @@ def _run_dask(todo: list[Task], scheduler, workers: int | None, done) -> None:
     else:
         client = own_client = Client(str(scheduler))
     try:
-        client.register_plugin(MarketCache(), name=PLUGIN_NAME)
+        if not all(client.run(_has_market_cache).values()):  # keep the markets workers hold
+            client.register_plugin(MarketCache(), name=PLUGIN_NAME)
         futures = [client.submit(compute_on_worker, t, key=f"task-{t.key}", pure=True)
                    for t in todo]  # fmt: skip
         for future in as_completed(futures):

@@ -27,8 +27,10 @@ The calendar is the original one (a bootstrap path is a new history on the same 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +62,22 @@ class SyntheticSource:
 
 @dataclass(frozen=True)
 class FolderSource:
-    """A market data folder (our layout or pysystemtrade's), :func:`load_market`."""
+    """A market data folder (our layout or pysystemtrade's), :func:`load_market`.
+
+    Its key holds the folder's path and a fingerprint of its files (names, sizes, modification
+    times), so cached results are not reused after the data changes.
+    """
 
     path: str
 
-    @property
+    @cached_property
     def key(self) -> str:
-        return f"folder:{Path(self.path).resolve()}"
+        folder = Path(self.path).resolve()
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        stamp = [(str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+                 for p in files]  # fmt: skip
+        digest = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
+        return f"folder:{folder}:{digest}"
 
     def build(self) -> MarketData:
         return load_market(self.path)

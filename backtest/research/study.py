@@ -71,6 +71,9 @@ def build_table(exp: Experiment, points: list[Point], results: dict[str, TaskRes
             rec["task_key"] = t.key
             records.append(rec)
     table = pd.DataFrame.from_records(records)
+    for path in exp.grid:  # one type per column (Parquet): mixed values all as JSON text
+        if len({type(v) for v in table[path]}) > 1:
+            table[path] = [canonical_json(v) for v in table[path]]
     for col in ("window_start", "window_end"):  # the same unit whether computed or cached
         table[col] = table[col].astype("datetime64[ns]")
     table = table.sort_values(["market", "point", "window_order"], kind="stable")

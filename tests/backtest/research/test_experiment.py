@@ -7,13 +7,21 @@ import pandas as pd
 import pytest
 
 from backtest.analytics import metrics as mx
+from backtest.fund.research import standalone_returns
 from backtest.fund.run import run_fund
 from backtest.fund.spec import AllocatorMethod, FundSpec
 from backtest.research import Experiment, SamplingMode, get_path, run_experiment, set_path, windows
 from backtest.research.evaluate import task_key
 from backtest.research.experiment import WalkForward
 from backtest.research.markets import SyntheticSource
-from tests.backtest.research.conftest import END, START, small_experiment, small_fund
+from strategies.quant.trend import Trend
+from tests.backtest.research.conftest import (
+    END,
+    START,
+    small_experiment,
+    small_fund,
+    strategy_experiment,
+)
 
 
 def test_set_path_reaches_every_part_and_keeps_the_original():
@@ -130,3 +138,16 @@ def test_experiment_toml_errors_name_file_and_key(tmp_path):
     bad.write_text('base = "fund.toml"\n[walk_forward]\nchoose_by = "luck"\n')
     with pytest.raises(ValueError, match=r"exp\.toml.*choose_by"):
         Experiment.from_toml(bad)
+
+
+def test_strategy_evaluation_is_the_standalone_stream():
+    result = run_experiment(strategy_experiment(), scheduler="serial", progress=False)
+    table = result.table
+    assert list(table["strategies.trend.params.speeds"]) == ["[[8,32]]", "[[16,64]]", "[[32,128]]"]
+    market = SyntheticSource(1, START, END).build()
+    r = standalone_returns(Trend(speeds=((16, 64),)), market, warmup_days=126)
+    cash = market.rates["USD"].shift(1).iloc[126:] / 252
+    row = table.iloc[1]
+    assert row["sharpe_excess"] == pytest.approx(mx.sharpe_ratio(r - cash), rel=1e-12)
+    assert row["annual_volatility"] == pytest.approx(mx.annual_volatility(r), rel=1e-12)
+    assert np.isnan(row["breaches"])

@@ -25,6 +25,7 @@ EXPECTED_TEXT = {
     "02_strategy_research.ipynb": ("sharpe", "slow_multiplier", "fast_span"),
     "03_allocation.ipynb": ("equal_risk_contribution", "vol_target_capped_erc", "sharpe_ratio"),
     "04_benchmark_report.ipynb": ("proxy_index", "sharpe ratio", "limit checks"),
+    "05_robustness.ipynb": ("sharpe_excess", "train_metric", "deflated_sharpe_ratio", "pbo"),
 }
 
 

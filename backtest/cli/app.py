@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from backtest.cli import backtest_cmd, data_cmd, nightly_cmd, report_cmd
+from backtest.cli import backtest_cmd, data_cmd, experiment_cmd, nightly_cmd, report_cmd
 from backtest.errors import DataError, ExitCode, NightlyError, StateError
 
 #: Exceptions that mean the user's input (a file, a flag, a config) is wrong.
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest_cmd.register_commands(sub)
     report_cmd.register_commands(sub)
     nightly_cmd.register_commands(sub)
+    experiment_cmd.register_commands(sub)
     return parser
 
 

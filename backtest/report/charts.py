@@ -275,6 +275,36 @@ def premium_discount(fig, series: pd.Series, edges_bp=(25.0, 50.0)) -> None:
     _axes(ax, "Premium / discount (bp of NAV)", "Closing bid/ask midpoint vs NAV per share")
 
 
+def parameter_heatmap(fig, grid: pd.DataFrame, title: str, unit: str = "Sharpe ratio") -> None:
+    """A metric over two parameters: ``grid`` is values of the first (rows) × the second
+    (columns), e.g. the mean Sharpe ratio across markets; each cell labelled."""
+    ax = fig.subplots()
+    values = grid.to_numpy(dtype="float64")
+    finite = np.abs(values[np.isfinite(values)])
+    vmax = max(float(finite.max()) if finite.size else 1.0, 1e-9)
+    image = ax.imshow(values, cmap="RdYlGn", vmin=-vmax, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), [label(c) for c in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [label(i) for i in grid.index])
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=9)
+    ax.grid(False)
+    _axes(ax, label(grid.index.name or ""), title, xlabel=label(grid.columns.name or ""))
+    fig.colorbar(image, ax=ax, label=unit, shrink=0.8)
+
+
+def distribution(fig, values: pd.Series, title: str, xlabel: str = "Sharpe ratio") -> None:
+    """Histogram of ``values`` (e.g. one Sharpe ratio per point × market) with its median."""
+    ax = fig.subplots()
+    v = values.dropna().to_numpy(dtype="float64")
+    ax.hist(v, bins=max(5, min(40, len(v) // 2 or 1)), color="tab:blue", alpha=0.8)
+    if len(v):
+        ax.axvline(float(np.median(v)), color=FUND_COLOR, linestyle="--",
+                   label=f"median {np.median(v):.2f}")  # fmt: skip
+        ax.legend(loc="upper left")
+    _axes(ax, "Count", title, xlabel=xlabel)
+
+
 # ------------------------------------------------------------------------------ figures
 def figure(draw, height_in: float | None = None):
     """A stand-alone matplotlib ``Figure`` drawn by ``draw(fig)``, for notebooks.

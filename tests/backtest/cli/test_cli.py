@@ -14,7 +14,7 @@ def test_console_script_lists_its_commands():
     ).stdout
     # the usage line lists the subcommands (the description alone mentions none of them)
     usage = out.split("\n\n")[0]
-    assert "{data,backtest,report,nightly}" in usage
+    assert "{data,backtest,report,nightly,experiment}" in usage
     for command in ("data", "backtest", "report", "nightly"):
         sub = subprocess.run([sys.executable, "-m", "backtest.cli", command, "--help"],
                              capture_output=True, text=True, check=True).stdout  # fmt: skip

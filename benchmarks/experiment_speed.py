@@ -1,0 +1,146 @@
+"""Speed of experiments: points per second, 1 → 2 Dask workers, overhead per task, and a paper
+estimate for 10,000 full-fund points × 20 markets on a 50-node cluster.
+
+Two kinds of point, on a synthetic market of ``--years`` years (default 5, 2015–2019):
+
+- single-strategy: ``Trend`` with one speed pair, standalone (``evaluation = "strategy"``);
+- full fund: the built-in LALT-like fund with a grid over the volatility target and the rule.
+
+Each is timed in this process (``scheduler="serial"``) and on a ``LocalCluster`` of 1 and 2
+worker processes started beforehand and warmed (numba compiled, market built), with no disk
+cache, so every run computes every task (workers keep the market they built across runs, as
+in a long experiment; building it is timed apart). Medians of ``--repeats`` runs are printed. The
+overhead per task is the median wall time of trivial tasks through the same client, and the
+extra time per task of Dask on 1 worker over the serial run. Run::
+
+    python benchmarks/experiment_speed.py [--years 5] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from distributed import Client, LocalCluster, as_completed
+
+from backtest.fund.spec import FundSpec, StrategySpec
+from backtest.research import Evaluation, Experiment, run_experiment, synthetic_seeds
+from backtest.research.runner import MarketCache, compute, make_tasks
+
+SPEEDS = [[[f, 4 * f]] for f in (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96)]
+
+
+def experiments(start: str, end: str) -> dict[str, Experiment]:
+    markets = synthetic_seeds([1], start, end)
+    return {
+        "single-strategy": Experiment(
+            FundSpec(strategies=(StrategySpec("trend"),)),
+            grid={"strategies.trend.params.speeds": SPEEDS},
+            markets=markets,
+            evaluation=Evaluation.STRATEGY,
+        ),
+        "full fund": Experiment(
+            FundSpec.from_toml("examples/lalt.toml"),
+            grid={
+                "allocator.vol_target_annual": [0.06, 0.08, 0.10, 0.12],
+                "allocator.method": ["equal_risk_contribution", "inverse_volatility"],
+            },
+            markets=markets,
+        ),
+    }
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def noop(x: int) -> int:
+    return x
+
+
+def overhead_per_task(client: Client, n: int = 200) -> float:
+    def run():
+        futures = [client.submit(noop, k, pure=False) for k in range(n)]
+        for f in as_completed(futures):
+            f.result()
+
+    run()
+    return statistics.median(timed(run) for _ in range(3)) / n
+
+
+def one_point_seconds(exp: Experiment) -> float:
+    """Median seconds of one task in this process, market already built."""
+    tasks = make_tasks(exp, exp.points())
+    cache = MarketCache()
+    compute(tasks[0], cache)
+    return statistics.median(timed(lambda t=t: compute(t, cache)) for t in tasks[:3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    start, end = f"{2020 - args.years}-01-02", "2019-12-31"
+    exps = experiments(start, end)
+    source = exps["full fund"].markets[0]
+    source.build()
+    build = statistics.median(timed(source.build) for _ in range(args.repeats))
+    print(f"market of {args.years} years built in {build:.2f} s (once per worker and source)")
+    figures: dict[tuple[str, str], float] = {}
+    clusters, clients, overhead = {}, {}, {}
+    for workers in (1, 2):
+        clusters[workers] = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        clients[workers] = Client(clusters[workers])
+        overhead[workers] = overhead_per_task(clients[workers])
+    modes = {"serial": "serial", "dask 1": clients[1], "dask 2": clients[2]}
+    try:
+        for name, exp in exps.items():
+            n = len(exp.points())
+            times: dict[str, list[float]] = {m: [] for m in modes}
+            for scheduler in modes.values():  # warm: numba caches, imports, markets held
+                run_experiment(exp, scheduler=scheduler, progress=False)
+            for _ in range(args.repeats):  # interleaved, so a busy machine hits every mode
+                for mode, scheduler in modes.items():
+                    times[mode].append(timed(
+                        lambda e=exp, s=scheduler: run_experiment(e, scheduler=s, progress=False)
+                    ))  # fmt: skip
+            for mode in modes:
+                t = statistics.median(times[mode])
+                figures[(name, mode)] = n / t
+                print(f"{name:16s} {mode:8s} {n / t:6.2f} points/s  ({t:.1f} s for {n})")
+    finally:
+        for workers in (1, 2):
+            clients[workers].close()
+            clusters[workers].close()
+    print()
+    for name in exps:
+        s = figures[(name, "dask 2")] / figures[(name, "dask 1")]
+        print(f"{name:16s} speed-up 1 → 2 workers: {s:.2f}×")
+    print(
+        f"overhead of a trivial task: {1e3 * overhead[1]:.1f} ms (1 worker), "
+        f"{1e3 * overhead[2]:.1f} ms (2 workers)"
+    )
+    for name in exps:
+        extra = 1 / figures[(name, "dask 1")] - 1 / figures[(name, "serial")]
+        print(f"{name:16s} Dask (1 worker) over serial: {1e3 * extra:+.0f} ms per task")
+    # paper estimate: full-fund points on the default 20-year market
+    exp20 = experiments("2005-01-03", "2024-12-31")["full fund"]
+    t20 = one_point_seconds(exp20)
+    efficiency = figures[("full fund", "dask 2")] / (2 * figures[("full fund", "serial")])
+    cores = 50 * 32
+    total = 10_000 * 20 * t20 / (cores * efficiency)
+    print()
+    print(f"one full-fund point on 20 years: {t20:.1f} s (this machine, one core)")
+    print(f"paper estimate, 10,000 points × 20 markets = 200,000 tasks on 50 nodes × 32 cores "
+          f"at the measured 2-worker efficiency {efficiency:.0%}: {total / 3600:.1f} h "
+          f"({total / 60:.0f} min)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

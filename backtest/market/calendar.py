@@ -7,11 +7,43 @@ layer (metrics, strategies, allocator); see ``docs/ARCHITECTURE.md``.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import numpy as np
 import pandas as pd
 
 #: Trading days per year: the one home for annualisation (metrics, strategies, allocator).
 TRADING_DAYS_PER_YEAR = 252
+
+
+#: The one date format accepted from users (flags, configs): ISO ``YYYY-MM-DD``.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Latest date a user may name: exchange calendars and the synthetic market stop before 2100.
+LAST_DATE = pd.Timestamp("2099-12-31")
+
+
+def iso_date(value, what: str = "date") -> pd.Timestamp:
+    """``value`` (``YYYY-MM-DD`` text, or a date) as a midnight Timestamp.
+
+    ValueError naming ``what`` for anything else: ``01/07/2019`` (is it 7 January or 1 July?),
+    ``2019``, ``now``, ``""``, an impossible day such as ``2019-02-30``, or a year after 2099.
+    """
+    if isinstance(value, dt.datetime):
+        day = pd.Timestamp(value).normalize()
+    elif isinstance(value, dt.date):
+        day = pd.Timestamp(value)
+    else:
+        text = str(value).strip() if value is not None else ""
+        if not ISO_DATE.fullmatch(text):
+            raise ValueError(f"{what} {value!r} is not a date YYYY-MM-DD")
+        try:
+            day = pd.Timestamp(dt.date.fromisoformat(text))
+        except ValueError:
+            raise ValueError(f"{what} {value!r} is not a valid day") from None
+    if not pd.Timestamp("1900-01-01") <= day <= LAST_DATE:
+        raise ValueError(f"{what} {value!r} is out of range (1900-01-01 .. 2099-12-31)")
+    return day
 
 
 def xnys_calendar(start, end) -> pd.DatetimeIndex:

@@ -44,7 +44,6 @@ import json
 import os
 import sys
 import time
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ import pandas as pd
 from backtest.data.folder import load_market
 from backtest.data.validation import DataError
 from backtest.errors import ExitCode, NightlyError
+from backtest.fund.checks import read_config
 from backtest.fund.run import run_fund
 from backtest.fund.spec import FundSpec
 from backtest.market.calendar import xnys_calendar
@@ -93,8 +93,7 @@ def _date(text: str, what: str) -> pd.Timestamp:
 
 def load_config(path: Path):
     """(FundSpec, parsed TOML document); ValueError naming the file on any problem."""
-    spec = FundSpec.from_toml(path)
-    return spec, tomllib.loads(Path(path).read_text())
+    return FundSpec.from_toml(path), read_config(path)
 
 
 def config_identity(doc: dict, inception: str, source: str) -> tuple[str, str]:

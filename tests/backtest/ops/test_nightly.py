@@ -482,7 +482,7 @@ def test_bad_input_exits_2_and_leaves_the_state_byte_identical(
         cfg = tmp_path / "bad.toml"
         cfg.write_text(config.read_text() + '\n[[fund.flows.flows]]\ndate = "2016-03-31"\n'
                        "units = 1.5\n")  # fmt: skip
-        expect = ["whole number of creation units", "1.5"]
+        expect = ["[fund.flows.flows, entry 1] units", "whole number", "1.5"]
     code, _, err = run(capsys, cfg, asof, tmp_path / "s.sqlite", tmp_path / "out", "--data", data)
     assert code == 2, err
     for text in expect:

@@ -236,6 +236,41 @@ def check_defined(names: Iterable[str], defined: Iterable[str], file: str, table
             )
 
 
+#: First characters that make a spreadsheet read a CSV cell as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def check_name(name, file: str, what: str = "instrument id", row: int | None = None) -> None:
+    """An id or name that is written to CSV files: text, no leading/trailing blank, not
+    starting a spreadsheet formula (``=``, ``+``, ``-``, ``@``), no control character."""
+    text = str(name)
+    problem = None
+    if text != text.strip():
+        problem = "has a leading or trailing blank"
+    elif text.startswith(FORMULA_STARTS):
+        problem = f"starts with {text[0]!r}, which a spreadsheet reads as a formula"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in text):
+        problem = "contains a control character"
+    if problem:
+        raise DataError(file, f"{what} {text!r} {problem}", row=row,
+                        column="id" if row is not None else text)  # fmt: skip
+
+
+def check_names(market: MarketData, files: Mapping[str, str] | None = None) -> None:
+    """Every instrument id and root, index and benchmark name passes :func:`check_name`."""
+    files = files or {}
+    ins = files.get("instruments", "instruments")
+    for i, ident in enumerate(market.instruments.index):
+        check_name(ident, ins, row=i + 1)
+    if "root" in market.instruments.columns:
+        for i, root in enumerate(market.instruments["root"].astype(str)):
+            if root not in ("", "nan", "None"):
+                check_name(root, ins, "instrument root", row=i + 1)
+    for field in ("index", "benchmarks"):
+        for name in getattr(market, field).columns:
+            check_name(name, files.get(field, field), f"{field} name")
+
+
 def check_instrument_table(table: pd.DataFrame, file: str) -> None:
     """The instrument table: unique ids and valid kind, currency, multiplier, enums, flags.
 
@@ -249,6 +284,8 @@ def check_instrument_table(table: pd.DataFrame, file: str) -> None:
     blank = np.flatnonzero(ids.isna() | (ids.astype(str).str.strip() == ""))
     if blank.size:
         raise DataError(file, "instrument id is blank", row=int(blank[0]) + 1, column="id")
+    for i, ident in enumerate(ids):
+        check_name(ident, file, row=i + 1)
     allowed = {
         "kind": {k.value for k in InstrumentKind},
         "asset_class": {a.value for a in AssetClass},
@@ -359,6 +396,8 @@ class DatasetSummary:
     kinds: Mapping[str, int]
     currencies: tuple[str, ...]
     coverage: pd.DataFrame
+    #: suspicious values (used as they are), from :mod:`backtest.data.ranges`
+    warnings: tuple[str, ...] = ()
 
     def format(self) -> str:
         """A human-readable text report."""
@@ -379,6 +418,8 @@ class DatasetSummary:
         for col in ("first", "last"):
             table[col] = [fmt_date(v) or "-" for v in table[col]]
         lines.append(table.to_string() if len(table) else "(no instruments)")
+        lines += [f"warning: {w}" for w in self.warnings]
+        lines.append(f"Checks: passed ({len(self.warnings)} warning(s))")
         return "\n".join(lines)
 
 

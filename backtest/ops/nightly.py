@@ -199,7 +199,7 @@ def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Time
         where = f"synthetic market of {opts.config} ([market] {first[0]:%Y-%m-%d}..{m.end})"
         source = "synthetic"
     else:
-        market = load_market(opts.data)
+        market = load_market(opts.data, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
         where = str(opts.data)
         if inception is not None:
             market = market.between(inception, market.end)

@@ -81,9 +81,10 @@ def format_summary(metrics: dict, compliance_summary) -> str:
 def cmd_backtest(args) -> int:
     from allocator.compliance import summary  # at run time: start-up (module docstring)
     from backtest.fund.run import fund_metrics, run_fund
-    from backtest.report.outputs import write_run
+    from backtest.report.outputs import check_out_dir, write_run
 
     spec = _load_spec(args.config)
+    check_out_dir(args.out)  # refuse a foreign folder before computing anything
     market = None
     if args.data is not None:
         from backtest.data.folder import load_market  # at run time: start-up

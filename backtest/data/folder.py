@@ -50,7 +50,8 @@ Checks on load: dates parse, strictly increasing, identical to ``calendar``; val
 finite; prices, FX, benchmark levels and ATM vols positive; currencies known (and every
 non-USD instrument currency has an FX column); every column of prices / adjusted / dividends and
 every curve root is a defined instrument; on curves, contract ids are integers and no nearer
-contract expires after a farther one.
+contract expires after a farther one; manifest paths stay inside the folder; ids and names
+cannot start a spreadsheet formula; values in plausible ranges (:mod:`backtest.data.ranges`).
 """
 
 from __future__ import annotations

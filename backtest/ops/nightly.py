@@ -23,7 +23,8 @@ simulator draws no creation/redemption order on the last day of a run (it would 
 run ends); the nightly run draws it as any longer run does (the orders are received at ``D``).
 
 Everything is validated before the first write (config, data, the prices of every held
-instrument on every day to book, the stored state): bad input exits 2 and leaves the database
+instrument on every day to book, the output locations, the stored state: integrity, schema,
+hash chain and every stored NAV against the recomputation, see :mod:`backtest.ops.guard`): bad input exits 2 and leaves the database
 byte-identical. Exit codes: 0 done (or nothing to do); 2 bad input; 3 done but a limit is
 breached on a booked day (everything is still booked); 4 state problem (another run holds the
 lock, the state was made with another config, the stored history no longer matches the

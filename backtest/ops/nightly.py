@@ -24,12 +24,14 @@ run ends); the nightly run draws it as any longer run does (the orders are recei
 
 Everything is validated before the first write (config, data, the prices of every held
 instrument on every day to book, the output locations, the stored state: integrity, schema,
-hash chain and every stored NAV against the recomputation, see :mod:`backtest.ops.guard`): bad input exits 2 and leaves the database
-byte-identical. Exit codes: 0 done (or nothing to do); 2 bad input; 3 done but a limit is
-breached on a booked day (everything is still booked); 4 state problem (another run holds the
-lock, the state was made with another config, the stored history no longer matches the
-recomputation, a gap it cannot fill). ``--force`` recomputes ``asof`` and replaces it; with a
-different config (or a stored history that no longer matches) it rebuilds from inception.
+hash chain and every stored NAV against the recomputation, see :mod:`backtest.ops.guard`):
+bad input exits 2 and leaves the database byte-identical. Exit codes: 0 done (or nothing to
+do); 2 bad input; 3 done but a limit is breached on a booked day (everything is still
+booked); 4 state problem (another run holds the lock, the state was made with another config,
+the stored history no longer matches its hash chain or the recomputation, a gap it cannot
+fill, an empty, foreign or corrupt state). ``--force`` recomputes ``asof`` and replaces it;
+with a different config (or a stored history that no longer matches) it rebuilds from
+inception.
 
 Test hook: with ``MULTISTRAT_NIGHTLY_PAUSE_AFTER_DAYS=N`` the job prints a line to stderr and
 sleeps once it has committed ``N`` days in this run (``MULTISTRAT_NIGHTLY_PAUSE_AT=after_commit``,

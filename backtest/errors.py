@@ -1,6 +1,7 @@
 """Exit codes of the ``multistrat`` command line and the exceptions every layer raises for
 them: :class:`DataError` (bad input data), :class:`StateError` (the nightly job's state) and
-:class:`NightlyError` (a refusal with its own exit code).
+:class:`ConfigError` (a bad fund config: file, section, key) and :class:`NightlyError` (a refusal
+with its own exit code).
 
 The one place that maps exceptions to exit codes is :func:`backtest.cli.app.exit_code_for`;
 this module only names them, so every layer can raise them without importing the CLI. It is
@@ -73,6 +74,37 @@ class DataError(ValueError):
 
 def _rebuild_error(file, problem, row, date, column) -> DataError:
     return DataError(file, problem, row=row, date=date, column=column)
+
+
+class ConfigError(ValueError):
+    """A bad fund config, located by file, section and key.
+
+    ``str(err)`` reads like ``"fund.toml: [allocator] max_weight: must be a number, got '0.5'"``;
+    ``section`` is the TOML table (``strategies[2].params`` for a strategy's parameters) and
+    ``key`` the key in it, either None when the problem is about the whole file or table.
+    """
+
+    def __init__(
+        self, file: str, problem: str, *, section: str | None = None, key: str | None = None
+    ) -> None:
+        self.file = str(file)
+        self.problem = problem
+        self.section = section
+        self.key = key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = " ".join(
+            part for part in (f"[{self.section}]" if self.section else "", self.key or "") if part
+        )
+        return f"{self.file}: " + (f"{where}: " if where else "") + self.problem
+
+    def __reduce__(self):
+        return (_rebuild_config_error, (self.file, self.problem, self.section, self.key))
+
+
+def _rebuild_config_error(file, problem, section, key) -> ConfigError:
+    return ConfigError(file, problem, section=section, key=key)
 
 
 class StateError(RuntimeError):

@@ -6,6 +6,7 @@ so that ``multistrat --help`` starts at once.
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from importlib.resources import files
 from pathlib import Path
@@ -41,6 +42,11 @@ def _load_spec(path: Path | None):
     if path is not None:
         return FundSpec.from_toml(path)
     return FundSpec.from_dict(tomllib.loads(DEFAULT_CONFIG.read_text()), source="lalt.toml")
+
+
+def print_warning(message: str) -> None:
+    """A data warning (a suspicious value, used as it is) on stderr."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def format_summary(metrics: dict, compliance_summary) -> str:
@@ -97,14 +103,15 @@ def strategy_notes(spec, run) -> list[tuple[str, str, str]]:
 def cmd_backtest(args) -> int:
     from allocator.compliance import summary  # at run time: start-up (module docstring)
     from backtest.fund.run import fund_metrics, run_fund
-    from backtest.report.outputs import write_run
+    from backtest.report.outputs import check_out_dir, write_run
 
     spec = _load_spec(args.config)
+    check_out_dir(args.out)  # refuse a foreign folder before computing anything
     market = None
     if args.data is not None:
         from backtest.data.folder import load_market  # at run time: start-up
 
-        market = load_market(args.data, progress=not args.no_progress)
+        market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
     run = run_fund(spec, market, progress=not args.no_progress)
     metrics = fund_metrics(run)
     out = write_run(run, args.out, metrics)

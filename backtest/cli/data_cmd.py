@@ -36,9 +36,13 @@ def register_commands(sub: argparse._SubParsersAction) -> None:
 def cmd_data_synthetic(args: argparse.Namespace) -> ExitCode:
     """Write the seeded synthetic market in our folder layout."""
     from backtest.data.writer import write_market  # at run time: start-up (module docstring)
+    from backtest.market.calendar import iso_date
     from backtest.synthetic.build import synthetic_market
 
-    market = synthetic_market(seed=args.seed, start=args.start, end=args.end, progress=True)
+    start, end = iso_date(args.start, "--start"), iso_date(args.end, "--end")
+    if start >= end:
+        raise ValueError(f"--start {args.start} must be before --end {args.end}")
+    market = synthetic_market(seed=args.seed, start=start, end=end, progress=True)
     write_market(market, args.out, format=args.format, overwrite=args.overwrite, progress=True)
     print(
         f"wrote {market!r} to {args.out} ({args.format}): "

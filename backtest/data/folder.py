@@ -50,11 +50,13 @@ Checks on load: dates parse, strictly increasing, identical to ``calendar``; val
 finite; prices, FX, benchmark levels and ATM vols positive; currencies known (and every
 non-USD instrument currency has an FX column); every column of prices / adjusted / dividends and
 every curve root is a defined instrument; on curves, contract ids are integers and no nearer
-contract expires after a farther one.
+contract expires after a farther one; manifest paths stay inside the folder; ids and names
+cannot start a spreadsheet formula; values in plausible ranges (:mod:`backtest.data.ranges`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping
@@ -67,6 +69,7 @@ import pandas as pd
 
 from backtest.data.pysystemtrade import load_pysystemtrade
 from backtest.data.pysystemtrade_config import find_pysystemtrade_root
+from backtest.data.ranges import Warn, check_ranges
 from backtest.data.validation import (
     NA_TEXT,
     DataError,
@@ -79,6 +82,7 @@ from backtest.data.validation import (
     check_instrument_currencies_have_fx,
     check_instrument_table,
     check_integer,
+    check_names,
     check_numeric,
     check_positive,
     fmt_date,
@@ -142,19 +146,27 @@ def detect_layout(path: str | os.PathLike) -> tuple[str, Path]:
     )
 
 
-def load_market(path: str | os.PathLike, progress: bool = False) -> MarketData:
+def load_market(path: str | os.PathLike, progress: bool = False, warn: Warn | None = None
+                ) -> MarketData:  # fmt: skip
     """Load a market data folder in our layout or the pysystemtrade layout (detected).
 
     Raises :class:`~backtest.data.validation.DataError` naming file, row, date and column on bad
-    data.
+    data, including values out of any plausible range (:mod:`backtest.data.ranges`); ``warn``
+    receives the range warnings (suspicious values used as they are).
     """
     layout, folder = detect_layout(path)
     if layout == "pysystemtrade":
-        return load_pysystemtrade(folder, progress=progress)
-    return _load_ours(folder, progress)
+        market, files = load_pysystemtrade(folder, progress=progress), None
+    else:
+        market, files = read_folder(folder, progress)
+    check_names(market, files)
+    check_ranges(market, files, warn)
+    return market
 
 
-def _load_ours(folder: Path, progress: bool) -> MarketData:
+def read_folder(folder: Path, progress: bool = False) -> tuple[MarketData, dict[str, str]]:
+    """A folder in our layout with the file checks but not the plausibility ranges (the file
+    format only; :func:`load_market` adds them): the market and the file of each field."""
     manifest = _read_manifest(folder)
     fmt = manifest["format"]
     by_field: dict[str, dict] = {}
@@ -202,13 +214,16 @@ def _load_ours(folder: Path, progress: bool) -> MarketData:
         bar.close()
     fx_name = by_field.get("fx", {}).get("path", "fx")
     check_instrument_currencies_have_fx(instruments, frames["fx"].columns, ctx.ins_name, fx_name)
-    return MarketData(
+    market = MarketData(
         calendar=calendar,
         instruments=instruments,
         curves=curves,
         name=str(manifest.get("name", folder.name)),
         **frames,
     )
+    files = {field: entry["path"] for field, entry in by_field.items()}
+    files |= {f"curves/{e.get('root') or Path(e['path']).stem}": e["path"] for e in curve_entries}
+    return market, files
 
 
 @dataclass(frozen=True)
@@ -262,7 +277,23 @@ def _read_manifest(folder: Path) -> dict:
         raise DataError(
             MANIFEST, "files must be a list of {path, field, ...} objects", column="files"
         )
+    for i, entry in enumerate(files, start=1):
+        check_inside(folder, entry["path"], f"files entry {i}")
     return manifest
+
+
+def check_inside(folder: Path, rel: str, where: str) -> None:
+    """A manifest path stays inside the data folder: relative, no ``..``, no symlink (of the
+    file or a folder on its way) leading out of it."""
+    parts = Path(rel).parts
+    if Path(rel).is_absolute() or rel.startswith(("/", "\\")) or ".." in parts or not parts:
+        raise DataError(MANIFEST, f"{where}: path {rel!r} must be relative to the data folder "
+                        "(no absolute path, no '..')", column="files")  # fmt: skip
+    root = folder.resolve()
+    target = (folder / rel).resolve()
+    if not target.is_relative_to(root):
+        raise DataError(MANIFEST, f"{where}: path {rel!r} leads outside the data folder (to "
+                        f"{target}) through a symbolic link", column="files")  # fmt: skip
 
 
 def _check_manifest_calendar(manifest: dict, calendar: pd.DatetimeIndex, cal_name: str) -> None:
@@ -440,10 +471,13 @@ def _check_curve(ctx: _Context, root: str, frame, dates, name: str) -> pd.DataFr
 
 # ================================================================================ summary
 def validate_dataset(path: str | os.PathLike) -> DatasetSummary:
-    """Load a folder (either layout) with every check, and summarise it.
+    """Load a folder (either layout) with every check, and summarise it (with the range
+    warnings of :mod:`backtest.data.ranges`).
 
     Raises :class:`~backtest.data.validation.DataError` on bad data.
     """
     layout, folder = detect_layout(path)
-    market = load_market(folder)
-    return summarise(market, path=str(folder), layout=layout)
+    warnings: list[str] = []
+    market = load_market(folder, warn=warnings.append)
+    summary = summarise(market, path=str(folder), layout=layout)
+    return dataclasses.replace(summary, warnings=tuple(warnings))

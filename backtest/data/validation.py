@@ -237,6 +237,41 @@ def check_defined(names: Iterable[str], defined: Iterable[str], file: str, table
             )
 
 
+#: First characters that make a spreadsheet read a CSV cell as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def check_name(name, file: str, what: str = "instrument id", row: int | None = None) -> None:
+    """An id or name that is written to CSV files: text, no leading/trailing blank, not
+    starting a spreadsheet formula (``=``, ``+``, ``-``, ``@``), no control character."""
+    text = str(name)
+    problem = None
+    if text != text.strip():
+        problem = "has a leading or trailing blank"
+    elif text.startswith(FORMULA_STARTS):
+        problem = f"starts with {text[0]!r}, which a spreadsheet reads as a formula"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in text):
+        problem = "contains a control character"
+    if problem:
+        raise DataError(file, f"{what} {text!r} {problem}", row=row,
+                        column="id" if row is not None else text)  # fmt: skip
+
+
+def check_names(market: MarketData, files: Mapping[str, str] | None = None) -> None:
+    """Every instrument id and root, index and benchmark name passes :func:`check_name`."""
+    files = files or {}
+    ins = files.get("instruments", "instruments")
+    for i, ident in enumerate(market.instruments.index):
+        check_name(ident, ins, row=i + 1)
+    if "root" in market.instruments.columns:
+        for i, root in enumerate(market.instruments["root"].astype(str)):
+            if root not in ("", "nan", "None"):
+                check_name(root, ins, "instrument root", row=i + 1)
+    for table in ("index", "benchmarks"):
+        for name in getattr(market, table).columns:
+            check_name(name, files.get(table, table), f"{table} name")
+
+
 def check_instrument_table(table: pd.DataFrame, file: str) -> None:
     """The instrument table: unique ids and valid kind, currency, multiplier, enums, flags.
 
@@ -250,6 +285,8 @@ def check_instrument_table(table: pd.DataFrame, file: str) -> None:
     blank = np.flatnonzero(ids.isna() | (ids.astype(str).str.strip() == ""))
     if blank.size:
         raise DataError(file, "instrument id is blank", row=int(blank[0]) + 1, column="id")
+    for i, ident in enumerate(ids):
+        check_name(ident, file, row=i + 1)
     allowed = {
         "kind": {k.value for k in InstrumentKind},
         "asset_class": {a.value for a in AssetClass},
@@ -347,9 +384,10 @@ class DatasetSummary:
 
     ``coverage`` is a DataFrame indexed by instrument id with columns kind, currency, first,
     last (first/last date with a price or adjusted price), days (dates with data) and gaps
-    (calendar days between first and last without data). ``warnings`` lists the data-quality
-    findings that do not refuse the data: reversed spikes
-    (:func:`backtest.data.quality.market_reversed_spikes`), one row per flagged date.
+    (calendar days between first and last without data). Findings that do not refuse the data:
+    ``warnings``, values outside their plausible range (:mod:`backtest.data.ranges`), and
+    ``spikes``, reversed one-day moves (:func:`backtest.data.quality.market_reversed_spikes`),
+    one row per flagged date.
     """
 
     path: str
@@ -362,7 +400,10 @@ class DatasetSummary:
     kinds: Mapping[str, int]
     currencies: tuple[str, ...]
     coverage: pd.DataFrame
-    warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: suspicious values (used as they are), from :mod:`backtest.data.ranges`
+    warnings: tuple[str, ...] = ()
+    #: one-day moves that reverse the next day, from :mod:`backtest.data.quality`
+    spikes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def format(self) -> str:
         """A human-readable text report."""
@@ -385,13 +426,15 @@ class DatasetSummary:
         lines.append(table.to_string() if len(table) else "(no instruments)")
         lines += [
             "",
-            f"Warnings: {len(self.warnings)} one-day moves above 5 sigma that the next day takes "
-            "back by at least 3/4 (possible bad prints; see backtest.data.quality)",
+            f"Reversed spikes: {len(self.spikes)} one-day moves above 5 sigma that the next day "
+            "takes back by at least 3/4 (possible bad prints; see backtest.data.quality)",
         ]
-        if len(self.warnings):
-            shown = self.warnings.copy()
+        if len(self.spikes):
+            shown = self.spikes.copy()
             shown["date"] = [fmt_date(v) for v in shown["date"]]
             lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+        lines += [f"warning: {w}" for w in self.warnings]
+        lines.append(f"Checks: passed ({len(self.warnings)} warning(s))")
         return "\n".join(lines)
 
 
@@ -437,5 +480,5 @@ def summarise(market: MarketData, path: str = "", layout: str = "multistrat") ->
         kinds=dict(sorted(ins["kind"].value_counts().to_dict().items())),
         currencies=tuple(sorted(set(ins["currency"]) | set(market.fx.columns))),
         coverage=coverage,
-        warnings=market_reversed_spikes(market),
+        spikes=market_reversed_spikes(market),
     )

@@ -14,7 +14,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
+
+#: A futures position rolls at most this many business days before expiry (about a quarter:
+#: the longest contract cycle the simulator handles).
+MAX_ROLL_DAYS = 60
 
 
 class CashVehicle(StrEnum):
@@ -162,6 +167,11 @@ class FundConfig:
 
     def __post_init__(self) -> None:
         _check(self.size_at in ("decision", "execution"), "size_at is 'decision' or 'execution'")
+        for name in ("initial_shares", "creation_unit_shares", "min_shares_outstanding",
+                     "roll_days_before_expiry"):  # fmt: skip
+            value = getattr(self, name)
+            _check(isinstance(value, int | np.integer) and not isinstance(value, bool),
+                   f"{name} must be a whole number, got {value!r}")  # fmt: skip
         _check(self.creation_unit_shares > 0, "creation unit must be > 0 shares")
         _check(self.min_shares_outstanding >= 0, "min_shares_outstanding < 0")
         _check(
@@ -182,7 +192,11 @@ class FundConfig:
         ):
             _check(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
         _check(self.expense_ratio < 0.2, "expense_ratio must be an annual decimal (0.0095)")
-        _check(self.roll_days_before_expiry >= 0, "roll_days_before_expiry < 0")
+        _check(
+            0 <= self.roll_days_before_expiry <= MAX_ROLL_DAYS,
+            f"roll_days_before_expiry must be in [0, {MAX_ROLL_DAYS}] business days, got "
+            f"{self.roll_days_before_expiry}",
+        )
 
     @property
     def initial_nav_usd(self) -> float:

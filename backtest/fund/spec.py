@@ -10,7 +10,6 @@ the reference file; ``docs/ARCHITECTURE.md`` describes how a spec is run.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -19,7 +18,13 @@ import allocator as al
 from allocator.base import Frequency
 from allocator.limits import Limits
 from backtest.engine.config import FundConfig
+from backtest.errors import ConfigError
+from backtest.fund.checks import build, read_config, suggest, type_name
+from backtest.market.calendar import iso_date
 from strategies import registry
+
+#: Keys of a ``[[strategies]]`` table.
+STRATEGY_KEYS = ("name", "label", "params")
 
 
 class AllocatorMethod(StrEnum):
@@ -85,6 +90,15 @@ class AllocatorSpec:
         object.__setattr__(self, "rebalance", _enum(Frequency, self.rebalance, "rebalance"))
         if isinstance(self.defensive, dict):
             object.__setattr__(self, "defensive", DefensiveSpec(**self.defensive))
+        if not 0 < self.max_weight <= 1:
+            raise ValueError(f"max_weight must be in (0, 1], got {self.max_weight}")
+        if not 0 <= self.min_weight <= self.max_weight:
+            raise ValueError(f"min_weight must be in [0, max_weight], got {self.min_weight}")
+        if self.vol_target_annual is not None and not 0 < self.vol_target_annual <= 2:
+            raise ValueError(f"vol_target_annual must be in (0, 2] (or None: no volatility "
+                             f"target), got {self.vol_target_annual}")  # fmt: skip
+        if not 0 < self.max_leverage <= 10:
+            raise ValueError(f"max_leverage must be in (0, 10], got {self.max_leverage}")
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,12 @@ class MarketSpec:
     seed: int = 7
     start: str = "2005-01-03"
     end: str = "2024-12-31"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
+        if iso_date(self.start, "start") >= iso_date(self.end, "end"):
+            raise ValueError(f"start {self.start} must be before end {self.end}")
 
 
 @dataclass(frozen=True)
@@ -114,52 +134,89 @@ class FundSpec:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> FundSpec:
-        path = Path(path)
-        try:
-            doc = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"{path}: config file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(doc, source=str(path))
+        """Read and check a fund config (:mod:`backtest.fund.checks`); ConfigError naming the
+        file, section and key on any problem."""
+        return cls.from_dict(read_config(path), source=str(path))
 
     @classmethod
     def from_dict(cls, doc: dict, source: str = "config") -> FundSpec:
-        known = {"name", "market", "strategies", "allocator", "limits", "fund"}
-        unknown = set(doc) - known
-        if unknown:
-            raise ValueError(f"{source}: unknown sections {sorted(unknown)}")
-        try:
-            strategies = tuple(StrategySpec(**s) for s in doc.get("strategies", []))
-            kwargs = dict(
-                market=MarketSpec(**doc.get("market", {})),
-                allocator=AllocatorSpec(**doc.get("allocator", {})),
-                limits=build_limits(dict(doc.get("limits", {})), source),
-                fund=FundConfig.from_dict(doc.get("fund", {}), source=source),
-            )
-        except (TypeError, ValueError) as exc:
-            message = str(exc)
-            raise ValueError(
-                message if message.startswith(source) else f"{source}: {message}"
-            ) from None
-        if strategies:
-            kwargs["strategies"] = strategies
+        """A spec from a parsed TOML document, every section, key and strategy parameter
+        checked. A fund needs at least one strategy: there is no default list from a file."""
+        sections = ("name", "market", "strategies", "allocator", "limits", "fund")
+        for key in doc:
+            if key not in sections:
+                raise ConfigError(source, f"unknown section {key!r}{suggest(key, sections)}; "
+                                  f"known: {list(sections)}")  # fmt: skip
+        kwargs = {}
         if "name" in doc:
-            kwargs["name"] = str(doc["name"])
+            name = doc["name"]
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(source, f"must be non-empty text, got {name!r}", key="name")
+            kwargs["name"] = name
+        parts = {"market": MarketSpec, "allocator": AllocatorSpec, "limits": Limits,
+                 "fund": FundConfig}  # fmt: skip
+        for section, kind in parts.items():
+            if section in doc:
+                kwargs[section] = build(kind, doc[section], source, section)
+        kwargs["strategies"] = _strategies(doc.get("strategies"), source)
         spec = cls(**kwargs)
         spec.validate(source)
         return spec
 
     def validate(self, source: str = "config") -> None:
-        for s in self.strategies:
+        """Checks across sections: known and unique strategies, feasible weights, the allocator
+        builds."""
+        if not self.strategies:
+            raise ConfigError(source, "no strategies: a fund needs at least one [[strategies]]")
+        for i, s in enumerate(self.strategies, start=1):
             if s.name not in registry:
-                raise ValueError(
-                    f"{source}: unknown strategy {s.name!r}; known: {sorted(registry)}"
-                )
+                raise ConfigError(source, f"unknown strategy {s.name!r}"
+                                  f"{suggest(s.name, registry)}; known: {sorted(registry)}",
+                                  section=f"strategies, entry {i}", key="name")  # fmt: skip
         labels = [s.column for s in self.strategies]
         if len(set(labels)) != len(labels):
-            raise ValueError(f"{source}: strategy labels must be unique, got {labels}")
+            raise ConfigError(source, f"strategy labels must be unique, got {labels}",
+                              section="strategies")  # fmt: skip
+        n, low = len(self.strategies), self.allocator.min_weight
+        if n * low > 1 + 1e-12:
+            raise ConfigError(source, f"{n} strategies x min_weight {low} = {n * low:g} > 1: the "
+                              "minimum weights cannot be met", section="allocator",
+                              key="min_weight")  # fmt: skip
         build_allocator(self.allocator, source)
+
+
+def _strategies(entries, source: str) -> tuple[StrategySpec, ...]:
+    """The ``[[strategies]]`` array, each name a registered strategy and each parameter a
+    checked field of its class (the class is built once here, so its own checks run)."""
+    if entries is None or entries == []:
+        raise ConfigError(source, "no strategies: a fund needs at least one [[strategies]] table "
+                          "with a name (see examples/lalt.toml)")  # fmt: skip
+    if not isinstance(entries, list):
+        raise ConfigError(source, f"must be an array of tables ([[strategies]]), got "
+                          f"{type_name(entries)}", section="strategies")  # fmt: skip
+    out = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"strategies, entry {i}"
+        if not isinstance(entry, dict):
+            raise ConfigError(source, f"must be a table, got {entry!r}", section=where)
+        for key in entry:
+            if key not in STRATEGY_KEYS:
+                raise ConfigError(source, f"unknown key{suggest(key, STRATEGY_KEYS)}; known: "
+                                  f"{list(STRATEGY_KEYS)}", section=where, key=key)  # fmt: skip
+        name = entry.get("name")
+        if not isinstance(name, str):
+            raise ConfigError(source, f"a strategy needs a name (text), got {name!r}",
+                              section=where, key="name")  # fmt: skip
+        if name not in registry:
+            raise ConfigError(source, f"unknown strategy {name!r}{suggest(name, registry)}; "
+                              f"known: {sorted(registry)}", section=where, key="name")  # fmt: skip
+        label = entry.get("label", "")
+        if not isinstance(label, str):
+            raise ConfigError(source, f"must be text, got {label!r}", section=where, key="label")
+        params = entry.get("params", {})
+        build(registry[name], params, source, f"{where} ({name}).params")
+        out.append(StrategySpec(name, label, dict(params)))
+    return tuple(out)
 
 
 def build_allocator(spec: AllocatorSpec, source: str = "config") -> al.Allocator:
@@ -173,7 +230,7 @@ def build_allocator(spec: AllocatorSpec, source: str = "config") -> al.Allocator
             base = al.EqualRiskContribution(lookback_days=spec.lookback_days)
     try:
         rule = al.Capped(base, max_weight=spec.max_weight, min_weight=spec.min_weight)
-        if spec.vol_target_annual:
+        if spec.vol_target_annual is not None:
             rule = al.VolatilityTarget(
                 rule, target_annual=spec.vol_target_annual, max_leverage=spec.max_leverage
             )
@@ -189,10 +246,7 @@ def build_limits(values: dict | Limits, source: str = "config") -> Limits:
     """:class:`allocator.limits.Limits` from a ``[limits]`` table (or as given)."""
     if isinstance(values, Limits):
         return values
-    try:
-        return Limits(**values)
-    except TypeError as exc:
-        raise ValueError(f"{source}: limits: {exc}") from None
+    return build(Limits, values, source, "limits")
 
 
 def replace(spec: FundSpec, **changes) -> FundSpec:

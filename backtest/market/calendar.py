@@ -7,7 +7,9 @@ layer (metrics, strategies, allocator); see ``docs/ARCHITECTURE.md``.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,35 @@ def _xnys(first_year: int, last_year: int):
 def _calendar_spanning(start: pd.Timestamp, end: pd.Timestamp):
     """A cached XNYS calendar covering ``start``..``end`` (at least 2000..2030)."""
     return _xnys(min(start.year, 2000), max(end.year, 2030))
+
+
+#: The one date format accepted from users (flags, configs): ISO ``YYYY-MM-DD``.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Latest date a user may name: exchange calendars and the synthetic market stop before 2100.
+LAST_DATE = pd.Timestamp("2099-12-31")
+
+
+def iso_date(value, what: str = "date") -> pd.Timestamp:
+    """``value`` (``YYYY-MM-DD`` text, or a date) as a midnight Timestamp.
+
+    ValueError naming ``what`` for anything else: ``01/07/2019`` (is it 7 January or 1 July?),
+    ``2019``, ``now``, ``""``, an impossible day such as ``2019-02-30``, or a year after 2099.
+    """
+    if isinstance(value, dt.datetime):
+        day = pd.Timestamp(value).normalize()
+    elif isinstance(value, dt.date):
+        day = pd.Timestamp(value)
+    else:
+        text = str(value).strip() if value is not None else ""
+        if not ISO_DATE.fullmatch(text):
+            raise ValueError(f"{what} {value!r} is not a date YYYY-MM-DD")
+        try:
+            day = pd.Timestamp(dt.date.fromisoformat(text))
+        except ValueError:
+            raise ValueError(f"{what} {value!r} is not a valid day") from None
+    if not pd.Timestamp("1900-01-01") <= day <= LAST_DATE:
+        raise ValueError(f"{what} {value!r} is out of range (1900-01-01 .. 2099-12-31)")
+    return day
 
 
 def xnys_calendar(start, end) -> pd.DatetimeIndex:

@@ -358,10 +358,15 @@ def orders_csv(rows, columns) -> str:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder, fsync'ed, then
-    renamed over ``path``: a reader (or a crash) sees the old file or the new one, never half."""
+    renamed over ``path``: a reader (or a crash) sees the old file or the new one, never half.
+    Its mode follows the umask, as a plain ``open`` would (the Disclosed Portfolio is
+    published)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)  # mkstemp creates 0600: a published file follows the umask
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()

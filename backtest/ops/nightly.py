@@ -23,12 +23,15 @@ simulator draws no creation/redemption order on the last day of a run (it would 
 run ends); the nightly run draws it as any longer run does (the orders are received at ``D``).
 
 Everything is validated before the first write (config, data, the prices of every held
-instrument on every day to book, the stored state): bad input exits 2 and leaves the database
-byte-identical. Exit codes: 0 done (or nothing to do); 2 bad input; 3 done but a limit is
-breached on a booked day (everything is still booked); 4 state problem (another run holds the
-lock, the state was made with another config, the stored history no longer matches the
-recomputation, a gap it cannot fill). ``--force`` recomputes ``asof`` and replaces it; with a
-different config (or a stored history that no longer matches) it rebuilds from inception.
+instrument on every day to book, the output locations, the stored state: integrity, schema,
+hash chain and every stored NAV against the recomputation, see :mod:`backtest.ops.guard`):
+bad input exits 2 and leaves the database byte-identical. Exit codes: 0 done (or nothing to
+do); 2 bad input; 3 done but a limit is breached on a booked day (everything is still
+booked); 4 state problem (another run holds the lock, the state was made with another config,
+the stored history no longer matches its hash chain or the recomputation, a gap it cannot
+fill, an empty, foreign or corrupt state). ``--force`` recomputes ``asof`` and replaces it;
+with a different config (or a stored history that no longer matches) it rebuilds from
+inception.
 
 Test hook: with ``MULTISTRAT_NIGHTLY_PAUSE_AFTER_DAYS=N`` the job prints a line to stderr and
 sleeps once it has committed ``N`` days in this run (``MULTISTRAT_NIGHTLY_PAUSE_AT=after_commit``,
@@ -38,15 +41,12 @@ a test can kill it at a known point.
 
 from __future__ import annotations
 
-import fcntl
+import dataclasses
 import hashlib
 import json
 import os
 import sys
 import time
-import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +56,24 @@ import pandas as pd
 from backtest.data.folder import load_market
 from backtest.data.validation import DataError
 from backtest.errors import ExitCode, NightlyError
+from backtest.fund.checks import read_config
 from backtest.fund.run import run_fund
 from backtest.fund.spec import FundSpec
-from backtest.market.calendar import xnys_calendar
+from backtest.market.calendar import iso_date, xnys_calendar
 from backtest.market.instruments import IndexOption
 from backtest.ops import disclosure as ds
 from backtest.ops import state as st
+from backtest.ops.guard import (
+    Stored,
+    broken_chain,
+    check_writable,
+    lock_path,
+    read_stored,
+    state_lock,
+)
+
+__all__ = ["NightlyOptions", "run_nightly", "lock_path", "state_lock", "read_stored", "Stored",
+           "check_writable"]  # fmt: skip
 from backtest.synthetic.build import synthetic_market
 
 EXIT_OK, EXIT_BAD_INPUT = ExitCode.OK, ExitCode.BAD_INPUT
@@ -85,16 +97,17 @@ class NightlyOptions:
 
 # ================================================================================ inputs
 def _date(text: str, what: str) -> pd.Timestamp:
+    """``YYYY-MM-DD`` only (:func:`backtest.market.calendar.iso_date`): ``01/07/2019``, ``2019``,
+    ``now`` or ``""`` are refused (exit 2)."""
     try:
-        return pd.Timestamp(text).normalize()
-    except (ValueError, TypeError):
-        raise NightlyError(EXIT_BAD_INPUT, f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+        return iso_date(text, what)
+    except ValueError as exc:
+        raise NightlyError(EXIT_BAD_INPUT, str(exc)) from None
 
 
 def load_config(path: Path):
     """(FundSpec, parsed TOML document); ValueError naming the file on any problem."""
-    spec = FundSpec.from_toml(path)
-    return spec, tomllib.loads(Path(path).read_text())
+    return FundSpec.from_toml(path), read_config(path)
 
 
 def config_identity(doc: dict, inception: str, source: str) -> tuple[str, str]:
@@ -102,64 +115,6 @@ def config_identity(doc: dict, inception: str, source: str) -> tuple[str, str]:
     canonical = json.dumps({"config": doc, "inception": inception, "source": source},
                            sort_keys=True, separators=(",", ":"), default=str)  # fmt: skip
     return hashlib.sha256(canonical.encode()).hexdigest(), canonical
-
-
-def lock_path(state_path: Path) -> Path:
-    return Path(f"{state_path}.lock")
-
-
-@contextmanager
-def state_lock(state_path: Path) -> Iterator[None]:
-    """Exclusive ``flock`` on ``<state>.lock`` (released by the OS if the process dies)."""
-    path = lock_path(state_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    f = open(path, "a+")  # noqa: SIM115
-    try:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            raise NightlyError(EXIT_STATE, f"another nightly run holds {path} ({holder}); "
-                               "refusing to run concurrently") from None  # fmt: skip
-        f.seek(0)
-        f.truncate()
-        f.write(f"pid {os.getpid()} since {st.now()}\n")
-        f.flush()
-        yield
-    finally:
-        f.close()
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What the state database holds (read-only view taken under the lock)."""
-
-    version: int
-    info: dict
-    days: list  # (date, next_date, config_hash)
-
-    @property
-    def dates(self) -> list[str]:
-        return [d[0] for d in self.days]
-
-
-def read_stored(path: Path) -> Stored | None:
-    """The stored state, or None when there is no database. Opened read-write (no write is
-    made) so that SQLite rolls back a transaction a killed run left in its journal."""
-    if not path.exists():
-        return None
-    conn = st.connect(path)
-    try:
-        version = st.schema_version(conn)
-        if version > st.SCHEMA_VERSION:
-            raise NightlyError(EXIT_STATE, f"{path}: schema version {version} is newer than this "
-                               f"program's ({st.SCHEMA_VERSION}); upgrade multistrat")  # fmt: skip
-        if version == 0:
-            return Stored(0, {}, [])
-        return Stored(version, st.read_info(conn), st.stored_days(conn))
-    finally:
-        conn.close()
 
 
 def _mismatch(stored: Stored, canonical: str, state_path: Path) -> str:
@@ -178,6 +133,9 @@ def effective_asof(calendar: pd.DatetimeIndex, asof: pd.Timestamp, where: str) -
     if asof < calendar[0]:
         raise DataError(where, f"asof {asof:%Y-%m-%d} is before the first day of the data "
                         f"({calendar[0]:%Y-%m-%d})")  # fmt: skip
+    if asof > calendar[-1] + pd.Timedelta(days=31):
+        raise DataError(where, f"asof {asof:%Y-%m-%d} is after the last day of the data "
+                        f"({calendar[-1]:%Y-%m-%d})")  # fmt: skip
     last = calendar[calendar <= asof][-1]
     missing = xnys_calendar(last + pd.Timedelta(days=1), asof) if asof > last else []
     if len(missing):
@@ -187,7 +145,10 @@ def effective_asof(calendar: pd.DatetimeIndex, asof: pd.Timestamp, where: str) -
 
 
 def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Timestamp):
-    """(market cut at the effective asof, effective asof, inception date, source name)."""
+    """(market cut at the effective asof, effective asof, inception date, source name, note).
+
+    ``note`` states an adjustment made to ``--inception`` (moved to the first business day of
+    the data on or after it), else ``""``."""
     if opts.data is None:
         start = inception or spec.market.start
         first = xnys_calendar(start, _date(start, "inception") + pd.Timedelta(days=14))
@@ -200,7 +161,7 @@ def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Time
         where = f"synthetic market of {opts.config} ([market] {first[0]:%Y-%m-%d}..{m.end})"
         source = "synthetic"
     else:
-        market = load_market(opts.data)
+        market = load_market(opts.data, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
         where = str(opts.data)
         if inception is not None:
             market = market.between(inception, market.end)
@@ -208,7 +169,12 @@ def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Time
                 raise NightlyError(EXIT_BAD_INPUT, f"{where}: no data from inception {inception}")
         source = "data"
     day = effective_asof(market.calendar, asof, where)
-    return market.until(day), day, market.calendar[0], source
+    first = market.calendar[0]
+    note = ""
+    if inception is not None and first != _date(inception, "--inception"):
+        note = (f"inception {inception} adjusted to {first:%Y-%m-%d}, the first business day of "
+                "the data on or after it")  # fmt: skip
+    return market.until(day), day, first, source, note
 
 
 def check_held_prices(market, result, rows: np.ndarray) -> None:
@@ -281,12 +247,18 @@ class Plan:
 def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
     """Run the job; returns (exit code, message). Raises NightlyError/ValueError on refusals."""
     t0 = time.perf_counter()
+    # one database, one lock and one journal whatever path (symbolic link) reaches it
+    opts = dataclasses.replace(opts, state=Path(os.path.realpath(opts.state)))
     spec, doc = load_config(opts.config)
     asof = _date(opts.asof, "--asof")
     if opts.inception is not None:
         _date(opts.inception, "--inception")
+    check_writable(opts.out, "--out")
+    check_writable(Path(opts.state).parent, "the folder of --state")
     with state_lock(opts.state):
         stored = read_stored(opts.state)
+        if stored is not None and stored.broken and not opts.force:
+            raise NightlyError(EXIT_STATE, broken_chain(stored, opts.state))
         has_days = stored is not None and bool(stored.days)
         inception = opts.inception or (stored.info.get("inception") if has_days else None)
         source = "synthetic" if opts.data is None else "data"
@@ -297,10 +269,11 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
                 raise NightlyError(EXIT_STATE, _mismatch(stored, canonical, opts.state))
             if same and not opts.force and f"{asof:%Y-%m-%d}" in stored.dates:
                 return _nothing_to_do(opts, f"{asof:%Y-%m-%d}")
-        market, day, first, source = load_inputs(opts, spec, inception, asof)
+        market, day, first, source, adjusted = load_inputs(opts, spec, inception, asof)
         inception = f"{first:%Y-%m-%d}"
         h, canonical = config_identity(doc, inception, source)
         plan = _plan(opts, stored, market.calendar, h, canonical)
+        plan.note = "; ".join(n for n in (adjusted, plan.note) if n)
         if not plan.days:
             return _nothing_to_do(opts, f"{day:%Y-%m-%d}")
         run, result = compute(spec, market)
@@ -347,31 +320,41 @@ def _plan(opts, stored: Stored | None, calendar: pd.DatetimeIndex, h: str, canon
                            f"day {bad + 1} of the data from inception {text[0]}: the data's "
                            "calendar changed; the gap cannot be filled (--force rebuilds only "
                            "with a new config)")  # fmt: skip
+    if stored.broken and (stored.broken != dates[-1] or len(dates) <= last):
+        # --force (else refused earlier): a changed day that is not the one replaced
+        return Plan(stored, True, list(range(last + 1)), "history changed: rebuilt from inception")
     if len(dates) > last:  # asof already stored
         return Plan(stored, False, [last] if opts.force else [])
     return Plan(stored, False, list(range(len(dates), last + 1)))
 
 
 def _check_history(opts, plan: Plan, result) -> Plan:
-    """The recomputation must reproduce the last stored day before the ones to book."""
+    """The recomputation must reproduce every stored day before the ones to book (NAV per
+    share, 5-dp NAV and shares exactly, net assets to 1e-9), not only the last one."""
     ref = plan.days[0] - 1
     if ref < 0:
         return plan
     conn = st.connect(opts.state, readonly=True)
     try:
-        stored_nav = st.read_day(conn, "nav", plan.stored.dates[ref])
+        stored_nav = st.read_table(conn, "nav")
     finally:
         conn.close()
-    new = result.nav.iloc[ref]
-    old = dict(zip(st.COLUMNS["nav"], stored_nav[0], strict=True))
-    exact = ("nav_per_share", "nav_per_share_5dp", "shares_outstanding")
-    same = all(old[c] == new[c] for c in exact) and np.isclose(
-        old["net_assets"], new["net_assets"], rtol=1e-9, atol=0.0
-    )
-    if same:
+    dates = plan.stored.dates[: ref + 1]
+    old = stored_nav.set_index("date").reindex(dates)  # a missing row is NaN: a mismatch
+    new = result.nav.iloc[: ref + 1]
+
+    def values(frame, column):
+        return frame[column].to_numpy(dtype="float64")
+
+    ok = np.isclose(values(old, "net_assets"), values(new, "net_assets"), rtol=1e-9, atol=0.0)
+    for c in ("nav_per_share", "nav_per_share_5dp", "shares_outstanding"):
+        ok &= values(old, c) == values(new, c)
+    if ok.all():
         return plan
-    why = (f"the recomputed NAV of stored day {plan.stored.dates[ref]} is "
-           f"{new['nav_per_share_5dp']:.5f} but {old['nav_per_share_5dp']:.5f} is stored: "
+    bad = int(np.flatnonzero(~ok)[0])
+    old_nav = values(old, "nav_per_share_5dp")[bad]
+    why = (f"the recomputed NAV of stored day {dates[bad]} is "
+           f"{new['nav_per_share_5dp'].iloc[bad]:.5f} but {old_nav:.5f} is stored: "
            "the data or the program changed since it was booked")  # fmt: skip
     if not opts.force:
         raise NightlyError(EXIT_STATE, f"{why}; use --force to rebuild from inception")

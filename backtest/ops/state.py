@@ -14,8 +14,11 @@ Schema (version :data:`SCHEMA_VERSION`; dates are ``YYYY-MM-DD`` text, money in 
                           (the canonical JSON the hash is taken of), ``created``.
 ``runs``                  id, started, finished, asof, status (running | done | interrupted |
                           failed), exit_code, message, config_hash, pid, days_processed.
-``days``                  date (PK), next_date, config_hash, run_id, committed — the marker of a
-                          complete business day; written in the same transaction as its rows.
+``days``                  date (PK), next_date, config_hash, run_id, committed, chain — the
+                          marker of a complete business day; written in the same transaction as
+                          its rows. ``chain`` (version 3) is the hash chain over booked days:
+                          sha256 of the previous day's chain and every row of the day
+                          (:func:`day_hash`), checked on every run (:func:`verify_chain`).
 ``nav``                   date (PK) and every column of ``SimulationResult.nav``.
 ``holdings``              date, instrument, book, quantity, price, market_value, notional_usd.
 ``trades``                executed, booked (= the day they belong to), instrument, book,
@@ -36,6 +39,8 @@ written or replaced in one transaction (:func:`write_day`), so no partial day ca
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -104,11 +109,27 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX disclosed_portfolios_valued_at ON disclosed_portfolios (valued_at)")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """The hash chain over booked days (days.chain), computed for the days already stored."""
+    conn.execute("ALTER TABLE days ADD COLUMN chain CHAR(64)")
+    previous = ""
+    for (date,) in conn.execute("SELECT date FROM days ORDER BY date").fetchall():
+        previous = day_hash(conn, date, previous)
+        conn.execute("UPDATE days SET chain = ? WHERE date = ?", (previous, date))
+
+
 #: Migration ``k`` (1-based) takes the schema from version ``k-1`` to ``k``. Append, never edit.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("runs, days, nav, holdings, trades, flows, orders, limit checks", _v1),
     ("disclosed portfolios; runs.pid and runs.days_processed", _v2),
+    ("hash chain over booked days (days.chain)", _v3),
 ]
+#: Tables every state of a given schema version has (checked before a run builds on it).
+SCHEMA_TABLES = {
+    1: {"schema_version", "state_info", "runs", "days", "nav", "holdings", "trades", "flows",
+        "orders", "limit_checks"},
+    2: {"disclosed_portfolios"},
+}  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Column of each per-day table that names the business day the row belongs to (in write order).
@@ -313,6 +334,11 @@ def write_day(
             "VALUES (?, ?, ?, ?, ?)",
             (day.date, day.next_date, config_hash, run_id, now()),
         )
+        previous = conn.execute(
+            "SELECT chain FROM days WHERE date < ? ORDER BY date DESC LIMIT 1", (day.date,)
+        ).fetchone()
+        chain = day_hash(conn, day.date, (previous or [""])[0] or "")
+        conn.execute("UPDATE days SET chain = ? WHERE date = ?", (chain, day.date))
         if before_commit is not None:
             before_commit()
 
@@ -332,6 +358,40 @@ def read_table(conn: sqlite3.Connection, table: str) -> pd.DataFrame:
     names = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
     rows = conn.execute(f"SELECT * FROM {table} ORDER BY {', '.join(KEYS[table])}").fetchall()
     return pd.DataFrame(rows, columns=names)
+
+
+# ------------------------------------------------------------------------------ hash chain
+def day_hash(conn: sqlite3.Connection, date: str, previous: str) -> str:
+    """sha256 of ``previous`` (the chain of the day before; "" for the first day), the day's
+    ``days`` row (date, next_date, config_hash) and every row of every day table, as stored."""
+    h = hashlib.sha256(previous.encode())
+    marker = conn.execute(
+        "SELECT date, next_date, config_hash FROM days WHERE date = ?", (date,)
+    ).fetchone()
+    h.update(json.dumps(list(marker or [])).encode())
+    for table in DAY_TABLES:
+        h.update(f"|{table}|".encode())
+        for row in read_day(conn, table, date):
+            h.update(json.dumps(list(row)).encode())
+    return h.hexdigest()
+
+
+def verify_chain(conn: sqlite3.Connection) -> str | None:
+    """None when every stored day matches the hash chain; else the first day that does not
+    (its rows, an earlier day's or its chain value were changed after it was booked)."""
+    previous = ""
+    for date, chain in conn.execute("SELECT date, chain FROM days ORDER BY date").fetchall():
+        previous = day_hash(conn, date, previous)
+        if chain != previous:
+            return date
+    return None
+
+
+def check_schema(conn: sqlite3.Connection, version: int) -> list[str]:
+    """The tables a state of ``version`` must have and does not (empty when complete)."""
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    want = set().union(*(t for v, t in SCHEMA_TABLES.items() if v <= version))
+    return sorted(want - have)
 
 
 # ------------------------------------------------------------------------------ checks

@@ -28,12 +28,15 @@ Files written (all in ``out_dir``):
 =========================  ==================================================================
 
 Everything is written into a temporary folder beside ``out_dir`` and renamed into place at the
-end: a failure leaves ``out_dir`` as it was.
+end: a failure leaves ``out_dir`` as it was. A run folder holds the marker file
+:data:`RUN_MARKER`; an existing ``out_dir`` is replaced only when it is empty or one of our runs
+(:func:`check_out_dir`): any other folder is refused, never deleted. Modes follow the umask.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -47,6 +50,43 @@ from backtest.report.build import build_report
 from backtest.report.run_folder import extra_run_files, from_run, run_spec
 
 FLOAT_FORMAT = "%.10g"
+#: The marker file of a run folder written by :func:`write_run`.
+RUN_MARKER = ".multistrat-run"
+
+
+def is_run_folder(path: Path) -> bool:
+    """A folder :func:`write_run` wrote: the marker, or (runs written before the marker)
+    ``spec.json`` and ``nav.csv``."""
+    return (path / RUN_MARKER).is_file() or all(
+        (path / n).is_file() for n in ("spec.json", "nav.csv")
+    )
+
+
+def check_out_dir(out: str | Path) -> Path:
+    """Where a run may be written: a new folder, an empty one or one of our runs (replaced).
+    FileExistsError for a file or a non-empty folder that is not a run (never deleted);
+    NotADirectoryError when a parent is a file."""
+    out = Path(out)
+    if out.exists() or out.is_symlink():
+        if not out.is_dir() or out.is_symlink():
+            raise FileExistsError(f"--out {out} exists and is not a folder; refusing to replace it")
+        if any(out.iterdir()) and not is_run_folder(out):
+            raise FileExistsError(f"--out {out} is a folder that is not empty and not a multistrat "
+                                  f"run (no {RUN_MARKER}); refusing to replace it: choose another "
+                                  "--out or empty it")  # fmt: skip
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"--out {out}: {parent} is not a folder")
+    return out
+
+
+def _follow_umask(path: Path, mode: int) -> None:
+    """``chmod`` to ``mode`` less the process umask (mkdtemp/mkstemp create 0700/0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, mode & ~mask)
 
 
 def run_charts(run: FundRun) -> dict[str, bytes]:
@@ -75,12 +115,14 @@ def write_run(
     run: FundRun, out_dir: str | Path, metrics: dict, overwrite: bool = True, report: bool = True
 ) -> Path:
     """Write every output of ``run`` to ``out_dir`` (files in the module docstring)."""
-    out = Path(out_dir)
+    out = check_out_dir(out_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        _follow_umask(tmp, 0o777)
+        (tmp / RUN_MARKER).write_text("written by multistrat backtest (write_run)\n")
         result = run.result
         result.nav.to_csv(tmp / "nav.csv", float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
         run.weights.to_csv(tmp / "weights.csv", float_format=FLOAT_FORMAT,

@@ -74,7 +74,7 @@ def test_market_check_names_instrument_and_series_and_is_reported():
         ["BBB", "adjusted"],
     ]
     summary = summarise(market)
-    assert len(summary.warnings) == 1
+    assert len(summary.spikes) == 1
     text = summary.format()
-    assert "Warnings: 1 one-day moves" in text and "2021-03-15" in text and "BBB" in text
+    assert "Reversed spikes: 1 one-day moves" in text and "2021-03-15" in text and "BBB" in text
     assert day == pd.Timestamp("2021-03-15")

@@ -132,7 +132,7 @@ def test_cli_backtest_writes_every_output_and_is_byte_identical(tmp_path, capsys
         ('[[strategies]]\nname = "no_such_strategy"\n', "unknown strategy 'no_such_strategy'"),
         ("[fund]\ncreation_unit_shares = 0\n", "creation unit must be > 0"),
         ("[fund\n", "not valid TOML"),
-        ('[allocator]\nmethod = "magic"\n', "unknown allocator method 'magic'"),
+        ('[allocator]\nmethod = "magic"\n', "[allocator] method: must be one of"),
     ],
 )
 def test_bad_config_exits_2_and_writes_nothing(tmp_path, capsys, text, message):

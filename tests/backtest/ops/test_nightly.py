@@ -229,8 +229,8 @@ def test_force_replaces_the_day_in_one_go(booked, tmp_path, capsys, config):
     with st.transaction(conn):  # a damaged day: wrong NAV, a holding lost
         conn.execute("UPDATE nav SET nav_per_share = 1.0 WHERE date = ?", (asof,))
         conn.execute("DELETE FROM holdings WHERE date = ? AND instrument = 'ES'", (asof,))
-    code, _, _ = run(capsys, config, asof, tmp_path / "s.sqlite", tmp_path / "out")
-    assert code == 0  # without --force the stored day stands
+    code, _, err = run(capsys, config, asof, tmp_path / "s.sqlite", tmp_path / "out")
+    assert code == 4 and f"stored day {asof} does not match the hash chain" in err
     assert day_tables(tmp_path / "s.sqlite")["nav"].iloc[-1]["nav_per_share"] == 1.0
     code, text, _ = run(capsys, config, asof, tmp_path / "s.sqlite", tmp_path / "out", "--force")
     assert code == 0 and "booked 1 business day" in text
@@ -265,6 +265,14 @@ def test_another_config_is_refused_then_rebuilt_with_force(booked, tmp_path, cap
     assert new["days"]["config_hash"].iloc[0] != old["days"]["config_hash"].iloc[0]
 
 
+def reseal(conn) -> None:
+    """Recompute the hash chain (a history revised consistently, not damaged)."""
+    previous = ""
+    for (date,) in conn.execute("SELECT date FROM days ORDER BY date").fetchall():
+        previous = st.day_hash(conn, date, previous)
+        conn.execute("UPDATE days SET chain = ? WHERE date = ?", (previous, date))
+
+
 def test_a_revised_history_is_a_state_problem(booked, tmp_path, capsys, config, calendar):
     state, _, window = booked
     shutil.copy(state, tmp_path / "s.sqlite")
@@ -272,6 +280,7 @@ def test_a_revised_history_is_a_state_problem(booked, tmp_path, capsys, config, 
     with st.transaction(conn):
         conn.execute("UPDATE nav SET nav_per_share_5dp = nav_per_share_5dp + 0.01 WHERE date = ?",
                      (f"{window[-1]:%Y-%m-%d}",))  # fmt: skip
+        reseal(conn)
     before = digest(tmp_path / "s.sqlite")
     nxt = calendar[calendar.get_loc(window[-1]) + 1]
     code, _, err = run(capsys, config, nxt.date(), tmp_path / "s.sqlite", tmp_path / "out")
@@ -482,7 +491,7 @@ def test_bad_input_exits_2_and_leaves_the_state_byte_identical(
         cfg = tmp_path / "bad.toml"
         cfg.write_text(config.read_text() + '\n[[fund.flows.flows]]\ndate = "2016-03-31"\n'
                        "units = 1.5\n")  # fmt: skip
-        expect = ["whole number of creation units", "1.5"]
+        expect = ["[fund.flows.flows, entry 1] units", "whole number", "1.5"]
     code, _, err = run(capsys, cfg, asof, tmp_path / "s.sqlite", tmp_path / "out", "--data", data)
     assert code == 2, err
     for text in expect:

@@ -1,0 +1,144 @@
+"""What the nightly job holds and checks before it books anything: the lock on the state,
+the stored state itself (integrity, schema, hash chain) and the writability of its outputs.
+
+Every refusal is a :class:`~backtest.errors.NightlyError` with its exit code: 4 for the state
+(locked, empty, not a database, corrupt, incomplete schema, history changed after booking;
+the file is left untouched), 2 for an output location that cannot be written.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from backtest.errors import ExitCode, NightlyError
+from backtest.ops import state as st
+
+EXIT_BAD_INPUT, EXIT_STATE = ExitCode.BAD_INPUT, ExitCode.STATE
+
+
+def check_writable(path: Path, what: str) -> None:
+    """``path`` (a folder, existing or to be created) can be written: it is a folder or does not
+    exist yet, and its nearest existing ancestor is a writable folder. Checked for the outputs
+    and the state's folder before anything is booked (nothing is created here)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NightlyError(EXIT_BAD_INPUT, f"{what} {path} is not a folder")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise NightlyError(EXIT_BAD_INPUT, f"{what} {path} cannot be written ({probe} is not a "
+                           "writable folder); nothing was booked")  # fmt: skip
+
+
+def broken_chain(stored: Stored, path: Path) -> str:
+    """The refusal message for a stored history that no longer matches its hash chain."""
+    return (f"{path}: stored day {stored.broken} does not match the hash chain of booked days: "
+            "the state was changed after it was booked; restore a backup, or --force to "
+            "rebuild it from inception")  # fmt: skip
+
+
+def lock_path(state_path: Path) -> Path:
+    """``<state>.lock`` beside the RESOLVED state file: two runs reaching one database through
+    different paths (a symbolic link) take the same lock."""
+    return Path(f"{os.path.realpath(state_path)}.lock")
+
+
+@contextmanager
+def state_lock(state_path: Path) -> Iterator[None]:
+    """Exclusive ``flock`` on ``<state>.lock`` (released by the OS if the process dies).
+
+    The lock file is opened with ``O_NOFOLLOW``: a symbolic link there is refused (exit 4),
+    never written through."""
+    path = lock_path(state_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        why = "is a symbolic link" if path.is_symlink() else f"cannot be opened ({exc.strerror})"
+        raise NightlyError(EXIT_STATE, f"lock file {path} {why}; refusing to write through "
+                           "it (remove it)") from None  # fmt: skip
+    f = os.fdopen(fd, "r+")
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise NightlyError(EXIT_STATE, f"another nightly run holds {path} ({holder}); "
+                               "refusing to run concurrently") from None  # fmt: skip
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} since {st.now()}\n")
+        f.flush()
+        yield
+    finally:
+        f.close()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the state database holds (read-only view taken under the lock)."""
+
+    version: int
+    info: dict
+    days: list  # (date, next_date, config_hash)
+    #: the first stored day that does not match the hash chain (changed after booking), or None
+    broken: str | None = None
+
+    @property
+    def dates(self) -> list[str]:
+        return [d[0] for d in self.days]
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def read_stored(path: Path) -> Stored | None:
+    """The stored state, or None when there is no database. Opened read-write (no write is
+    made) so that SQLite rolls back a transaction a killed run left in its journal.
+
+    Checked before anything builds on it (exit 4 otherwise, the file untouched): a regular file
+    with SQLite's header (a 0-byte or foreign file is never taken for a new fund), SQLite's
+    ``quick_check`` and the tables of its schema version. The hash chain over booked days is
+    verified too: ``broken`` names the first day that no longer matches it."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():
+        raise NightlyError(EXIT_STATE, f"{path} is not a file (a folder or a broken link)")
+    with open(path, "rb") as f:
+        head = f.read(len(SQLITE_HEADER))
+    if not head:
+        raise NightlyError(EXIT_STATE, f"{path} is empty (0 bytes): refusing to start a new "
+                           "fund over it; restore it from a backup or choose another --state"
+                           )  # fmt: skip
+    if head != SQLITE_HEADER:
+        raise NightlyError(EXIT_STATE, f"{path} is not a SQLite database (header {head[:16]!r}); "
+                           "refusing to use or replace it")  # fmt: skip
+    conn = st.connect(path)
+    try:
+        version = st.schema_version(conn)
+        if version > st.SCHEMA_VERSION:
+            raise NightlyError(EXIT_STATE, f"{path}: schema version {version} is newer than this "
+                               f"program's ({st.SCHEMA_VERSION}); upgrade multistrat")  # fmt: skip
+        check = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+        if check != ["ok"]:
+            raise NightlyError(EXIT_STATE, f"{path} is corrupt (SQLite quick_check: "
+                               f"{'; '.join(map(str, check[:3]))})")  # fmt: skip
+        if version == 0:
+            return Stored(0, {}, [])
+        missing = st.check_schema(conn, version)
+        if missing:
+            raise NightlyError(EXIT_STATE, f"{path}: schema version {version} but tables "
+                               f"{missing} are missing; refusing to build on it")  # fmt: skip
+        broken = st.verify_chain(conn) if version >= 3 else None
+        return Stored(version, st.read_info(conn), st.stored_days(conn), broken)
+    finally:
+        conn.close()

@@ -1,0 +1,178 @@
+"""What the nightly job checks before it books (backtest/ops/guard.py and the hash chain of
+backtest/ops/state.py): an empty, foreign or corrupt state exits 4 and is never built upon;
+the lock is taken on the resolved file, never through a symbolic link; stored history is
+verified beyond the last day; outputs are checked writable before anything is booked."""
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backtest.cli import main
+from backtest.ops import nightly
+from backtest.ops import state as st
+
+LALT = Path(__file__).resolve().parents[3] / "examples" / "lalt.toml"
+ASOF = "2015-02-13"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> Path:
+    text = LALT.read_text().replace('start = "2005-01-03"', 'start = "2015-01-02"')
+    path = tmp_path_factory.mktemp("cfg") / "fund.toml"
+    path.write_text(text.replace('end = "2024-12-31"', 'end = "2015-12-31"'))
+    return path
+
+
+def nightly_run(capsys, config, state, out, asof=ASOF, *extra) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["nightly", "--config", str(config), "--asof", asof, "--state", str(state),
+                 "--out", str(out), *extra])  # fmt: skip
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+@pytest.fixture(scope="module")
+def booked(tmp_path_factory, config) -> Path:
+    """A state booked from inception (2015-01-02) to ASOF."""
+    root = tmp_path_factory.mktemp("booked")
+    assert main(["nightly", "--config", str(config), "--asof", ASOF, "--state",
+                 str(root / "s.sqlite"), "--out", str(root / "out")]) == 0  # fmt: skip
+    return root / "s.sqlite"
+
+
+@pytest.fixture
+def state(booked, tmp_path) -> Path:
+    shutil.copy(booked, tmp_path / "s.sqlite")
+    return tmp_path / "s.sqlite"
+
+
+# ------------------------------------------------------------------ the state file itself
+@pytest.mark.parametrize("content", [b"", b"garbage, not a database\n" * 40])
+def test_an_empty_or_foreign_state_exits_4_untouched(content, tmp_path, capsys, config):
+    state = tmp_path / "s.sqlite"
+    state.write_bytes(content)
+    code, _, err = nightly_run(capsys, config, state, tmp_path / "out")
+    assert code == 4 and str(state) in err and err.count("\n") == 1, err
+    assert ("is empty (0 bytes)" if not content else "not a SQLite database") in err
+    assert state.read_bytes() == content and not (tmp_path / "out").exists()
+
+
+def test_garbage_written_into_the_state_is_detected(state, tmp_path, capsys, config):
+    data = bytearray(state.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = b"\xa5" * 4096  # a page overwritten
+    state.write_bytes(bytes(data))
+    before = digest(state)
+    code, _, err = nightly_run(capsys, config, state, tmp_path / "out", "2015-02-20")
+    assert code == 4, err
+    assert digest(state) == before and not (tmp_path / "out").exists()
+
+
+def test_a_changed_stored_day_breaks_the_hash_chain_and_force_rebuilds(state, tmp_path, capsys,
+                                                                       config):  # fmt: skip
+    conn = st.connect(state)
+    day = conn.execute("SELECT date FROM days ORDER BY date LIMIT 1 OFFSET 10").fetchone()[0]
+    with st.transaction(conn):  # a middle day, not the last: only the chain can see it
+        conn.execute("UPDATE nav SET cash = cash + 1 WHERE date = ?", (day,))
+    assert st.verify_chain(conn) == day
+    conn.close()
+    before = digest(state)
+    code, _, err = nightly_run(capsys, config, state, tmp_path / "out", "2015-02-20")
+    assert code == 4 and f"stored day {day} does not match the hash chain" in err
+    assert digest(state) == before
+    code, out, _ = nightly_run(capsys, config, state, tmp_path / "out", "2015-02-20", "--force")
+    assert code == 0 and "rebuilt from inception" in out
+    conn = st.connect(state, readonly=True)
+    assert st.verify_chain(conn) is None
+    assert conn.execute("SELECT MAX(date) FROM days").fetchone()[0] == "2015-02-20"
+
+
+def test_an_earlier_day_the_recomputation_no_longer_gives_is_refused(state, tmp_path, capsys,
+                                                                     config):  # fmt: skip
+    conn = st.connect(state)
+    day = conn.execute("SELECT date FROM days ORDER BY date LIMIT 1 OFFSET 5").fetchone()[0]
+    with st.transaction(conn):  # revised consistently (chain resealed): not the last day
+        conn.execute("UPDATE nav SET nav_per_share_5dp = nav_per_share_5dp + 0.01 WHERE date = ?",
+                     (day,))  # fmt: skip
+        previous = ""
+        for (d,) in conn.execute("SELECT date FROM days ORDER BY date").fetchall():
+            previous = st.day_hash(conn, d, previous)
+            conn.execute("UPDATE days SET chain = ? WHERE date = ?", (previous, d))
+    conn.close()
+    code, _, err = nightly_run(capsys, config, state, tmp_path / "out", "2015-02-20")
+    assert code == 4 and f"recomputed NAV of stored day {day}" in err, err
+
+
+def test_migration_to_the_chain_seals_the_days_already_stored(state):
+    conn = st.connect(state)
+    chains = [r[0] for r in conn.execute("SELECT chain FROM days ORDER BY date")]
+    with st.transaction(conn):
+        conn.execute("UPDATE days SET chain = NULL")
+    previous = ""
+    for date, _, _ in st.stored_days(conn):  # what _v3 does for a version-2 state
+        previous = st.day_hash(conn, date, previous)
+    assert previous == chains[-1] and len(set(chains)) == len(chains)
+
+
+# ------------------------------------------------------------------ the lock
+def test_the_lock_is_taken_on_the_resolved_file(state, tmp_path, config):
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(state)
+    assert nightly.lock_path(link) == nightly.lock_path(state)
+    before = digest(state)
+    with open(nightly.lock_path(state), "w") as f:  # another run holds the real database
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = subprocess.run(
+            [sys.executable, "-m", "backtest.cli", "nightly", "--config", str(config), "--asof",
+             "2015-02-20", "--state", str(link), "--out", str(tmp_path / "o")],
+            capture_output=True, text=True, timeout=300, env=dict(os.environ),
+        )  # fmt: skip
+    assert done.returncode == 4 and "another nightly run holds" in done.stderr
+    assert digest(state) == before
+
+
+def test_a_symlink_at_the_lock_is_refused_never_written_through(state, tmp_path, capsys, config):
+    target = tmp_path / "precious.txt"
+    target.write_text("do not truncate me\n")
+    Path(f"{state}.lock").unlink(missing_ok=True)
+    Path(f"{state}.lock").symlink_to(target)
+    code, _, err = nightly_run(capsys, config, state, tmp_path / "out", "2015-02-20")
+    assert code == 4 and "symbolic link" in err, err
+    assert target.read_text() == "do not truncate me\n"
+
+
+# ------------------------------------------------------------------ outputs
+@pytest.mark.parametrize("where", ["a file as --out", "--out under a file"])
+def test_an_unwritable_out_is_refused_before_anything_is_booked(where, state, tmp_path, capsys,
+                                                                config):  # fmt: skip
+    (tmp_path / "blocker").write_text("a file\n")
+    out = tmp_path / "blocker" if where == "a file as --out" else tmp_path / "blocker" / "out"
+    before = digest(state)
+    for _ in range(2):  # a retry books nothing either
+        code, _, err = nightly_run(capsys, config, state, out, "2015-02-20")
+        assert code == 2 and "--out" in err, err
+        assert digest(state) == before
+    assert not (tmp_path / "fresh.sqlite").exists()
+    code, _, _ = nightly_run(capsys, config, tmp_path / "fresh.sqlite", out, "2015-02-20")
+    assert code == 2 and not (tmp_path / "fresh.sqlite").exists()
+
+
+def test_published_files_follow_the_umask(tmp_path, config, capsys):
+    old = os.umask(0o022)
+    try:
+        assert nightly_run(capsys, config, tmp_path / "s.sqlite", tmp_path / "out",
+                           "2015-01-07")[0] == 0  # fmt: skip
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
+    assert modes and set(modes.values()) == {0o644}, modes

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from backtest.report import charts as ch
+from backtest.report import render
 from backtest.research.evaluate import canonical_json
 from backtest.research.experiment import Experiment
 from backtest.research.runner import atomic_write
@@ -134,7 +135,7 @@ def write_experiment(
         png = ch.chart_png(draw)
         put(name, lambda p, png=png: Path(p).write_bytes(png))
         sections.append(ch.Section(name.removesuffix(".png"), title, charts=[(draw, None)]))
-    page = ch.render_html("Experiment", _subtitle(exp, result), sections)
+    page = render.render_html("Experiment", _subtitle(exp, result), sections)
     put("summary.html", lambda p: Path(p).write_text(page, encoding="utf-8"))
     return written
 

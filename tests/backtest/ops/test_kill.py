@@ -89,7 +89,10 @@ def test_24_kills_at_random_points_resume_to_the_uninterrupted_run(tmp_path):
     for _ in range(KILLS):
         kind = rng.choice(["before_commit", "after_commit", "anywhere"])
         if kind == "anywhere":
-            proc = spawn(config, state, out)
+            # an arbitrary moment of booking; the pause after a few days only bounds how far it
+            # can get, so a fast machine cannot finish the catch-up before the kill lands
+            n = rng.randint(1, 4)
+            proc = spawn(config, state, out, {nightly.ENV_PAUSE_AFTER: str(n)})
             deadline = time.monotonic() + 120
             while committed(state) <= done:  # booking has started
                 assert time.monotonic() < deadline and proc.poll() is None

@@ -66,9 +66,12 @@ class DefensiveSpec:
 
 @dataclass(frozen=True)
 class AllocatorSpec:
-    """Rules composed as ``Defensive(Schedule(VolatilityTarget(Capped(base))))``; the defensive
-    overlay only when ``defensive`` is set, the volatility target only when
-    ``vol_target_annual`` is (annual decimal). Weights are fractions of net assets."""
+    """Rules composed as ``Defensive(Schedule(RampIn(VolatilityTarget(Capped(base)))))``; the
+    defensive overlay only when ``defensive`` is set, the volatility target only when
+    ``vol_target_annual`` is (annual decimal), the ramp only when ``ramp_days`` > 0 (a sleeve
+    entering the allocation reaches its weight over that many trading days). Weights are
+    fractions of net assets; with the volatility target they may sum above 1 (leverage, up to
+    ``max_leverage``)."""
 
     method: AllocatorMethod = AllocatorMethod.EQUAL_RISK_CONTRIBUTION
     lookback_days: int = 252
@@ -79,6 +82,7 @@ class AllocatorSpec:
     rebalance: Frequency = Frequency.MONTHLY
     drift_threshold: float | None = None
     defensive: DefensiveSpec | None = None
+    ramp_days: int = 0
 
     def __post_init__(self) -> None:  # plain strings and dicts are accepted and typed here
         object.__setattr__(self, "method", _enum(AllocatorMethod, self.method, "allocator method"))
@@ -89,7 +93,8 @@ class AllocatorSpec:
 
 @dataclass(frozen=True)
 class MarketSpec:
-    """The built-in synthetic market: seed and window (ISO dates)."""
+    """The built-in synthetic market: seed and window (ISO dates). ``start`` is the first day of
+    history; the fund's books may start later (:attr:`FundSpec.inception`)."""
 
     seed: int = 7
     start: str = "2005-01-03"
@@ -98,7 +103,12 @@ class MarketSpec:
 
 @dataclass(frozen=True)
 class FundSpec:
-    """The whole fund: name, market, strategies, allocator, limits and fund rules."""
+    """The whole fund: name, market, strategies, allocator, limits and fund rules.
+
+    ``inception`` (ISO date) is the fund's first day: the market's history before it is the
+    look-back window the strategies and the allocator read (as a live fund would have), the
+    books start there in cash. None: the market's first day (no look-back history).
+    """
 
     name: str = "LALT-like multi-strategy alternative fund"
     market: MarketSpec = field(default_factory=MarketSpec)
@@ -111,6 +121,7 @@ class FundSpec:
     allocator: AllocatorSpec = field(default_factory=AllocatorSpec)
     limits: Limits = field(default_factory=Limits)
     fund: FundConfig = field(default_factory=FundConfig)
+    inception: str | None = None
 
     @classmethod
     def from_toml(cls, path: str | Path) -> FundSpec:
@@ -125,7 +136,7 @@ class FundSpec:
 
     @classmethod
     def from_dict(cls, doc: dict, source: str = "config") -> FundSpec:
-        known = {"name", "market", "strategies", "allocator", "limits", "fund"}
+        known = {"name", "inception", "market", "strategies", "allocator", "limits", "fund"}
         unknown = set(doc) - known
         if unknown:
             raise ValueError(f"{source}: unknown sections {sorted(unknown)}")
@@ -146,6 +157,8 @@ class FundSpec:
             kwargs["strategies"] = strategies
         if "name" in doc:
             kwargs["name"] = str(doc["name"])
+        if "inception" in doc:
+            kwargs["inception"] = str(doc["inception"])
         spec = cls(**kwargs)
         spec.validate(source)
         return spec
@@ -177,6 +190,8 @@ def build_allocator(spec: AllocatorSpec, source: str = "config") -> al.Allocator
             rule = al.VolatilityTarget(
                 rule, target_annual=spec.vol_target_annual, max_leverage=spec.max_leverage
             )
+        if spec.ramp_days:
+            rule = al.RampIn(rule, ramp_days=spec.ramp_days)
         rule = al.Schedule(rule, frequency=spec.rebalance, drift_threshold=spec.drift_threshold)
         if spec.defensive:  # outermost: a switch to cash takes effect at once, not at a rebalance
             rule = al.Defensive(rule, **dataclasses.asdict(spec.defensive))

@@ -56,8 +56,8 @@ import pandas as pd
 from backtest.data.folder import load_market
 from backtest.data.validation import DataError
 from backtest.errors import ExitCode, NightlyError
-from backtest.fund.run import run_fund
-from backtest.fund.spec import FundSpec
+from backtest.fund.run import fund_start, run_fund
+from backtest.fund.spec import FundSpec, replace
 from backtest.market.calendar import xnys_calendar
 from backtest.market.instruments import IndexOption
 from backtest.ops import disclosure as ds
@@ -187,13 +187,25 @@ def effective_asof(calendar: pd.DatetimeIndex, asof: pd.Timestamp, where: str) -
 
 
 def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Timestamp):
-    """(market cut at the effective asof, effective asof, inception date, source name)."""
+    """(market cut at the effective asof, effective asof, inception date, source name, note).
+
+    The market keeps its history before inception: the strategies and the allocator read it as
+    their look-back window, as a live fund has at launch, and the books start at inception.
+    ``note`` says what was done when ``inception`` precedes the data (the fund then starts on
+    the data's first day, with no history before it); empty otherwise.
+    """
+    inception = inception or spec.inception
+    note = ""
     if opts.data is None:
-        start = inception or spec.market.start
+        m = spec.market
+        start = min(inception or m.start, m.start, key=pd.Timestamp)
         first = xnys_calendar(start, _date(start, "inception") + pd.Timedelta(days=14))
         if not len(first) or first[0] > asof:
             raise NightlyError(EXIT_BAD_INPUT, f"inception {start} is after asof {asof:%Y-%m-%d}")
-        m = spec.market
+        if inception is not None and pd.Timestamp(inception) < pd.Timestamp(m.start):
+            note = (f"--inception {inception} precedes the synthetic market's start {m.start}: "
+                    f"the market is generated from {first[0]:%Y-%m-%d}, with no history before "
+                    "the fund's first day")  # fmt: skip
         # the config's window, cut at asof (the generator is prefix-stable, so this equals
         # generating to asof; the config's end bounds what a run may book)
         market = synthetic_market(seed=m.seed, start=first[0], end=m.end)
@@ -202,13 +214,23 @@ def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Time
     else:
         market = load_market(opts.data)
         where = str(opts.data)
-        if inception is not None:
-            market = market.between(inception, market.end)
-            if not len(market.calendar):
-                raise NightlyError(EXIT_BAD_INPUT, f"{where}: no data from inception {inception}")
         source = "data"
+        if inception is not None and pd.Timestamp(inception) < market.start:
+            note = (
+                f"inception {inception} precedes the data (first day {market.start:%Y-%m-%d}):"
+                f" the fund starts on {market.start:%Y-%m-%d}, with no history before it"
+            )
     day = effective_asof(market.calendar, asof, where)
-    return market.until(day), day, market.calendar[0], source
+    try:
+        launch = fund_start(inception, market.until(day))
+    except ValueError:
+        raise NightlyError(EXIT_BAD_INPUT, f"{where}: no data from inception {inception} to asof "
+                           f"{day:%Y-%m-%d}") from None  # fmt: skip
+    if launch > market.start and not note:
+        last = market.calendar[market.calendar < launch][-1]
+        note = (f"look-back history {market.start:%Y-%m-%d}..{last:%Y-%m-%d} before inception "
+                f"{launch:%Y-%m-%d}")  # fmt: skip
+    return market.until(day), day, launch, source, note
 
 
 def check_held_prices(market, result, rows: np.ndarray) -> None:
@@ -289,6 +311,7 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
         stored = read_stored(opts.state)
         has_days = stored is not None and bool(stored.days)
         inception = opts.inception or (stored.info.get("inception") if has_days else None)
+        inception = inception or spec.inception
         source = "synthetic" if opts.data is None else "data"
         if has_days and opts.inception in (None, stored.info.get("inception")):
             h, canonical = config_identity(doc, inception, source)
@@ -297,13 +320,14 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
                 raise NightlyError(EXIT_STATE, _mismatch(stored, canonical, opts.state))
             if same and not opts.force and f"{asof:%Y-%m-%d}" in stored.dates:
                 return _nothing_to_do(opts, f"{asof:%Y-%m-%d}")
-        market, day, first, source = load_inputs(opts, spec, inception, asof)
+        market, day, first, source, note = load_inputs(opts, spec, inception, asof)
         inception = f"{first:%Y-%m-%d}"
         h, canonical = config_identity(doc, inception, source)
-        plan = _plan(opts, stored, market.calendar, h, canonical)
+        plan = _plan(opts, stored, market.calendar[market.calendar >= first], h, canonical)
+        plan.note = "; ".join(n for n in (plan.note, note) if n)
         if not plan.days:
             return _nothing_to_do(opts, f"{day:%Y-%m-%d}")
-        run, result = compute(spec, market)
+        run, result = compute(replace(spec, inception=inception), market)
         if stored is not None and stored.days and not plan.rebuild:
             plan = _check_history(opts, plan, result)
         rows = np.asarray(plan.days)

@@ -24,6 +24,7 @@ from allocator import AllocationContext
 from allocator.compliance import breaches, check_limits
 from allocator.limits import apply_limits
 from backtest.analytics import performance as an
+from backtest.engine.costs import exposure_costs
 from backtest.engine.simulator import simulate
 from backtest.fund.spec import FundSpec, build_allocator
 from backtest.market.market_data import MarketData
@@ -31,7 +32,8 @@ from backtest.market.returns import exposure_returns, instrument_returns
 from backtest.synthetic.build import synthetic_market
 from strategies import StrategyInputError, cached_positions, registry, strategy_key
 
-#: Cost charged on strategy turnover in the standalone return streams the allocator sees (bps).
+#: Flat cost on turnover of research streams (bps; :mod:`backtest.fund.research`). The fund's
+#: standalone streams charge the simulator's cost model instead (:func:`strategy_stream`).
 STRATEGY_COST_BPS = 2.0
 
 
@@ -91,10 +93,14 @@ def live_stream(stream: pd.Series, exposures: pd.DataFrame, lag_days: int = 1) -
     return stream.where(live)
 
 
-def strategy_stream(exposures: pd.DataFrame, market: MarketData) -> pd.Series:
-    """A strategy's standalone daily return: its exposures' returns (engine lag) less
-    ``STRATEGY_COST_BPS`` on turnover, NaN before its first trade (:func:`live_stream`)."""
-    return live_stream(exposure_returns(exposures, market, cost_bps=STRATEGY_COST_BPS), exposures)
+def strategy_stream(exposures: pd.DataFrame, market: MarketData, config) -> pd.Series:
+    """A strategy's standalone daily return: its exposures' returns (engine lag) less the
+    simulator's costs of its own trades and rolls (:func:`backtest.engine.costs.exposure_costs`
+    with ``config``, a :class:`~backtest.engine.config.FundConfig`), NaN before its first trade
+    (:func:`live_stream`)."""
+    gross = exposure_returns(exposures, market)
+    cost = exposure_costs(exposures, market, config)
+    return live_stream((gross - cost).rename("return"), exposures)
 
 
 def fund_start(inception: str | None, market: MarketData) -> pd.Timestamp:
@@ -123,9 +129,13 @@ def strategy_streams(spec: FundSpec, market: MarketData, steps=None):
         except StrategyInputError as exc:
             skipped[s.column] = str(exc)
         else:  # the standalone stream the allocator sees, also computed once per market
-            key = ("strategy_return", *strategy_key(strategy), STRATEGY_COST_BPS)
+            costs = spec.fund  # the simulator's cost model and roll rule: part of the key
+            key = ("strategy_return", *strategy_key(strategy), repr(costs.costs),
+                   costs.roll_days_before_expiry)  # fmt: skip
             pos = positions[s.column]
-            streams[s.column] = market.cached(key, lambda p=pos: strategy_stream(p, market))
+            streams[s.column] = market.cached(
+                key, lambda p=pos, c=costs: strategy_stream(p, market, c)
+            )
         if steps is not None:
             steps.update()
     if not positions:

@@ -20,7 +20,14 @@ Fund limits and post-trade compliance live in :mod:`allocator.limits` and
 
 from allocator.base import AllocationContext, Allocator, period_starts
 from allocator.defensive import Defensive, RiskState, drawdown
-from allocator.overlays import Capped, VolatilityTarget, cap_weights, trailing_portfolio_vol
+from allocator.overlays import (
+    Capped,
+    RampIn,
+    VolatilityTarget,
+    cap_weights,
+    ramp_factors,
+    trailing_portfolio_vol,
+)
 from allocator.risk import (
     erc_weights,
     ledoit_wolf_intensity,
@@ -39,6 +46,7 @@ __all__ = [
     "EqualRiskContribution",
     "EqualWeight",
     "InverseVolatility",
+    "RampIn",
     "RiskState",
     "Schedule",
     "VolatilityTarget",
@@ -48,6 +56,7 @@ __all__ = [
     "erc_weights",
     "ledoit_wolf_intensity",
     "period_starts",
+    "ramp_factors",
     "risk_contributions",
     "shrink_covariance",
     "shrinkage_target",

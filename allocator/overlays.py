@@ -1,4 +1,5 @@
-"""Overlays that reshape an inner rule's weights: caps and floors, and a fund volatility target.
+"""Overlays that reshape an inner rule's weights: caps and floors, a fund volatility target, and
+a ramp that brings a new sleeve in gradually.
 
 Both wrap another allocator (``inner``) and transform its weights row by row, so they keep its
 timing (row ``t`` from returns before ``t``). Compose them by nesting, innermost first::
@@ -7,7 +8,9 @@ timing (row ``t`` from returns before ``t``). Compose them by nesting, innermost
                             min_weight=0.05), target_annual=0.08)
 
 Order matters: caps act on fractions of the allocation, so apply :class:`Capped` before
-:class:`VolatilityTarget` (which scales the total away from 1).
+:class:`VolatilityTarget` (which scales the total away from 1); put :class:`RampIn` outside
+:class:`VolatilityTarget`, so that a ramping sleeve's unused share stays in cash instead of
+being levered onto the others.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ from allocator.base import (
     weights_frame,
 )
 
-__all__ = ["Capped", "VolatilityTarget", "cap_weights", "trailing_portfolio_vol"]
+__all__ = [
+    "Capped",
+    "RampIn",
+    "VolatilityTarget",
+    "cap_weights",
+    "ramp_factors",
+    "trailing_portfolio_vol",
+]
 
 
 @njit(cache=True)
@@ -244,3 +254,58 @@ class VolatilityTarget:
         scale = np.divide(self.target_annual, vol, out=cap.copy(), where=vol > 0)
         scale = np.where(np.isnan(vol), 0.0, np.minimum(scale, cap))
         return weights_frame(inner * scale[:, None], strategy_returns)
+
+
+@njit(cache=True)
+def _ramp(w: np.ndarray, ramp_days: int) -> np.ndarray:
+    n_dates, n = w.shape
+    out = np.ones((n_dates, n))
+    run = np.zeros(n)
+    for t in range(n_dates):
+        for i in range(n):
+            run[i] = run[i] + 1.0 if w[t, i] != 0.0 else 0.0
+            out[t, i] = min(run[i] / ramp_days, 1.0)
+    return out
+
+
+def ramp_factors(weights: np.ndarray, ramp_days: int) -> np.ndarray:
+    """Fraction of its weight each strategy may hold, shape (n_dates, n_strategies).
+
+    ``min(1, k / ramp_days)`` with ``k`` the number of consecutive rows up to and including
+    ``t`` on which the strategy's weight is non-zero: ``1/ramp_days`` on its first row,
+    1 from row ``ramp_days`` on; a strategy dropped (weight 0) and weighted again ramps again.
+    Reads rows up to ``t`` of ``weights`` only.
+    """
+    w = np.ascontiguousarray(np.atleast_2d(weights), dtype="float64")
+    return _ramp(w, int(ramp_days))
+
+
+@dataclass(frozen=True)
+class RampIn:
+    """A strategy that enters the allocation takes its weight gradually, over ``ramp_days``.
+
+    ``w_t,i = inner_t,i · min(1, k_t,i / ramp_days)`` (:func:`ramp_factors`): the share a new
+    sleeve does not take yet stays in cash (the others are not scaled up), so a sleeve coming
+    online — the first ones at launch, or one whose history has just become long enough —
+    adds its risk step by step instead of in one trade sized on a short volatility estimate.
+    Rows depend on the inner rule's rows up to ``t`` only, so the timing is the inner rule's.
+
+    Parameters
+    ----------
+    inner : the allocator whose weights are ramped in.
+    ramp_days : trading days from a strategy's first non-zero weight to its full weight.
+    """
+
+    inner: Allocator
+    ramp_days: int = 63
+
+    def __post_init__(self) -> None:
+        if self.ramp_days < 1:
+            raise ValueError(f"ramp_days must be >= 1, got {self.ramp_days}")
+
+    def weights(
+        self, strategy_returns: pd.DataFrame, context: AllocationContext | None = None
+    ) -> pd.DataFrame:
+        """Ramped inner weights, shape (n_dates, n_strategies)."""
+        inner = self.inner.weights(strategy_returns, context=context).to_numpy(dtype="float64")
+        return weights_frame(inner * ramp_factors(inner, self.ramp_days), strategy_returns)

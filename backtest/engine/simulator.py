@@ -107,6 +107,13 @@ def _futures_arrays(market: MarketData, root: str, roll_days: int):
     return held, prev_ref, rolled
 
 
+def futures_roll_flags(market: MarketData, root: str, roll_days: int) -> np.ndarray:
+    """The simulator's roll flags of a futures root, bool array of shape (n_dates,): True on
+    the row whose opening position was rolled at the previous close (once per market)."""
+    key = ("futures_arrays", root, roll_days)
+    return market.cached(key, lambda: _futures_arrays(market, root, roll_days))[2]
+
+
 def prepare_inputs(
     market: MarketData, targets: pd.DataFrame, config: FundConfig
 ) -> SimulationInputs:

@@ -25,6 +25,7 @@ from allocator.compliance import breaches, check_limits
 from allocator.limits import apply_limits
 from backtest.analytics import performance as an
 from backtest.analytics.tearsheet import cash_returns, sharpe_ratio_over_cash
+from backtest.engine.costs import exposure_costs
 from backtest.engine.simulator import simulate
 from backtest.fund.spec import FundSpec, build_allocator
 from backtest.market.market_data import MarketData
@@ -32,13 +33,20 @@ from backtest.market.returns import exposure_returns, instrument_returns
 from backtest.synthetic.build import synthetic_market
 from strategies import StrategyInputError, cached_positions, registry, strategy_key
 
-#: Cost charged on strategy turnover in the standalone return streams the allocator sees (bps).
+#: Flat cost on turnover of research streams (bps; :mod:`backtest.fund.research`). The fund's
+#: standalone streams charge the simulator's cost model instead (:func:`strategy_stream`).
 STRATEGY_COST_BPS = 2.0
 
 
 @dataclass(frozen=True)
 class FundRun:
-    """Everything a run produced."""
+    """Everything a run produced.
+
+    ``market`` and every dated table are the fund's days, from inception; ``history`` is the
+    whole market the strategies and the allocator read (the look-back window before inception
+    included) and ``history_returns`` the standalone streams over it (NaN before a strategy's
+    first trade: it did not exist yet).
+    """
 
     spec: FundSpec
     market: MarketData
@@ -50,6 +58,8 @@ class FundRun:
     result: object  # backtest.engine.simulator.SimulationResult
     compliance: pd.DataFrame
     skipped: dict[str, str]
+    history: MarketData | None = None
+    history_returns: pd.DataFrame | None = None
 
     @property
     def nav(self) -> pd.DataFrame:
@@ -75,37 +85,85 @@ def combine(positions: dict[str, pd.DataFrame], weights: pd.DataFrame) -> pd.Dat
     return pd.DataFrame(total, index=first.index, columns=columns)
 
 
-def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = False) -> FundRun:
-    """Run the whole fund on ``market`` (the spec's synthetic market when None)."""
-    steps = tqdm(total=len(spec.strategies) + 5, desc="fund", disable=not progress, unit="step")
-    if market is None:
-        steps.set_postfix_str("market")
-        m = spec.market
-        market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
+def live_stream(stream: pd.Series, exposures: pd.DataFrame, lag_days: int = 1) -> pd.Series:
+    """``stream`` with NaN before the strategy's first trade (row ``t`` trades ``t−lag_days``'s
+    exposures): a strategy that has held nothing yet did not exist, and its zeros must not
+    count as a quiet track record in the allocator's volatility estimates."""
+    traded = exposures.shift(lag_days).fillna(0.0).to_numpy(dtype="float64")
+    live = np.logical_or.accumulate((traded != 0.0).any(axis=1))
+    return stream.where(live)
+
+
+def strategy_stream(exposures: pd.DataFrame, market: MarketData, config) -> pd.Series:
+    """A strategy's standalone daily return: its exposures' returns (engine lag) less the
+    simulator's costs of its own trades and rolls (:func:`backtest.engine.costs.exposure_costs`
+    with ``config``, a :class:`~backtest.engine.config.FundConfig`), NaN before its first trade
+    (:func:`live_stream`)."""
+    gross = exposure_returns(exposures, market)
+    cost = exposure_costs(exposures, market, config)
+    return live_stream((gross - cost).rename("return"), exposures)
+
+
+def fund_start(inception: str | None, market: MarketData) -> pd.Timestamp:
+    """The fund's first day: the first day of ``market`` at or after ``inception`` (the market's
+    first day when None or earlier). ValueError when the market ends before it."""
+    if inception is None:
+        return market.start
+    i = int(market.calendar.searchsorted(pd.Timestamp(inception), side="left"))
+    if i >= len(market.calendar):
+        raise ValueError(
+            f"inception {inception} is after the last day of {market.name!r} "
+            f"({market.end:%Y-%m-%d})"
+        )
+    return market.calendar[i]
+
+
+def strategy_streams(spec: FundSpec, market: MarketData, steps=None):
+    """(positions, standalone streams, skipped) of the spec's strategies on the whole market."""
     positions, streams, skipped = {}, {}, {}
     for s in spec.strategies:
-        steps.set_postfix_str(s.column)
+        if steps is not None:
+            steps.set_postfix_str(s.column)
         strategy = registry[s.name](**s.params)
         try:
             positions[s.column] = cached_positions(strategy, market)
         except StrategyInputError as exc:
             skipped[s.column] = str(exc)
         else:  # the standalone stream the allocator sees, also computed once per market
-            key = ("strategy_return", *strategy_key(strategy), STRATEGY_COST_BPS)
+            costs = spec.fund  # the simulator's cost model and roll rule: part of the key
+            key = ("strategy_return", *strategy_key(strategy), repr(costs.costs),
+                   costs.roll_days_before_expiry)  # fmt: skip
             pos = positions[s.column]
             streams[s.column] = market.cached(
-                key, lambda p=pos: exposure_returns(p, market, cost_bps=STRATEGY_COST_BPS)
+                key, lambda p=pos, c=costs: strategy_stream(p, market, c)
             )
-        steps.update()
+        if steps is not None:
+            steps.update()
     if not positions:
         raise ValueError(f"no strategy can run on {market.name!r}: {skipped}")
+    return positions, pd.DataFrame(streams), skipped
+
+
+def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = False) -> FundRun:
+    """Run the whole fund on ``market`` (the spec's synthetic market when None).
+
+    Strategies, standalone streams, allocator and pre-trade limits run on the whole market;
+    the fund's books start at :attr:`FundSpec.inception` (see :func:`fund_start`), so the days
+    before it are the look-back window a live fund would have at launch.
+    """
+    steps = tqdm(total=len(spec.strategies) + 5, desc="fund", disable=not progress, unit="step")
+    if market is None:
+        steps.set_postfix_str("market")
+        m = spec.market
+        market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
+    start = fund_start(spec.inception, market)
+    positions, history_returns, skipped = strategy_streams(spec, market, steps)
     steps.set_postfix_str("allocation")
     columns = sorted(set().union(*(p.columns for p in positions.values())))
     inst_returns = instrument_returns(market, columns)
-    strategy_returns = pd.DataFrame(streams)
     alloc = build_allocator(spec.allocator)
     vix = market.index["VIX"] if "VIX" in market.index else None  # for a Defensive overlay
-    weights = alloc.weights(strategy_returns, context=AllocationContext(vix=vix)).fillna(0.0)
+    weights = alloc.weights(history_returns, context=AllocationContext(vix=vix)).fillna(0.0)
     steps.update()
     steps.set_postfix_str("limits")
     raw = combine(positions, weights)
@@ -113,23 +171,33 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
     targets, actions = apply_limits(raw, market, limits, returns=inst_returns)
     steps.update()
     steps.set_postfix_str("simulation")
-    result = simulate(market, targets, spec.fund)
+    fund_market = market
+    if start > market.start:  # the fund's days, cut once per market
+        key = ("fund_days", start)
+        fund_market = market.cached(key, lambda: market.between(start, market.end))
+        positions = {k: p.loc[start:] for k, p in positions.items()}
+        targets = targets.loc[start:]
+        if len(actions):
+            actions = actions[pd.DatetimeIndex(actions["date"]) >= start].reset_index(drop=True)
+    result = simulate(fund_market, targets, spec.fund)
     steps.update()
     steps.set_postfix_str("compliance")
-    compliance = check_limits(result, market, limits)
+    compliance = check_limits(result, fund_market, limits)
     steps.update(2)
     steps.close()
     return FundRun(
         spec,
-        market,
+        fund_market,
         positions,
-        strategy_returns,
-        weights,
+        history_returns.loc[start:],
+        weights.loc[start:],
         targets,
         actions,
         result,
         compliance,
         skipped,
+        history=market,
+        history_returns=history_returns,
     )
 
 

@@ -71,9 +71,12 @@ class DefensiveSpec:
 
 @dataclass(frozen=True)
 class AllocatorSpec:
-    """Rules composed as ``Defensive(Schedule(VolatilityTarget(Capped(base))))``; the defensive
-    overlay only when ``defensive`` is set, the volatility target only when
-    ``vol_target_annual`` is (annual decimal). Weights are fractions of net assets."""
+    """Rules composed as ``Defensive(Schedule(RampIn(VolatilityTarget(Capped(base)))))``; the
+    defensive overlay only when ``defensive`` is set, the volatility target only when
+    ``vol_target_annual`` is (annual decimal), the ramp only when ``ramp_days`` > 0 (a sleeve
+    entering the allocation reaches its weight over that many trading days). Weights are
+    fractions of net assets; with the volatility target they may sum above 1 (leverage, up to
+    ``max_leverage``)."""
 
     method: AllocatorMethod = AllocatorMethod.EQUAL_RISK_CONTRIBUTION
     lookback_days: int = 252
@@ -84,6 +87,7 @@ class AllocatorSpec:
     rebalance: Frequency = Frequency.MONTHLY
     drift_threshold: float | None = None
     defensive: DefensiveSpec | None = None
+    ramp_days: int = 0
 
     def __post_init__(self) -> None:  # plain strings and dicts are accepted and typed here
         object.__setattr__(self, "method", _enum(AllocatorMethod, self.method, "allocator method"))
@@ -103,7 +107,8 @@ class AllocatorSpec:
 
 @dataclass(frozen=True)
 class MarketSpec:
-    """The built-in synthetic market: seed and window (ISO dates)."""
+    """The built-in synthetic market: seed and window (ISO dates). ``start`` is the first day of
+    history; the fund's books may start later (:attr:`FundSpec.inception`)."""
 
     seed: int = 7
     start: str = "2005-01-03"
@@ -118,7 +123,12 @@ class MarketSpec:
 
 @dataclass(frozen=True)
 class FundSpec:
-    """The whole fund: name, market, strategies, allocator, limits and fund rules."""
+    """The whole fund: name, market, strategies, allocator, limits and fund rules.
+
+    ``inception`` (ISO date) is the fund's first day: the market's history before it is the
+    look-back window the strategies and the allocator read (as a live fund would have), the
+    books start there in cash. None: the market's first day (no look-back history).
+    """
 
     name: str = "LALT-like multi-strategy alternative fund"
     market: MarketSpec = field(default_factory=MarketSpec)
@@ -131,6 +141,7 @@ class FundSpec:
     allocator: AllocatorSpec = field(default_factory=AllocatorSpec)
     limits: Limits = field(default_factory=Limits)
     fund: FundConfig = field(default_factory=FundConfig)
+    inception: str | None = None
 
     @classmethod
     def from_toml(cls, path: str | Path) -> FundSpec:
@@ -142,7 +153,7 @@ class FundSpec:
     def from_dict(cls, doc: dict, source: str = "config") -> FundSpec:
         """A spec from a parsed TOML document, every section, key and strategy parameter
         checked. A fund needs at least one strategy: there is no default list from a file."""
-        sections = ("name", "market", "strategies", "allocator", "limits", "fund")
+        sections = ("name", "inception", "market", "strategies", "allocator", "limits", "fund")
         for key in doc:
             if key not in sections:
                 raise ConfigError(source, f"unknown section {key!r}{suggest(key, sections)}; "
@@ -153,6 +164,11 @@ class FundSpec:
             if not isinstance(name, str) or not name.strip():
                 raise ConfigError(source, f"must be non-empty text, got {name!r}", key="name")
             kwargs["name"] = name
+        if "inception" in doc:
+            try:
+                kwargs["inception"] = f"{iso_date(doc['inception'], 'inception'):%Y-%m-%d}"
+            except ValueError as exc:
+                raise ConfigError(source, str(exc), key="inception") from None
         parts = {"market": MarketSpec, "allocator": AllocatorSpec, "limits": Limits,
                  "fund": FundConfig}  # fmt: skip
         for section, kind in parts.items():
@@ -234,6 +250,8 @@ def build_allocator(spec: AllocatorSpec, source: str = "config") -> al.Allocator
             rule = al.VolatilityTarget(
                 rule, target_annual=spec.vol_target_annual, max_leverage=spec.max_leverage
             )
+        if spec.ramp_days:
+            rule = al.RampIn(rule, ramp_days=spec.ramp_days)
         rule = al.Schedule(rule, frequency=spec.rebalance, drift_threshold=spec.drift_threshold)
         if spec.defensive:  # outermost: a switch to cash takes effect at once, not at a rebalance
             rule = al.Defensive(rule, **dataclasses.asdict(spec.defensive))

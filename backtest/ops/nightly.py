@@ -57,8 +57,8 @@ from backtest.data.folder import load_market
 from backtest.data.validation import DataError
 from backtest.errors import ExitCode, NightlyError
 from backtest.fund.checks import read_config
-from backtest.fund.run import run_fund
-from backtest.fund.spec import FundSpec
+from backtest.fund.run import fund_start, run_fund
+from backtest.fund.spec import FundSpec, replace
 from backtest.market.calendar import iso_date, xnys_calendar
 from backtest.market.instruments import IndexOption
 from backtest.ops import disclosure as ds
@@ -147,14 +147,24 @@ def effective_asof(calendar: pd.DatetimeIndex, asof: pd.Timestamp, where: str) -
 def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Timestamp):
     """(market cut at the effective asof, effective asof, inception date, source name, note).
 
-    ``note`` states an adjustment made to ``--inception`` (moved to the first business day of
-    the data on or after it), else ``""``."""
+    The market keeps its history before inception: the strategies and the allocator read it as
+    their look-back window, as a live fund has at launch, and the books start at inception.
+    ``note`` says what was done: the look-back history used, an inception that precedes the
+    data (the fund then starts on the data's first day, with no history before it), or an
+    inception moved to the first business day on or after it; empty otherwise.
+    """
+    inception = inception or spec.inception
+    note = ""
     if opts.data is None:
-        start = inception or spec.market.start
+        m = spec.market
+        start = min(inception or m.start, m.start, key=pd.Timestamp)
         first = xnys_calendar(start, _date(start, "inception") + pd.Timedelta(days=14))
         if not len(first) or first[0] > asof:
             raise NightlyError(EXIT_BAD_INPUT, f"inception {start} is after asof {asof:%Y-%m-%d}")
-        m = spec.market
+        if inception is not None and pd.Timestamp(inception) < pd.Timestamp(m.start):
+            note = (f"--inception {inception} precedes the synthetic market's start {m.start}: "
+                    f"the market is generated from {first[0]:%Y-%m-%d}, with no history before "
+                    "the fund's first day")  # fmt: skip
         # the config's window, cut at asof (the generator is prefix-stable, so this equals
         # generating to asof; the config's end bounds what a run may book)
         market = synthetic_market(seed=m.seed, start=first[0], end=m.end)
@@ -163,18 +173,28 @@ def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Time
     else:
         market = load_market(opts.data, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
         where = str(opts.data)
-        if inception is not None:
-            market = market.between(inception, market.end)
-            if not len(market.calendar):
-                raise NightlyError(EXIT_BAD_INPUT, f"{where}: no data from inception {inception}")
         source = "data"
+        if inception is not None and pd.Timestamp(inception) < market.start:
+            note = (
+                f"inception {inception} precedes the data (first day {market.start:%Y-%m-%d}):"
+                f" the fund starts on {market.start:%Y-%m-%d}, with no history before it"
+            )
     day = effective_asof(market.calendar, asof, where)
-    first = market.calendar[0]
-    note = ""
-    if inception is not None and first != _date(inception, "--inception"):
-        note = (f"inception {inception} adjusted to {first:%Y-%m-%d}, the first business day of "
+    try:
+        launch = fund_start(inception, market.until(day))
+    except ValueError:
+        raise NightlyError(EXIT_BAD_INPUT, f"{where}: no data from inception {inception} to asof "
+                           f"{day:%Y-%m-%d}") from None  # fmt: skip
+    if (not note and inception is not None and launch > market.start
+            and launch != _date(inception, "--inception")):  # fmt: skip
+        note = (f"inception {inception} adjusted to {launch:%Y-%m-%d}, the first business day of "
                 "the data on or after it")  # fmt: skip
-    return market.until(day), day, first, source, note
+    if launch > market.start:
+        last = market.calendar[market.calendar < launch][-1]
+        history = (f"look-back history {market.start:%Y-%m-%d}..{last:%Y-%m-%d} before inception "
+                   f"{launch:%Y-%m-%d}")  # fmt: skip
+        note = f"{note}; {history}" if note else history
+    return market.until(day), day, launch, source, note
 
 
 def check_held_prices(market, result, rows: np.ndarray) -> None:
@@ -261,6 +281,7 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
             raise NightlyError(EXIT_STATE, broken_chain(stored, opts.state))
         has_days = stored is not None and bool(stored.days)
         inception = opts.inception or (stored.info.get("inception") if has_days else None)
+        inception = inception or spec.inception
         source = "synthetic" if opts.data is None else "data"
         if has_days and opts.inception in (None, stored.info.get("inception")):
             h, canonical = config_identity(doc, inception, source)
@@ -269,14 +290,14 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
                 raise NightlyError(EXIT_STATE, _mismatch(stored, canonical, opts.state))
             if same and not opts.force and f"{asof:%Y-%m-%d}" in stored.dates:
                 return _nothing_to_do(opts, f"{asof:%Y-%m-%d}")
-        market, day, first, source, adjusted = load_inputs(opts, spec, inception, asof)
+        market, day, first, source, note = load_inputs(opts, spec, inception, asof)
         inception = f"{first:%Y-%m-%d}"
         h, canonical = config_identity(doc, inception, source)
-        plan = _plan(opts, stored, market.calendar, h, canonical)
-        plan.note = "; ".join(n for n in (adjusted, plan.note) if n)
+        plan = _plan(opts, stored, market.calendar[market.calendar >= first], h, canonical)
+        plan.note = "; ".join(n for n in (plan.note, note) if n)
         if not plan.days:
             return _nothing_to_do(opts, f"{day:%Y-%m-%d}")
-        run, result = compute(spec, market)
+        run, result = compute(replace(spec, inception=inception), market)
         if stored is not None and stored.days and not plan.rebuild:
             plan = _check_history(opts, plan, result)
         rows = np.asarray(plan.days)

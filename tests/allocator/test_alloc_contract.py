@@ -13,6 +13,7 @@ from allocator import (
     EqualRiskContribution,
     EqualWeight,
     InverseVolatility,
+    RampIn,
     Schedule,
     VolatilityTarget,
 )
@@ -62,6 +63,9 @@ ALLOCATORS = {
     "voltarget_capped_erc": VolatilityTarget(
         Capped(EqualRiskContribution(lookback_days=252), max_weight=0.5, min_weight=0.05),
         target_annual=0.08,
+    ),
+    "ramp_voltarget_erc": RampIn(
+        VolatilityTarget(Capped(EqualRiskContribution(126, 30), 0.5, 0.05), 0.08), ramp_days=21
     ),
     "schedule_monthly_iv": Schedule(InverseVolatility(), frequency="monthly"),
     "schedule_weekly_drift": Schedule(

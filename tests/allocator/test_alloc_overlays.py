@@ -9,8 +9,10 @@ from allocator import (
     EqualRiskContribution,
     EqualWeight,
     InverseVolatility,
+    RampIn,
     VolatilityTarget,
     cap_weights,
+    ramp_factors,
     trailing_portfolio_vol,
 )
 
@@ -148,3 +150,31 @@ def test_trailing_portfolio_vol_skips_rows_without_any_held_return():
     # row 4 sees rows 0..3: the held strategy has returns on rows 2 and 3 only
     assert vol[4] == pytest.approx(np.std([0.01, 0.0], ddof=1) * np.sqrt(252))
     assert np.isnan(vol[3])  # one usable row
+
+
+# ------------------------------------------------------------------ RampIn
+def test_ramp_factors_count_consecutive_weighted_rows_by_hand():
+    w = np.array([[0.0, 0.5], [0.2, 0.5], [0.2, 0.0], [0.2, 0.4], [0.2, 0.4]])
+    f = ramp_factors(w, ramp_days=3)
+    # runs of non-zero weight: a = 0,1,2,3,4 rows; b = 1,2,0 (dropped),1,2 (restarts)
+    expected = np.array([[0.0, 1 / 3], [1 / 3, 2 / 3], [2 / 3, 0.0], [1.0, 1 / 3], [1.0, 2 / 3]])
+    np.testing.assert_allclose(f, expected)
+    assert f.shape == w.shape
+
+
+def test_ramp_in_leaves_the_unused_share_in_cash_and_reaches_the_inner_weights():
+    idx = pd.bdate_range("2020-01-01", periods=80)
+    rng = np.random.default_rng(3)
+    r = pd.DataFrame(rng.normal(0, 0.01, (80, 2)), index=idx, columns=["a", "b"])
+    r.iloc[:30, 1] = np.nan  # b starts late
+    inner = EqualWeight()
+    ramped = RampIn(inner, ramp_days=10).weights(r)
+    w = inner.weights(r)
+    b_first = int(np.flatnonzero(w["b"].to_numpy() > 0)[0])
+    # b's weight grows linearly over 10 rows; a is not scaled up to make room
+    rows = slice(b_first, b_first + 10)
+    np.testing.assert_allclose(ramped["b"].iloc[rows], w["b"].iloc[rows] * np.arange(1, 11) / 10)
+    assert (ramped.sum(axis=1) <= w.sum(axis=1) + 1e-15).all()
+    pd.testing.assert_frame_equal(ramped.iloc[b_first + 10 :], w.iloc[b_first + 10 :])
+    with pytest.raises(ValueError, match="ramp_days"):
+        RampIn(inner, ramp_days=0)

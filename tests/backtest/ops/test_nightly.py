@@ -37,6 +37,7 @@ EXACT_NAV = ["nav_per_share", "nav_per_share_5dp", "shares_outstanding"]
 
 def write_config(path: Path, *edits: tuple[str, str]) -> Path:
     text = LALT.read_text().replace('start = "2005-01-03"', f'start = "{START}"')
+    text = text.replace('inception = "2007-01-03"\n', "")  # no look-back window (see below)
     text = text.replace('end = "2024-12-31"', f'end = "{END}"')
     for old, new in edits:
         assert old in text, old
@@ -301,17 +302,17 @@ def test_weekend_asof_books_up_to_the_friday(booked, tmp_path, capsys, config):
 def test_a_breached_limit_exits_3_with_everything_booked(tmp_path, capsys):
     # the compliance cap below the Subsidiary's 15% target: breached at most quarter-ends
     cfg = write_config(tmp_path / "f.toml", ("subsidiary_cap = 0.25", "subsidiary_cap = 0.10"))
-    code, text, _ = run(capsys, cfg, "2016-06-29", tmp_path / "s.sqlite", tmp_path / "out")
-    assert code == 3 and "LIMIT BREACH on 4 day(s) (last 2016-03-31): subsidiary_cap" in text
-    code, text, _ = run(capsys, cfg, "2016-06-30", tmp_path / "s.sqlite", tmp_path / "out")
-    assert code == 3 and "LIMIT BREACH on 1 day(s) (last 2016-06-30)" in text
+    code, text, _ = run(capsys, cfg, "2016-03-30", tmp_path / "s.sqlite", tmp_path / "out")
+    assert code == 3 and "LIMIT BREACH on 4 day(s) (last 2015-12-31): subsidiary_cap" in text
+    code, text, _ = run(capsys, cfg, "2016-03-31", tmp_path / "s.sqlite", tmp_path / "out")
+    assert code == 3 and "LIMIT BREACH on 1 day(s) (last 2016-03-31)" in text
     tables = day_tables(tmp_path / "s.sqlite")
-    assert tables["days"]["date"].iloc[-1] == "2016-06-30"
-    assert (tables["orders"]["date"] == "2016-06-30").sum() > 0
-    assert (tmp_path / "out" / "orders_2016-07-01.csv").exists()
-    summary = (tmp_path / "out" / "summary_2016-06-30.json").read_text()
+    assert tables["days"]["date"].iloc[-1] == "2016-03-31"
+    assert (tables["orders"]["date"] == "2016-03-31").sum() > 0
+    assert (tmp_path / "out" / "orders_2016-04-01.csv").exists()
+    summary = (tmp_path / "out" / "summary_2016-03-31.json").read_text()
     assert '"rule": "subsidiary_cap"' in summary and '"limit": 0.1' in summary
-    code, text, _ = run(capsys, cfg, "2016-06-30", tmp_path / "s.sqlite", tmp_path / "out")
+    code, text, _ = run(capsys, cfg, "2016-03-31", tmp_path / "s.sqlite", tmp_path / "out")
     assert code == 0 and "already stored" in text  # idempotent: nothing new to report
 
 
@@ -428,17 +429,18 @@ def test_kill_9_at_any_point_leaves_whole_days_and_resumes(tmp_path, capsys, con
 # ------------------------------------------------------------------ bad input: exit 2
 @pytest.fixture(scope="module")
 def data_state(tmp_path_factory, config):
-    """A data folder (our CSV layout) to 2016-03-31 and a state booked to the day before."""
+    """A data folder (our CSV layout) 2013-01-02..2016-03-31 and a state booked to the day
+    before, launched at START (the two years before are the look-back window)."""
     from backtest.data.writer import write_market
     from backtest.synthetic.build import synthetic_market
 
     root = tmp_path_factory.mktemp("data")
-    market = synthetic_market(seed=7, start=START, end=END).until("2016-03-31")
+    market = synthetic_market(seed=7, start="2013-01-02", end=END).until("2016-03-31")
     write_market(market, root / "data", format="csv")
     state = root / "s.sqlite"
     assert main(["nightly", "--config", str(config), "--asof", "2016-03-30", "--data",
                          str(root / "data"), "--state", str(state), "--out",
-                         str(root / "out")]) == 0  # fmt: skip
+                         str(root / "out"), "--inception", START]) == 0  # fmt: skip
     held = day_tables(state)["holdings"]
     held = held[held["date"] == "2016-03-30"]["instrument"]
     return root, state, held.tolist()
@@ -517,3 +519,36 @@ def test_data_that_no_longer_reaches_inception_is_a_state_problem(data_state, tm
                        "--data", tmp_path / "data")  # fmt: skip
     assert code == 4 and "inception '2015-01-02' -> '2015-02-02'" in err
     assert digest(tmp_path / "s.sqlite") == before
+
+
+# ------------------------------------------------------------------ look-back before inception
+def test_nightly_reads_history_before_inception_and_says_so(tmp_path, capsys):
+    """With [market] start before the fund's inception, the nightly job launches at inception
+    with every sleeve live (the history before it is the strategies' and allocator's look-back
+    window), says so, and books exactly what the backtest of the same config books."""
+    cfg = write_config(tmp_path / "fund.toml", (f'start = "{START}"', 'start = "2013-01-02"'),
+                       ('name = "LALT', f'inception = "{START}"\nname = "LALT'))  # fmt: skip
+    asof = "2015-02-27"
+    code, text, err = run(capsys, cfg, asof, tmp_path / "s.sqlite", tmp_path / "out")
+    assert code == 0, err
+    assert f"look-back history 2013-01-02..2014-12-31 before inception {START}" in text
+    nav = day_tables(tmp_path / "s.sqlite")["nav"]
+    assert nav["date"].iloc[0] == START and nav["date"].iloc[-1] == asof
+    spec = FundSpec.from_toml(cfg)
+    ref = run_fund(dataclasses.replace(spec, market=dataclasses.replace(spec.market, end=asof)))
+    assert ref.result.nav.index[0] == pd.Timestamp(START)
+    assert (ref.weights.iloc[0] > 0).all()  # every sleeve live on the first day
+    for col in EXACT_NAV:
+        assert (nav[col].to_numpy() == ref.result.nav[col].to_numpy()).all(), col
+
+
+def test_an_inception_before_the_data_starts_the_fund_on_the_first_day_and_says_so(
+    data_state, tmp_path, capsys, config
+):
+    root, _, _ = data_state
+    code, text, err = run(capsys, config, "2015-03-31", tmp_path / "s.sqlite", tmp_path / "out",
+                          "--data", root / "data", "--inception", "2012-06-01")  # fmt: skip
+    assert code == 0, err
+    assert "inception 2012-06-01 precedes the data (first day 2013-01-02)" in text
+    assert "the fund starts on 2013-01-02" in text
+    assert day_tables(tmp_path / "s.sqlite")["nav"]["date"].iloc[0] == "2013-01-02"

@@ -1,0 +1,92 @@
+"""The simulator's cost model as a vectorised estimate for a book of exposures.
+
+The fund simulator charges each trade its commission, the half spread of its asset class and
+linear impact (:class:`~backtest.engine.config.CostModel`, :mod:`backtest.engine.execution`),
+and each futures roll both legs. A strategy's standalone return stream — what the allocator
+weighs — should pay the same, or the allocator favours strategies whose costs it cannot see.
+
+Per unit of notional traded (fraction of capital), on row ``t``:
+
+- ``half_spread_bps[asset class] · 1e-4`` (options: of the underlying's notional, as the kernel);
+- ``commission / notional of one unit`` (a futures or option contract, a share; currency
+  forwards pay none, as in the kernel), the unit's notional at ``t``;
+- impact ``impact_bps_per_pct_nav · 1e-4 · 100 · |Δexposure|`` (the strategy's capital taken as
+  the fund's: an upper bound, 0 by default).
+
+A futures position held over a roll pays ``2 · |exposure| · (spread + commission rate)`` on the
+row after the roll (the kernel books roll costs then), with the roll dates of the simulator
+(:func:`backtest.engine.simulator.futures_roll_flags`). Pure functions; row ``t`` reads rows up
+to ``t`` only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from backtest.engine.config import FundConfig
+from backtest.engine.simulator import futures_roll_flags
+from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind
+from backtest.market.market_data import MarketData
+
+__all__ = ["cost_rates", "exposure_costs"]
+
+
+def cost_rates(market: MarketData, ids: list[str], config: FundConfig):
+    """(cost per unit of notional traded, roll flags), each of shape (n_dates, n_ids).
+
+    The rate is a decimal (0.0005 = 5 bp); the roll flag is True on the row whose opening
+    position was rolled at the previous close (the kernel's ``rolled``).
+    """
+    costs = config.costs
+    n_dates = len(market.calendar)
+    rate = np.zeros((n_dates, len(ids)))
+    rolled = np.zeros((n_dates, len(ids)), dtype=bool)
+    table = market.instruments
+    for j, iid in enumerate(ids):
+        if iid not in table.index:  # an on-demand index option
+            opt = IndexOption.from_id(iid)
+            spread = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
+            unit = opt.multiplier * market.index[opt.root].to_numpy()
+            commission = costs.commission_per_contract_usd
+        else:
+            row = table.loc[iid]
+            kind = InstrumentKind(row["kind"])
+            spread = costs.half_spread_bps.get(str(row["asset_class"]), 0.0)
+            unit = market.notional_per_unit_usd([iid])[iid].to_numpy()
+            if kind in FUTURE_KINDS:
+                commission = costs.commission_per_contract_usd
+                rolled[:, j] = futures_roll_flags(market, iid, config.roll_days_before_expiry)
+            elif kind is InstrumentKind.CURRENCY_FORWARD:
+                commission = 0.0
+            else:
+                commission = costs.commission_per_share_usd
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_unit = np.where(np.abs(unit) > 0, commission / np.abs(unit), 0.0)
+        rate[:, j] = spread * 1e-4 + np.nan_to_num(per_unit, nan=0.0, posinf=0.0)
+    return rate, rolled
+
+
+def exposure_costs(
+    exposures: pd.DataFrame, market: MarketData, config: FundConfig, lag_days: int = 1
+) -> pd.Series:
+    """Daily cost (decimal of capital) of trading and rolling a book of exposures.
+
+    Exposures decided at ``t`` trade at ``t + lag_days`` (as
+    :func:`backtest.market.returns.exposure_returns`): that row pays ``Σ_i |Δexposure_i| ·
+    rate_i`` plus impact; a futures exposure held over a roll pays both legs the next row.
+    Returns a Series on the market calendar.
+    """
+    ids = [str(c) for c in exposures.columns]
+    rate, rolled = cost_rates(market, ids, config)
+    x = exposures.reindex(market.calendar).fillna(0.0).to_numpy(dtype="float64")
+    traded = np.zeros_like(x)
+    if lag_days < len(x):
+        traded[lag_days:] = x[: len(x) - lag_days]
+    turnover = np.abs(np.diff(traded, axis=0, prepend=0.0))
+    impact = config.costs.impact_bps_per_pct_nav * 1e-4 * 100.0 * turnover**2
+    held = np.zeros_like(x)
+    held[1:] = traded[:-1]  # the position at the previous close, the one rolled
+    roll = 2.0 * np.abs(held) * rate * rolled
+    cost = (turnover * rate + impact + roll).sum(axis=1)
+    return pd.Series(cost, index=market.calendar, name="cost")

@@ -12,6 +12,7 @@ import pytest
 
 from backtest.cli import backtest_cmd, main
 
+README = Path(__file__).resolve().parents[3] / "README.md"
 CONFIG = """name = "small"
 inception = "2016-01-04"
 [market]
@@ -85,6 +86,10 @@ def test_a_window_run_says_what_it_ran_and_lists_every_file(config, tmp_path, ca
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert [n.rstrip(",") for n in listed] == names
     assert {"nav.csv", "weights.csv", "report.html", "spec.json", "cash_rate.csv"} <= set(names)
+    readme = README.read_text()
+    table = readme[readme.index("## What `multistrat backtest` does") :]
+    table = table[: table.index("\n## ")]
+    assert [n for n in names if f"`{n}`" not in table] == []  # the README lists every file
 
 
 def test_the_built_in_config_is_named():

@@ -13,7 +13,6 @@ from importlib.resources import files
 from pathlib import Path
 
 from backtest.errors import ExitCode
-from backtest.market.calendar import iso_date
 
 #: The built-in fund, shipped with the package (``examples/lalt.toml`` is the same file, for
 #: reading and copying; a test keeps them equal).
@@ -53,6 +52,8 @@ def _load_spec(path: Path | None):
 def window_dates(start: str | None, end: str | None) -> tuple:
     """``--start`` and ``--end`` as Timestamps (None when not given); ValueError (exit 2) for a
     date that is not ``YYYY-MM-DD`` or a start after the end."""
+    from backtest.market.calendar import iso_date  # at run time: start-up (module docstring)
+
     first = None if start is None else iso_date(start, "--start")
     last = None if end is None else iso_date(end, "--end")
     if first is not None and last is not None and first > last:
@@ -67,6 +68,8 @@ def cut_window(market, first, last, inception: str | None):
     ``inception`` (the fund's first day) is outside the window: a window must hold the fund's
     launch, and the history before it is the look-back the strategies read.
     """
+    from backtest.market.calendar import iso_date  # at run time: start-up (module docstring)
+
     span = f"{market.start:%Y-%m-%d}..{market.end:%Y-%m-%d}"
     for flag, day in (("--start", first), ("--end", last)):
         if day is not None and not market.start <= day <= market.end:

@@ -12,6 +12,10 @@ Third-party strategies plug in through the ``multistrat.strategies`` entry-point
 
     [project.entry-points."multistrat.strategies"]
     my_carry = "my_package.module:MyCarry"
+
+The README's "Write a strategy" section walks through one (``examples/es_ma200``).
+:func:`run_strategy` checks the output against the contract rules :data:`CONTRACT_RULES` and
+names the rule a strategy broke.
 """
 
 from __future__ import annotations
@@ -21,11 +25,29 @@ from collections.abc import Iterator, Mapping
 from importlib.metadata import entry_points
 from typing import ClassVar, Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 
+from backtest.market.instruments import is_option_id
 from backtest.market.market_data import FIELD_NAMES, MarketData
 
 ENTRY_POINT_GROUP = "multistrat.strategies"
+
+#: How to make a strategy known, said by every "unknown strategy" message.
+REGISTER_HINT = (
+    f"to add one, name its class in the {ENTRY_POINT_GROUP!r} entry-point group of an installed "
+    "package, or call strategies.register(name) on it in a notebook (README 'Write a "
+    "strategy', examples/es_ma200)"
+)
+
+#: The rules :func:`run_strategy` checks, in order (the README's "Write a strategy" lists them).
+CONTRACT_RULES = (
+    "required_fields are MarketData fields",
+    "returns a DataFrame",
+    "index is the market calendar",
+    "columns are unique instrument or option ids of the market",
+    "values are finite numbers",
+)
 
 
 @runtime_checkable
@@ -49,7 +71,16 @@ class Strategy(Protocol):
 
 
 class StrategyInputError(ValueError):
-    """The market lacks what a strategy needs."""
+    """The market lacks what a strategy needs, or the strategy broke a contract rule."""
+
+
+def contract_error(strategy: Strategy, rule: str, detail: str) -> StrategyInputError:
+    """The error for ``strategy`` breaking ``rule`` (one of :data:`CONTRACT_RULES`)."""
+    assert rule in CONTRACT_RULES, rule
+    return StrategyInputError(
+        f"{type(strategy).__name__}: contract rule {rule!r} failed: {detail} (README 'Write a "
+        "strategy')"
+    )
 
 
 def check_requirements(strategy: Strategy, market: MarketData) -> None:
@@ -57,7 +88,8 @@ def check_requirements(strategy: Strategy, market: MarketData) -> None:
     name = type(strategy).__name__
     unknown = set(strategy.required_fields) - FIELD_NAMES
     if unknown:
-        raise StrategyInputError(f"{name} declares unknown market fields {sorted(unknown)}")
+        detail = f"unknown fields {sorted(unknown)}; known: {sorted(FIELD_NAMES)}"
+        raise contract_error(strategy, "required_fields are MarketData fields", detail)
     missing = set(strategy.required_fields) - market.available_fields()
     if missing:
         raise StrategyInputError(
@@ -71,15 +103,36 @@ def check_requirements(strategy: Strategy, market: MarketData) -> None:
 
 
 def run_strategy(strategy: Strategy, market: MarketData) -> pd.DataFrame:
-    """Check requirements, compute positions, and check the output's shape and values."""
+    """Check requirements, compute positions, and check the output against
+    :data:`CONTRACT_RULES`; a :class:`StrategyInputError` names the rule that failed."""
     check_requirements(strategy, market)
     positions = strategy.target_positions(market)
-    name = type(strategy).__name__
-    if not positions.index.equals(market.calendar):
-        raise StrategyInputError(f"{name} returned an index that is not the market calendar")
-    values = positions.to_numpy(dtype="float64")
-    if not pd.notna(values).all() or not abs(values).max(initial=0.0) < float("inf"):
-        raise StrategyInputError(f"{name} returned non-finite positions")
+    if not isinstance(positions, pd.DataFrame):
+        raise contract_error(strategy, "returns a DataFrame", f"got {type(positions).__name__}")
+    index, calendar = positions.index, market.calendar
+    if not index.equals(calendar):
+        got = f"{len(index)} rows" + (f" {index[0]!s}..{index[-1]!s}" if len(index) else "")
+        raise contract_error(strategy, "index is the market calendar",
+                             f"got {got}, the market has {len(calendar)} days "
+                             f"{market.start:%Y-%m-%d}..{market.end:%Y-%m-%d}")  # fmt: skip
+    columns = positions.columns
+    known = market.instruments.index
+    bad = [c for c in columns if not (c in known or (isinstance(c, str) and is_option_id(c)))]
+    repeated = sorted({str(c) for c in columns[columns.duplicated()]})
+    if bad or repeated:
+        rule = "columns are unique instrument or option ids of the market"
+        raise contract_error(
+            strategy, rule, f"unknown {bad[:5]}" if bad else f"repeated {repeated[:5]}"
+        )
+    try:
+        values = positions.to_numpy(dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise contract_error(strategy, "values are finite numbers", str(exc)) from None
+    finite = np.isfinite(values)
+    if not finite.all():
+        row, col = (int(i[0]) for i in np.nonzero(~finite))
+        detail = f"{values[row, col]} at {index[row]:%Y-%m-%d}, column {columns[col]!r}"
+        raise contract_error(strategy, "values are finite numbers", detail)
     return positions
 
 
@@ -126,7 +179,7 @@ class _Registry(Mapping[str, type]):
     def __getitem__(self, name: str) -> type:
         found = self._all()
         if name not in found:
-            raise KeyError(f"unknown strategy {name!r}; known: {sorted(found)}")
+            raise KeyError(f"unknown strategy {name!r}; known: {sorted(found)}; {REGISTER_HINT}")
         return found[name]
 
     def __iter__(self) -> Iterator[str]:

@@ -41,7 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.register_commands(sub)
     nightly_cmd.register_commands(sub)
     experiment_cmd.register_commands(sub)
+    _remember_parsers(parser)
     return parser
+
+
+def _remember_parsers(parser: argparse.ArgumentParser) -> None:
+    """Each (sub)command's parser sets ``command_parser`` to itself, so that :func:`main`
+    reports an unknown flag with that command's usage (argparse would show the top-level one)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_parser in action.choices.values():
+                sub_parser.set_defaults(command_parser=sub_parser)
+                _remember_parsers(sub_parser)
 
 
 def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
@@ -64,7 +75,11 @@ def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``multistrat ARGS``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse would report them with the top-level usage
+        owner = getattr(args, "command_parser", parser)
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         code = args.func(args)
     except Exception as exc:  # noqa: BLE001 - every error becomes an exit code and one line

@@ -7,6 +7,7 @@ so that ``multistrat --help`` starts at once.
 from __future__ import annotations
 
 import sys
+import textwrap
 import tomllib
 from importlib.resources import files
 from pathlib import Path
@@ -30,6 +31,10 @@ def register_commands(sub) -> None:
     p.add_argument("--data", type=Path, default=None,
                    help="market folder: our layout or the pysystemtrade layout "
                         "(default: the seeded synthetic market of the config)")  # fmt: skip
+    p.add_argument("--start", default=None, help="first day of the window of the data to run "
+                   "(YYYY-MM-DD; default: the data's first day)")  # fmt: skip
+    p.add_argument("--end", default=None, help="last day of the window of the data to run "
+                   "(YYYY-MM-DD; default: the data's last day)")  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_backtest)
@@ -42,6 +47,85 @@ def _load_spec(path: Path | None):
     if path is not None:
         return FundSpec.from_toml(path)
     return FundSpec.from_dict(tomllib.loads(DEFAULT_CONFIG.read_text()), source="lalt.toml")
+
+
+def window_dates(start: str | None, end: str | None) -> tuple:
+    """``--start`` and ``--end`` as Timestamps (None when not given); ValueError (exit 2) for a
+    date that is not ``YYYY-MM-DD`` or a start after the end."""
+    from backtest.market.calendar import iso_date  # at run time: start-up (module docstring)
+
+    first = None if start is None else iso_date(start, "--start")
+    last = None if end is None else iso_date(end, "--end")
+    if first is not None and last is not None and first > last:
+        raise ValueError(f"--start {start} is after --end {end}")
+    return first, last
+
+
+def cut_window(market, first, last, inception: str | None):
+    """``market`` cut to ``first..last`` (either None: that end of the market).
+
+    ValueError (exit 2) when the window reaches outside the market, or when the spec's
+    ``inception`` (the fund's first day) is outside the window: a window must hold the fund's
+    launch, and the history before it is the look-back the strategies read.
+    """
+    from backtest.market.calendar import iso_date  # at run time: start-up (module docstring)
+
+    span = f"{market.start:%Y-%m-%d}..{market.end:%Y-%m-%d}"
+    for flag, day in (("--start", first), ("--end", last)):
+        if day is not None and not market.start <= day <= market.end:
+            where = "before the first" if day < market.start else "after the last"
+            raise ValueError(f"{flag} {day:%Y-%m-%d} is {where} day of the data ({span})")
+    first = market.start if first is None else first
+    last = market.end if last is None else last
+    if inception is not None and not first <= iso_date(inception, "inception") <= last:
+        raise ValueError(
+            f"the config's inception {inception} (the fund's first day) is outside the window "
+            f"{first:%Y-%m-%d}..{last:%Y-%m-%d}: choose a window that holds it (the days before "
+            "it are the look-back history) or change inception in the config"
+        )
+    window = market.between(first, last)
+    if len(window.calendar) < 2:
+        raise ValueError(f"the window {first:%Y-%m-%d}..{last:%Y-%m-%d} holds fewer than two "
+                         "days of data")  # fmt: skip
+    return window
+
+
+def describe_run(args, spec, history) -> list[str]:
+    """Which config and which data a run used (the first lines of the summary); ``history``
+    is the market the run read (its dates are shown for a data folder or a window)."""
+    config = "built-in lalt.toml" if args.config is None else str(args.config)
+
+    def span() -> str:
+        return f"{history.start:%Y-%m-%d}..{history.end:%Y-%m-%d}"
+
+    if args.data is not None:
+        data = f"folder {args.data}, {span()}"
+    else:
+        m = spec.market
+        data = f"synthetic seed {m.seed}, {m.start}..{m.end}"
+    if args.start is not None or args.end is not None:
+        data += f", window {span()} (--start/--end)"
+    return [f"config: {config}", f"data:   {data}"]
+
+
+def weights_note(weights, allocator) -> str:
+    """One line on the strategy weights' sum (fractions of net assets): above 1 when the
+    allocator's volatility target levers the sleeves up, to at most ``max_leverage``."""
+    total = weights.sum(axis=1)
+    line = f"Strategy weights sum to {total.mean():.2f} on average (max {total.max():.2f})"
+    if allocator.vol_target_annual is None:
+        return line + "; no volatility target, so no leverage from the allocator"
+    return line + (
+        f": above 1 when the {allocator.vol_target_annual:.0%} volatility target levers the "
+        f"sleeves up, to at most max_leverage {allocator.max_leverage:g}"
+    )
+
+
+def wrote_line(out: Path) -> str:
+    """Every file of the run folder, read back after writing, sorted (the marker file aside)."""
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    return textwrap.fill(f"wrote {out}/: " + ", ".join(names), width=100,
+                         subsequent_indent="  ", break_on_hyphens=False)  # fmt: skip
 
 
 def print_warning(message: str) -> None:
@@ -105,6 +189,7 @@ def cmd_backtest(args) -> int:
     from backtest.fund.run import fund_metrics, run_fund
     from backtest.report.outputs import check_out_dir, write_run
 
+    first, last = window_dates(args.start, args.end)  # refuse a bad date before any work
     spec = _load_spec(args.config)
     check_out_dir(args.out)  # refuse a foreign folder before computing anything
     market = None
@@ -112,15 +197,22 @@ def cmd_backtest(args) -> int:
         from backtest.data.folder import load_market  # at run time: start-up
 
         market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
+    if first is not None or last is not None:
+        if market is None:
+            from backtest.synthetic import synthetic_market  # at run time: start-up
+
+            m = spec.market
+            market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
+        market = cut_window(market, first, last, spec.inception)
     run = run_fund(spec, market, progress=not args.no_progress)
     metrics = fund_metrics(run)
     out = write_run(run, args.out, metrics)
+    history = run.history if run.history is not None else run.market
+    print("\n".join(describe_run(args, spec, history)))
     print(f"{spec.name}: {run.market!r}")
     print(format_summary(metrics, summary(run.compliance)))
+    print(weights_note(run.weights, spec.allocator))
     for column, leg, text in strategy_notes(spec, run):
         print(f"note {column}.{leg}: {text}")
-    print(
-        f"\nwrote {out}/ (nav.csv, weights.csv, holdings.parquet, trades.csv, compliance.csv, "
-        "metrics.json, charts, report.html)"
-    )
+    print("\n" + wrote_line(out))
     return ExitCode.LIMIT_BREACH if metrics["compliance_breaches"] else ExitCode.OK

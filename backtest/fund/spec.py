@@ -22,6 +22,7 @@ from backtest.errors import ConfigError
 from backtest.fund.checks import build, read_config, suggest, type_name
 from backtest.market.calendar import iso_date
 from strategies import registry
+from strategies.base import REGISTER_HINT
 
 #: Keys of a ``[[strategies]]`` table.
 STRATEGY_KEYS = ("name", "label", "params")
@@ -187,7 +188,8 @@ class FundSpec:
         for i, s in enumerate(self.strategies, start=1):
             if s.name not in registry:
                 raise ConfigError(source, f"unknown strategy {s.name!r}"
-                                  f"{suggest(s.name, registry)}; known: {sorted(registry)}",
+                                  f"{suggest(s.name, registry)}; known: {sorted(registry)}; "
+                                  f"{REGISTER_HINT}",
                                   section=f"strategies, entry {i}", key="name")  # fmt: skip
         labels = [s.column for s in self.strategies]
         if len(set(labels)) != len(labels):
@@ -225,7 +227,8 @@ def _strategies(entries, source: str) -> tuple[StrategySpec, ...]:
                               section=where, key="name")  # fmt: skip
         if name not in registry:
             raise ConfigError(source, f"unknown strategy {name!r}{suggest(name, registry)}; "
-                              f"known: {sorted(registry)}", section=where, key="name")  # fmt: skip
+                              f"known: {sorted(registry)}; {REGISTER_HINT}", section=where,
+                              key="name")  # fmt: skip
         label = entry.get("label", "")
         if not isinstance(label, str):
             raise ConfigError(source, f"must be text, got {label!r}", section=where, key="label")

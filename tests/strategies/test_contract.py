@@ -230,3 +230,57 @@ def test_entry_point_strategy_is_discovered(monkeypatch):
     with pytest.raises(KeyError, match="plugin_carry"):
         reg["nope"]
     assert isinstance(reg["plugin_carry"](), base.Strategy)
+
+
+# --------------------------------------------------------------------------- contract rules
+@dataclasses.dataclass(frozen=True)
+class _Returns:
+    """A strategy returning whatever ``make(market)`` builds (to break one rule at a time)."""
+
+    make: object = None
+    fields: frozenset = frozenset({"prices"})
+
+    @property
+    def required_fields(self):
+        return self.fields
+
+    required_kinds = frozenset()
+
+    def target_positions(self, market):
+        return self.make(market)
+
+
+def _zeros(market, columns=("AAA", "BBB")):
+    return pd.DataFrame(0.0, index=market.calendar, columns=list(columns))
+
+
+@pytest.mark.parametrize(
+    ("make", "rule", "detail"),
+    [(lambda m: _zeros(m).to_numpy(), "returns a DataFrame", "got ndarray"),
+     (lambda m: _zeros(m).iloc[1:], "index is the market calendar", "got 29 rows"),
+     (lambda m: _zeros(m, ("AAA", "ZZZ")),
+      "columns are unique instrument or option ids of the market", "unknown ['ZZZ']"),
+     (lambda m: _zeros(m, ("AAA", "AAA")),
+      "columns are unique instrument or option ids of the market", "repeated ['AAA']"),
+     (lambda m: _zeros(m).assign(BBB=[0.0] * 5 + [np.nan] * 25), "values are finite numbers",
+      "nan at 2020-01-08, column 'BBB'"),
+     (lambda m: _zeros(m).assign(AAA="x"), "values are finite numbers", "")],
+)  # fmt: skip
+def test_run_strategy_names_the_contract_rule_that_failed(make, rule, detail):
+    with pytest.raises(StrategyInputError) as info:
+        run_strategy(_Returns(make), _equities_only())
+    message = str(info.value)
+    assert f"_Returns: contract rule {rule!r} failed: {detail}" in message, message
+    assert rule in base.CONTRACT_RULES and "README 'Write a strategy'" in message
+
+
+def test_unknown_required_fields_break_a_contract_rule():
+    with pytest.raises(StrategyInputError, match="contract rule 'required_fields are MarketData "
+                       "fields' failed: unknown fields \\['closes'\\]"):  # fmt: skip
+        run_strategy(_Returns(_zeros, frozenset({"closes"})), _equities_only())
+
+
+def test_an_unknown_strategy_says_how_to_register_one():
+    with pytest.raises(KeyError) as info:
+        registry["es_ma200_not_installed"]
+    assert ENTRY_POINT_GROUP in str(info.value) and "strategies.register" in str(info.value)

@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true")
     args = parser.parse_args()
+    # first, while this process is small: a child's peak RSS can include its parent's pages
+    print(f"peak memory of the default `multistrat backtest`  {peak_memory_mb():6.0f} MB")
     spec = FundSpec.from_toml(DEFAULT_CONFIG)
     m = spec.market
     run_fund(spec, synthetic_market(seed=m.seed, start=m.start, end=m.end))  # numba warm-up
@@ -143,7 +145,6 @@ def main() -> None:
         print(f"100 full-fund runs, allocator settings varied  {sweep(spec, 100):6.1f} s")
     if not args.skip_scaling:
         scaling(spec, max(1, min(args.repeat, 3)))
-    print(f"\npeak memory of the default `multistrat backtest`  {peak_memory_mb():6.0f} MB")
 
 
 if __name__ == "__main__":

@@ -38,33 +38,42 @@ def cost_rates(market: MarketData, ids: list[str], config: FundConfig):
     The rate is a decimal (0.0005 = 5 bp); the roll flag is True on the row whose opening
     position was rolled at the previous close (the kernel's ``rolled``).
     """
-    costs = config.costs
     n_dates = len(market.calendar)
     rate = np.zeros((n_dates, len(ids)))
     rolled = np.zeros((n_dates, len(ids)), dtype=bool)
-    table = market.instruments
-    for j, iid in enumerate(ids):
-        if iid not in table.index:  # an on-demand index option
-            opt = IndexOption.from_id(iid)
-            spread = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
-            unit = opt.multiplier * market.index[opt.root].to_numpy()
-            commission = costs.commission_per_contract_usd
-        else:
-            row = table.loc[iid]
-            kind = InstrumentKind(row["kind"])
-            spread = costs.half_spread_bps.get(str(row["asset_class"]), 0.0)
-            unit = market.notional_per_unit_usd([iid])[iid].to_numpy()
-            if kind in FUTURE_KINDS:
-                commission = costs.commission_per_contract_usd
-                rolled[:, j] = futures_roll_flags(market, iid, config.roll_days_before_expiry)
-            elif kind is InstrumentKind.CURRENCY_FORWARD:
-                commission = 0.0
-            else:
-                commission = costs.commission_per_share_usd
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_unit = np.where(np.abs(unit) > 0, commission / np.abs(unit), 0.0)
-        rate[:, j] = spread * 1e-4 + np.nan_to_num(per_unit, nan=0.0, posinf=0.0)
+    roll_days = config.roll_days_before_expiry
+    for j, iid in enumerate(ids):  # each instrument's column once per market and cost model
+        key = ("cost_rate", iid, repr(config.costs), roll_days)
+        rate[:, j], rolled[:, j] = market.cached(
+            key, lambda i=iid: _cost_rate(market, i, config.costs, roll_days)
+        )
     return rate, rolled
+
+
+def _cost_rate(market: MarketData, iid: str, costs, roll_days: int):
+    """(cost per unit of notional traded, roll flags) of one instrument, arrays (n_dates,)."""
+    table = market.instruments
+    rolled = np.zeros(len(market.calendar), dtype=bool)
+    if iid not in table.index:  # an on-demand index option
+        opt = IndexOption.from_id(iid)
+        spread = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
+        unit = opt.multiplier * market.index[opt.root].to_numpy()
+        commission = costs.commission_per_contract_usd
+    else:
+        row = table.loc[iid]
+        kind = InstrumentKind(row["kind"])
+        spread = costs.half_spread_bps.get(str(row["asset_class"]), 0.0)
+        unit = market.notional_per_unit_usd([iid])[iid].to_numpy()
+        if kind in FUTURE_KINDS:
+            commission = costs.commission_per_contract_usd
+            rolled = futures_roll_flags(market, iid, roll_days)
+        elif kind is InstrumentKind.CURRENCY_FORWARD:
+            commission = 0.0
+        else:
+            commission = costs.commission_per_share_usd
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_unit = np.where(np.abs(unit) > 0, commission / np.abs(unit), 0.0)
+    return spread * 1e-4 + np.nan_to_num(per_unit, nan=0.0, posinf=0.0), rolled
 
 
 def exposure_costs(

@@ -137,6 +137,7 @@ def prepare_inputs(
     costs = config.costs
     table = market.instruments
     listed = [j for j, iid in enumerate(ids) if iid in table.index]
+    market.price_options([i for i in ids if i not in table.index])  # together, once per market
     for j in (j for j in range(N) if ids[j] not in table.index):  # on-demand options
         opt = IndexOption.from_id(ids[j])
         kind[j] = K.K_OPTION

@@ -44,6 +44,7 @@ def instrument_returns(market: MarketData, ids: list[str] | None = None) -> pd.D
     docstring for the definition per kind.
     """
     ids = list(market.instruments.index if ids is None else ids)
+    market.price_options([i for i in ids if is_option_id(i) and i not in market.instruments.index])
     out = {iid: market.cached(("instrument_return", iid), lambda i=iid: _return_of(market, i))
            for iid in ids}  # fmt: skip
     frame = pd.DataFrame(out, index=market.calendar, columns=ids)

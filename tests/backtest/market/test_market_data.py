@@ -118,3 +118,15 @@ def test_cached_results_equal_fresh_ones_and_never_cross_a_cut(synthetic_5y):
     assert cut._memo == {}  # a cut market starts with nothing computed on more data
     pd.testing.assert_frame_equal(instrument_returns(cut, ids), full.loc[:"2017-03-31"])
     assert pickle.loads(pickle.dumps(market))._memo == {}
+
+
+def test_options_priced_together_equal_each_priced_alone(synthetic_5y):
+    """The vectorised batch (:meth:`MarketData.price_options`) is the same arithmetic, element
+    by element: equal to the last bit, for calls and puts, live, expired and expiring later."""
+    ids = ["SPX-2018-06-15-P-2600", "SPX-2016-01-15-C-2000", "SPX-2014-12-19-P-1900",
+           "SPX-2021-03-19-P-3000", "SPX-2019-12-20-C-3100"]  # fmt: skip
+    alone = {i: synthetic_5y.option_price(i, synthetic_5y.calendar).to_numpy() for i in ids}
+    market = dataclasses.replace(synthetic_5y)
+    market.price_options(ids, chunk=2)
+    for i in ids:
+        np.testing.assert_array_equal(market.option_price(i).to_numpy(), alone[i])

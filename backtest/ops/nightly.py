@@ -276,7 +276,7 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
     check_writable(opts.out, "--out")
     check_writable(Path(opts.state).parent, "the folder of --state")
     with state_lock(opts.state):
-        stored = read_stored(opts.state)
+        stored = read_stored(opts.state, asof, opts.force)
         if stored is not None and stored.broken and not opts.force:
             raise NightlyError(EXIT_STATE, broken_chain(stored, opts.state))
         has_days = stored is not None and bool(stored.days)

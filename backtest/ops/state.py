@@ -376,12 +376,40 @@ def day_hash(conn: sqlite3.Connection, date: str, previous: str) -> str:
     return h.hexdigest()
 
 
-def verify_chain(conn: sqlite3.Connection) -> str | None:
-    """None when every stored day matches the hash chain; else the first day that does not
-    (its rows, an earlier day's or its chain value were changed after it was booked)."""
+def verify_chain(conn: sqlite3.Connection, last_days: int | None = None) -> str | None:
+    """None when every stored day checked matches the hash chain; else the first day that does
+    not (its rows, an earlier day's or its chain value were changed after it was booked).
+
+    ``last_days``: check only the last ``last_days`` booked days, starting from the stored chain
+    value of the day before them (None: the whole history, ~2.5 s for 20 years). The same
+    hashes as :func:`day_hash`, from one ordered read of each table.
+    """
+    days = conn.execute("SELECT date, next_date, config_hash, chain FROM days ORDER BY date")
+    days = days.fetchall()
     previous = ""
-    for date, chain in conn.execute("SELECT date, chain FROM days ORDER BY date").fetchall():
-        previous = day_hash(conn, date, previous)
+    if last_days is not None and len(days) > last_days:
+        previous = days[-last_days - 1][3] or ""
+        days = days[-last_days:]
+    first = days[0][0] if days else ""
+    by_day: dict[str, dict[str, list[tuple]]] = {d[0]: {} for d in days}
+    for table in DAY_TABLES:
+        cols, key = COLUMNS[table], DAY_COLUMN[table]
+        at = cols.index(key) if key in cols else None
+        query = (f"SELECT {', '.join(cols)}{'' if at is not None else ', ' + key} FROM {table} "
+                 f"WHERE {key} >= ? ORDER BY {', '.join(KEYS[table])}")  # fmt: skip
+        for row in conn.execute(query, (first,)):
+            date = row[at] if at is not None else row[-1]
+            if date in by_day:
+                by_day[date].setdefault(table, []).append(row if at is not None else row[:-1])
+    for date, next_date, config_hash, chain in days:
+        h = hashlib.sha256(previous.encode())
+        h.update(json.dumps([date, next_date, config_hash]).encode())
+        rows = by_day[date]
+        for table in DAY_TABLES:
+            h.update(f"|{table}|".encode())
+            for row in rows.get(table, ()):
+                h.update(json.dumps(list(row)).encode())
+        previous = h.hexdigest()
         if chain != previous:
             return date
     return None

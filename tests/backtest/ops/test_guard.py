@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from backtest.cli import main
@@ -81,8 +82,9 @@ def test_garbage_written_into_the_state_is_detected(state, tmp_path, capsys, con
 def test_a_changed_stored_day_breaks_the_hash_chain_and_force_rebuilds(state, tmp_path, capsys,
                                                                        config):  # fmt: skip
     conn = st.connect(state)
-    day = conn.execute("SELECT date FROM days ORDER BY date LIMIT 1 OFFSET 10").fetchone()[0]
-    with st.transaction(conn):  # a middle day, not the last: only the chain can see it
+    # a middle day, not the last (only the chain can see it), within the days every run checks
+    day = conn.execute("SELECT date FROM days ORDER BY date DESC LIMIT 1 OFFSET 10").fetchone()[0]
+    with st.transaction(conn):
         conn.execute("UPDATE nav SET cash = cash + 1 WHERE date = ?", (day,))
     assert st.verify_chain(conn) == day
     conn.close()
@@ -176,3 +178,21 @@ def test_published_files_follow_the_umask(tmp_path, config, capsys):
         os.umask(old)
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
     assert modes and set(modes.values()) == {0o644}, modes
+
+
+def test_an_old_change_is_caught_by_the_first_run_of_the_next_month(state, tmp_path, capsys,
+                                                                    config):  # fmt: skip
+    """Every run checks the last CHAIN_TAIL_DAYS booked days; the whole history is checked by
+    the first run of each month (and with --force)."""
+    from backtest.ops.guard import CHAIN_TAIL_DAYS, read_stored
+
+    conn = st.connect(state)
+    days = [r[0] for r in conn.execute("SELECT date FROM days ORDER BY date")]
+    with st.transaction(conn):
+        conn.execute("UPDATE nav SET cash = cash + 1 WHERE date = ?", (days[0],))
+    conn.close()
+    last = pd.Timestamp(days[-1])
+    same_month = read_stored(state, last, force=False)
+    next_month = read_stored(state, last + pd.offsets.MonthBegin(1), force=False)
+    assert next_month.broken == days[0] and read_stored(state, last, force=True).broken == days[0]
+    assert same_month.broken == (days[0] if len(days) <= CHAIN_TAIL_DAYS else None)

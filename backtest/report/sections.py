@@ -134,8 +134,9 @@ NOTES = {
     "the fund's compounded return (backtest.analytics.performance.attribute).",
     "attribution-strategy": "Each strategy's weight decided two days before times its "
     "standalone return (decide at t, trade at t+1's close, earn from t+2). The residual is the "
-    "gap to the fund's actual return: whole contracts, limits, the no-trade buffer, and actual "
-    "trading costs instead of the flat 2 bp of the strategy return streams.",
+    "gap to the fund's actual return: whole contracts, pre-trade limits, the no-trade buffer, "
+    "and the difference between the costs the fund paid and the simulator's cost model "
+    "charged to each strategy's own trades in its stream.",
     "attribution-asset-class": "The simulator's P&L of each asset class, net of trading costs.",
     "attribution-book": "P&L of the fund's own book and of the Subsidiary, net of trading costs.",
     "no-broad": "Not available: the run's market has no broad equity or bond index "

@@ -298,7 +298,8 @@ def run_kernel(
     Parameters (T days, N instruments)
     ----------
     price, prev_ref, fx, under, div, rate_for : (T, N) float64 — mark price (instrument ccy;
-        futures: the contract held at ``t``), yesterday's close of today's futures contract,
+        futures: the contract held at ``t``), yesterday's close of today's futures contract (read
+        for futures only),
         USD per unit of instrument currency, underlying price for notional, dividend per share
         on its ex-date, foreign short rate of a forward's currency.
     rolled : (T, N) bool — the futures position was rolled at ``t-1``'s close (known at ``t``:

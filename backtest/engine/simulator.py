@@ -185,10 +185,9 @@ def prepare_inputs(
         if paying:
             div[:, sec] = market.dividends.reindex(columns=sec_ids).fillna(0.0).to_numpy()
         commission[sec] = costs.commission_per_share_usd
-    not_future = kind != K.K_FUTURE
-    ref[:, not_future] = price[:, not_future]
     cost_bps[:] = [costs.half_spread_bps.get(str(a), 0.0) for a in asset_class]
-    filled = [price, ref, under]  # fx and rate_for stay 1 and 0 unless set above
+    # prev_ref is read for futures only (0 elsewhere); fx and rate_for stay 1 and 0 unless set
+    filled = [price, under] + ([ref] if (kind == K.K_FUTURE).any() else [])
     if (rows["currency"] != "USD").any() or len(fwd):
         filled.append(fx)
     if len(fwd):

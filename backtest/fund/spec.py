@@ -57,17 +57,22 @@ class StrategySpec:
         return self.label or self.name
 
 
+#: The overlay's own defaults: one home for them (:class:`allocator.Defensive`).
+_DEFENSIVE = {f.name: f.default for f in dataclasses.fields(al.Defensive) if f.name != "inner"}
+
+
 @dataclass(frozen=True)
 class DefensiveSpec:
-    """Settings of the defensive overlay (:class:`allocator.Defensive`): VIX levels in points,
-    drawdowns as positive fractions, ``defensive_weight`` a multiple of the normal weights."""
+    """Settings of the defensive overlay (:class:`allocator.Defensive`, whose defaults these
+    are): VIX levels in points, drawdowns as positive fractions, ``defensive_weight`` a multiple
+    of the normal weights."""
 
-    vix_above: float = 40.0
-    vix_below: float = 30.0
-    max_drawdown: float = 0.15
-    recover_drawdown: float = 0.05
-    defensive_weight: float = 0.1
-    drawdown_lookback_days: int | None = None
+    vix_above: float = _DEFENSIVE["vix_above"]
+    vix_below: float = _DEFENSIVE["vix_below"]
+    max_drawdown: float = _DEFENSIVE["max_drawdown"]
+    recover_drawdown: float = _DEFENSIVE["recover_drawdown"]
+    defensive_weight: float = _DEFENSIVE["defensive_weight"]
+    drawdown_lookback_days: int | None = _DEFENSIVE["drawdown_lookback_days"]
 
 
 @dataclass(frozen=True)

@@ -214,3 +214,13 @@ def test_without_look_back_the_sleeves_ramp_in_without_a_spike(synthetic_20y):
     for sleeve in w.columns:  # its first weight is a fraction of its weight a quarter later
         k = int(np.flatnonzero(w[sleeve].to_numpy() > 0)[0])
         assert w[sleeve].iloc[k] < 0.5 * w[sleeve].iloc[k + 63 : k + 126].median(), sleeve
+
+
+def test_the_defensive_spec_has_the_overlays_parameters_and_defaults():
+    import dataclasses
+
+    import allocator as al
+    from backtest.fund.spec import DefensiveSpec
+
+    overlay = {f.name: f.default for f in dataclasses.fields(al.Defensive) if f.name != "inner"}
+    assert dataclasses.asdict(DefensiveSpec()) == overlay

@@ -109,6 +109,15 @@ def _rolling_var(
     ~20 s cold, for little gain on two cores: see the speed notes in the README.)
     """
     n, m = returns.shape
+    # by instrument, missing returns as 0: the inner loop runs down contiguous memory. Per day
+    # the terms are still added in column order, and adding a signed zero leaves a sum that
+    # started at +0.0 unchanged, so the figures equal skipping the missing returns exactly.
+    by_instrument = np.zeros((m, n))
+    for s in range(n):
+        for i in range(m):
+            r = returns[s, i]
+            if np.isfinite(r):
+                by_instrument[i, s] = r
     out = np.full(rows.shape[0], np.nan)
     for k in range(rows.shape[0]):
         t = rows[k]
@@ -117,13 +126,11 @@ def _rolling_var(
             continue
         held = np.flatnonzero(weights[t] != 0.0)
         daily = np.zeros(t - start + 1)
-        for s in range(start, t + 1):
-            acc = 0.0
-            for i in held:
-                r = returns[s, i]
-                if np.isfinite(r):
-                    acc += weights[t, i] * r
-            daily[s - start] = acc
+        for i in held:
+            w = weights[t, i]
+            r_i = by_instrument[i, start : t + 1]
+            for s in range(daily.shape[0]):
+                daily[s] += w * r_i[s]
         cum = np.cumsum(daily)
         hor = cum[horizon - 1 :] - np.concatenate((np.zeros(1), cum[: cum.shape[0] - horizon]))
         out[k] = max(-np.quantile(hor, 1.0 - q), 0.0)

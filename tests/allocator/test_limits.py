@@ -170,3 +170,42 @@ def test_rolling_var_kernel_equals_its_plain_python_twin_and_a_hand_count():
     daily = np.nansum(r[t - 249 : t + 1] * w[t], axis=1)
     ten_day = np.array([daily[k : k + 10].sum() for k in range(241)])
     assert compiled[t] == pytest.approx(max(-np.quantile(ten_day, 0.01), 0.0), rel=1e-12)
+
+
+def _row_by_row_var(returns, weights, rows, lookback, horizon, q, min_obs):
+    """The previous arithmetic: one sum per day over the held instruments, missing returns
+    skipped (compiled by numba in the test, as the kernel is)."""
+    out = np.full(len(rows), np.nan)
+    for k in range(len(rows)):
+        t = rows[k]
+        start = max(0, t - lookback + 1)
+        if t - start + 1 < max(min_obs, 2 * horizon):
+            continue
+        held = np.flatnonzero(weights[t] != 0.0)
+        daily = np.zeros(t - start + 1)
+        for s in range(start, t + 1):
+            acc = 0.0
+            for i in held:
+                r = returns[s, i]
+                if np.isfinite(r):
+                    acc += weights[t, i] * r
+            daily[s - start] = acc
+        cum = np.cumsum(daily)
+        hor = cum[horizon - 1 :] - np.concatenate((np.zeros(1), cum[: cum.shape[0] - horizon]))
+        out[k] = max(-np.quantile(hor, 1.0 - q), 0.0)
+    return out
+
+
+def test_rolling_var_by_instrument_equals_the_row_by_row_sum_to_the_last_bit():
+    from numba import njit
+
+    from allocator.limits import _rolling_var
+
+    rng = np.random.default_rng(5)
+    r = rng.normal(0.0, 0.01, (300, 8))
+    r[rng.random(r.shape) < 0.1] = np.nan
+    r[rng.random(r.shape) < 0.1] = 0.0  # exact zeros with negative weights: signed zeros
+    w = np.where(rng.random(r.shape) < 0.5, rng.normal(0.0, 0.3, r.shape), 0.0)
+    rows = np.arange(300, dtype=np.int64)
+    expected = njit(_row_by_row_var)(r, w, rows, 120, 5, 0.99, 40)
+    np.testing.assert_array_equal(_rolling_var(r, w, rows, 120, 5, 0.99, 40), expected)

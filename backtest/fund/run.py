@@ -130,12 +130,12 @@ def strategy_streams(spec: FundSpec, market: MarketData, steps=None):
         except StrategyInputError as exc:
             skipped[s.column] = str(exc)
         else:  # the standalone stream the allocator sees, also computed once per market
-            costs = spec.fund  # the simulator's cost model and roll rule: part of the key
-            key = ("strategy_return", *strategy_key(strategy), repr(costs.costs),
-                   costs.roll_days_before_expiry)  # fmt: skip
+            config = spec.fund  # the simulator's cost model and roll rule: part of the key
+            key = ("strategy_return", *strategy_key(strategy), repr(config.costs),
+                   config.roll_days_before_expiry)  # fmt: skip
             pos = positions[s.column]
             streams[s.column] = market.cached(
-                key, lambda p=pos, c=costs: strategy_stream(p, market, c)
+                key, lambda p=pos, c=config: strategy_stream(p, market, c)
             )
         if steps is not None:
             steps.update()

@@ -295,31 +295,9 @@ class MarketData:
         """
         opt = IndexOption.from_id(option) if isinstance(option, str) else option
         if dates is None:  # every date: computed once per option for this market
-            marks = self.cached(("option_price", opt.id), lambda: self._option_marks(opt, None))
-            return marks.copy()
-        return self._option_marks(opt, pd.DatetimeIndex(dates))
-
-    def _option_marks(self, opt: IndexOption, dates: pd.DatetimeIndex | None) -> pd.Series:
-        """:meth:`option_price` on ``dates`` (None: the whole calendar, read without look-ups)."""
-        rows = self.calendar if dates is None else dates
-        tau = _tau_years(rows, opt.expiry)
-        spot = self._column(self.index, opt.root, dates)
-        dy_col = f"{opt.root}_DY"
-        q = self._column(self.index, dy_col, dates) if dy_col in self.index else np.zeros(len(rows))
-        r = self._column(self.rates, "USD", dates)
-        vol = self.implied_vol(opt.strike, opt.expiry, dates, opt.root).to_numpy()
-        live = tau > 0
-        price = np.empty(len(rows))
-        price[live] = bs_price(
-            spot[live], opt.strike, tau[live], r[live], q[live], vol[live], opt.is_call
-        )
-        if (~live).any():
-            settle_idx = int(self.calendar.searchsorted(opt.expiry, side="right")) - 1
-            # expired before the data starts: the settlement level is unknown
-            settle = self.index[opt.root].iloc[settle_idx] if settle_idx >= 0 else np.nan
-            payoff = max(settle - opt.strike, 0.0) if opt.is_call else max(opt.strike - settle, 0.0)
-            price[~live] = payoff
-        return pd.Series(price, index=rows, name=opt.id)
+            self.price_options([opt])
+            return self._memo[("option_price", opt.id)].copy()
+        return self._marks_of([opt], opt.root, opt.is_call, pd.DatetimeIndex(dates))[0]
 
     @staticmethod
     def _column(frame: pd.DataFrame, column: str, dates) -> np.ndarray:
@@ -354,18 +332,22 @@ class MarketData:
                                       root, is_call), strict=True):  # fmt: skip
                     self._memo[("option_price", opt.id)] = marks
 
-    def _marks_of(self, opts: list[IndexOption], root: str, is_call: bool) -> list[pd.Series]:
-        """Every-date marks of options on one root and of one type, computed together."""
-        cal = self.calendar
-        n, k = len(cal), len(opts)
-        tau = np.concatenate([_tau_years(cal, o.expiry) for o in opts])
-        spot = np.tile(self.index[root].to_numpy(), k)
+    def _marks_of(
+        self, opts: list[IndexOption], root: str, is_call: bool, dates=None
+    ) -> list[pd.Series]:
+        """Marks of options on one root and of one type, computed together, on ``dates`` (None:
+        every date, read without index look-ups): the arithmetic of :meth:`option_price`."""
+        rows = self.calendar if dates is None else dates
+        n, k = len(rows), len(opts)
+        tau = np.concatenate([_tau_years(rows, o.expiry) for o in opts])
+        spot = np.tile(self._column(self.index, root, dates), k)
         dy_col = f"{root}_DY"
-        q = np.tile(self.index[dy_col].to_numpy(), k) if dy_col in self.index else np.zeros(n * k)
-        q_fwd = q if dy_col in self.index else 0.0  # as index_forward reads it
-        r = np.tile(self.rates["USD"].to_numpy(), k)
+        has_dy = dy_col in self.index
+        q = np.tile(self._column(self.index, dy_col, dates), k) if has_dy else np.zeros(n * k)
+        q_fwd = q if has_dy else 0.0  # as index_forward reads it
+        r = np.tile(self._column(self.rates, "USD", dates), k)
         strike = np.repeat(np.array([o.strike for o in opts], dtype="float64"), n)
-        surf = self.vol_surface
+        surf = self.vol_surface if dates is None else self.vol_surface.loc[rows]
         vol = surface_vol(
             np.tile(surf[list(SURFACE_COLUMNS[:5])].to_numpy(), (k, 1)),
             np.asarray(SURFACE_TENORS_YEARS),
@@ -385,11 +367,11 @@ class MarketData:
             p = price[j * n : (j + 1) * n].copy()
             dead = ~live[j * n : (j + 1) * n]
             if dead.any():
-                settle_idx = int(cal.searchsorted(opt.expiry, side="right")) - 1
+                settle_idx = int(self.calendar.searchsorted(opt.expiry, side="right")) - 1
                 settle = self.index[root].iloc[settle_idx] if settle_idx >= 0 else np.nan
                 payoff = settle - opt.strike if is_call else opt.strike - settle
                 p[dead] = max(payoff, 0.0)
-            out.append(pd.Series(p, index=cal, name=opt.id))
+            out.append(pd.Series(p, index=rows, name=opt.id))
         return out
 
     def __getstate__(self) -> dict:

@@ -36,44 +36,63 @@ def cost_rates(market: MarketData, ids: list[str], config: FundConfig):
     """(cost per unit of notional traded, roll flags), each of shape (n_dates, n_ids).
 
     The rate is a decimal (0.0005 = 5 bp); the roll flag is True on the row whose opening
-    position was rolled at the previous close (the kernel's ``rolled``).
+    position was rolled at the previous close (the kernel's ``rolled``). Each instrument's
+    columns are computed once per market and cost model, the missing ones together.
     """
     n_dates = len(market.calendar)
     rate = np.zeros((n_dates, len(ids)))
     rolled = np.zeros((n_dates, len(ids)), dtype=bool)
     roll_days = config.roll_days_before_expiry
-    for j, iid in enumerate(ids):  # each instrument's column once per market and cost model
-        key = ("cost_rate", iid, repr(config.costs), roll_days)
-        rate[:, j], rolled[:, j] = market.cached(
-            key, lambda i=iid: _cost_rate(market, i, config.costs, roll_days)
-        )
+    keys = [("cost_rate", iid, repr(config.costs), roll_days) for iid in ids]
+    columns = market.cached_batch(
+        keys, lambda missing: _cost_rates([k[1] for k in missing], market, config.costs, roll_days)
+    )
+    for j, (r, f) in enumerate(columns):
+        rate[:, j], rolled[:, j] = r, f
     return rate, rolled
 
 
-def _cost_rate(market: MarketData, iid: str, costs, roll_days: int):
-    """(cost per unit of notional traded, roll flags) of one instrument, arrays (n_dates,)."""
+def _unit_notional_usd(market: MarketData, ids: list[str]) -> np.ndarray:
+    """USD notional of one unit of each listed id (multiplier × price × FX), (n_dates, n_ids):
+    :meth:`MarketData.notional_per_unit_usd` for many ids in one array operation."""
+    table = market.instruments.loc[ids]
+    mult = table["multiplier"].to_numpy(dtype="float64")
+    fx = market.fx
+    fx_cols = {c: fx[c].to_numpy(dtype="float64") for c in fx.columns}
+    fx_cols.setdefault("USD", np.ones(len(market.calendar)))
+    nan = np.full(len(market.calendar), np.nan)  # an unknown currency, as fx_to_usd
+    fx_by_id = np.column_stack([fx_cols.get(c, nan) for c in table["currency"]])
+    return market.prices[ids].to_numpy(dtype="float64") * mult * fx_by_id
+
+
+def _cost_rates(ids: list[str], market: MarketData, costs, roll_days: int) -> list:
+    """(cost per unit of notional traded, roll flags) of each id, arrays (n_dates,)."""
     table = market.instruments
-    rolled = np.zeros(len(market.calendar), dtype=bool)
-    if iid not in table.index:  # an on-demand index option
-        opt = IndexOption.from_id(iid)
-        spread = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
-        unit = opt.multiplier * market.index[opt.root].to_numpy()
-        commission = costs.commission_per_contract_usd
-    else:
-        row = table.loc[iid]
-        kind = InstrumentKind(row["kind"])
-        spread = costs.half_spread_bps.get(str(row["asset_class"]), 0.0)
-        unit = market.notional_per_unit_usd([iid])[iid].to_numpy()
-        if kind in FUTURE_KINDS:
+    listed = [i for i in ids if i in table.index]
+    units = dict(zip(listed, _unit_notional_usd(market, listed).T, strict=True)) if listed else {}
+    out = []
+    for iid in ids:
+        rolled = np.zeros(len(market.calendar), dtype=bool)
+        if iid not in table.index:  # an on-demand index option
+            opt = IndexOption.from_id(iid)
+            spread = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
+            unit = opt.multiplier * market.index[opt.root].to_numpy()
             commission = costs.commission_per_contract_usd
-            rolled = futures_roll_flags(market, iid, roll_days)
-        elif kind is InstrumentKind.CURRENCY_FORWARD:
-            commission = 0.0
         else:
-            commission = costs.commission_per_share_usd
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_unit = np.where(np.abs(unit) > 0, commission / np.abs(unit), 0.0)
-    return spread * 1e-4 + np.nan_to_num(per_unit, nan=0.0, posinf=0.0), rolled
+            kind = InstrumentKind(table.at[iid, "kind"])
+            spread = costs.half_spread_bps.get(str(table.at[iid, "asset_class"]), 0.0)
+            unit = units[iid]
+            if kind in FUTURE_KINDS:
+                commission = costs.commission_per_contract_usd
+                rolled = futures_roll_flags(market, iid, roll_days)
+            elif kind is InstrumentKind.CURRENCY_FORWARD:
+                commission = 0.0
+            else:
+                commission = costs.commission_per_share_usd
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_unit = np.where(np.abs(unit) > 0, commission / np.abs(unit), 0.0)
+        out.append((spread * 1e-4 + np.nan_to_num(per_unit, nan=0.0, posinf=0.0), rolled))
+    return out
 
 
 def exposure_costs(

@@ -393,6 +393,18 @@ class MarketData:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def cached_batch(self, keys: list[tuple], compute: Callable[[list[tuple]], list]) -> list:
+        """:meth:`cached` for several keys whose values are cheaper computed together:
+        ``compute(missing)`` is called once with the keys not computed yet for this market (in
+        the order given) and returns their values in that order; returns every key's value."""
+        missing = list(dict.fromkeys(k for k in keys if k not in self._memo))
+        if missing:
+            values = compute(missing)
+            if len(values) != len(missing):
+                raise ValueError(f"cached_batch: {len(values)} values for {len(missing)} keys")
+            self._memo.update(zip(missing, values, strict=True))
+        return [self._memo[k] for k in keys]
+
     # ------------------------------------------------------------------ comparison
     def equals(self, other: MarketData) -> bool:
         """Exact equality of every field (used by the round-trip tests)."""
@@ -413,6 +425,14 @@ class MarketData:
         return f"MarketData({self.name!r}, {len(self.calendar)} days {span}, instruments={kinds})"
 
 
+_NS_PER_DAY = 86_400_000_000_000
+
+
 def _tau_years(dates: pd.DatetimeIndex, expiry: pd.Timestamp) -> np.ndarray:
-    """Calendar-day ACT/365 time from each date's close to expiry, in years."""
-    return ((expiry - dates).days.to_numpy()).astype("float64") / 365.0
+    """Calendar-day ACT/365 time from each date's close to expiry, in years.
+
+    Whole days as :attr:`pandas.Timedelta.days` counts them (floored), from the nanosecond
+    integers without building a TimedeltaIndex.
+    """
+    ns = pd.Timestamp(expiry).as_unit("ns").value - dates.as_unit("ns").asi8
+    return (ns // _NS_PER_DAY).astype("float64") / 365.0

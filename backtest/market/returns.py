@@ -45,10 +45,67 @@ def instrument_returns(market: MarketData, ids: list[str] | None = None) -> pd.D
     """
     ids = list(market.instruments.index if ids is None else ids)
     market.price_options([i for i in ids if is_option_id(i) and i not in market.instruments.index])
-    out = {iid: market.cached(("instrument_return", iid), lambda i=iid: _return_of(market, i))
-           for iid in ids}  # fmt: skip
-    frame = pd.DataFrame(out, index=market.calendar, columns=ids)
-    return frame.replace([np.inf, -np.inf], np.nan)
+    keys = [("instrument_return", iid) for iid in ids]
+    columns = market.cached_batch(
+        keys, lambda missing: _returns_of(market, [k[1] for k in missing])
+    )
+    values = np.column_stack(columns) if columns else np.empty((len(market.calendar), 0))
+    values = np.where(np.isinf(values), np.nan, values)
+    return pd.DataFrame(values, index=market.calendar, columns=ids)
+
+
+def _returns_of(market: MarketData, ids: list[str]) -> list[np.ndarray]:
+    """Each id's daily return (arrays of shape (n_dates,)): the listed equities, ETFs and
+    futures together in one array operation each, the rest one by one (:func:`_return_of`)."""
+    table = market.instruments
+    listed = [i for i in ids if i in table.index]
+    kinds = {i: InstrumentKind(k) for i, k in zip(listed, table.loc[listed, "kind"], strict=True)}
+    futures = [i for i in listed if kinds[i] in FUTURE_KINDS]
+    equities = [i for i in listed if kinds[i] in _TOTAL_RETURN_KINDS and i in market.prices]
+    out = dict(zip(futures, _futures_returns(market, futures).T, strict=True)) if futures else {}
+    if equities:
+        out.update(zip(equities, _total_returns(market, equities).T, strict=True))
+    return [out[i] if i in out else _return_of(market, i).to_numpy() for i in ids]
+
+
+#: Kinds whose return is the total return of their price and dividends.
+_TOTAL_RETURN_KINDS = frozenset({InstrumentKind.EQUITY, InstrumentKind.ETF})
+
+
+def _lagged(a: np.ndarray) -> np.ndarray:
+    """Rows shifted down by one (row 0 NaN): ``DataFrame.shift(1)`` on an array."""
+    out = np.empty_like(a)
+    out[0] = np.nan
+    out[1:] = a[:-1]
+    return out
+
+
+def _futures_returns(market: MarketData, ids: list[str]) -> np.ndarray:
+    """``(adjusted[t] − adjusted[t−1]) / |held price[t−1]|`` for futures (dates × ids), the
+    arithmetic of :func:`_return_of` on all of them at once."""
+    n = len(market.calendar)
+    nan = np.full(n, np.nan)
+    price = {i: market.prices[i].to_numpy(dtype="float64") if i in market.prices else None
+             for i in ids}  # fmt: skip
+    adj = np.column_stack([market.adjusted[i].to_numpy(dtype="float64")
+                           if i in market.adjusted else (price[i] if price[i] is not None else nan)
+                           for i in ids])  # fmt: skip
+    held = np.column_stack([price[i] if price[i] is not None and np.isfinite(price[i]).any()
+                            else adj[:, j] for j, i in enumerate(ids)])  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (adj - _lagged(adj)) / np.abs(_lagged(held))
+
+
+def _total_returns(market: MarketData, ids: list[str]) -> np.ndarray:
+    """``(price[t] + dividend[t]) / price[t−1] − 1`` for equities and ETFs (dates × ids)."""
+    price = market.prices[ids].to_numpy(dtype="float64")
+    paying = [i for i in ids if i in market.dividends]
+    total = price.copy()
+    if paying:
+        cols = [j for j, i in enumerate(ids) if i in market.dividends]
+        total[:, cols] = price[:, cols] + market.dividends[paying].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return total / _lagged(price) - 1.0
 
 
 def _return_of(market: MarketData, iid: str) -> pd.Series:

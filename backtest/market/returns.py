@@ -65,6 +65,9 @@ def _returns_of(market: MarketData, ids: list[str]) -> list[np.ndarray]:
     out = dict(zip(futures, _futures_returns(market, futures).T, strict=True)) if futures else {}
     if equities:
         out.update(zip(equities, _total_returns(market, equities).T, strict=True))
+    options = [i for i in ids if i not in table.index and is_option_id(i)]
+    if options:
+        out.update(zip(options, _option_returns(market, options).T, strict=True))
     return [out[i] if i in out else _return_of(market, i).to_numpy() for i in ids]
 
 
@@ -94,6 +97,17 @@ def _futures_returns(market: MarketData, ids: list[str]) -> np.ndarray:
                             else adj[:, j] for j, i in enumerate(ids)])  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
         return (adj - _lagged(adj)) / np.abs(_lagged(held))
+
+
+def _option_returns(market: MarketData, ids: list[str]) -> np.ndarray:
+    """``(mark[t] − mark[t−1]) / underlying[t−1]`` for on-demand index options (dates × ids)."""
+    market.price_options(ids)
+    opts = [IndexOption.from_id(i) for i in ids]
+    marks = np.column_stack([market.option_price(o).to_numpy() for o in opts])
+    under = {r: market.index[r].to_numpy(dtype="float64") for r in {o.root for o in opts}}
+    lagged = {r: _lagged(u[:, None])[:, 0] for r, u in under.items()}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (marks - _lagged(marks)) / np.column_stack([lagged[o.root] for o in opts])
 
 
 def _total_returns(market: MarketData, ids: list[str]) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from backtest.engine.config import FundConfig
 from backtest.engine.costs import cost_rates
 from backtest.engine.simulator import futures_roll_flags
-from backtest.market.instruments import FUTURE_KINDS, InstrumentKind
+from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind
 from backtest.market.market_data import _tau_years
 from backtest.market.returns import _return_of, instrument_returns
 
@@ -22,6 +22,16 @@ def test_returns_computed_together_equal_each_alone(synthetic_5y):
     for iid in m.instruments.index:
         alone = _return_of(m, iid).replace([np.inf, -np.inf], np.nan).to_numpy()
         assert np.array_equal(together[iid].to_numpy(), alone, equal_nan=True), iid
+    spx = m.index["SPX"]
+    options = [
+        IndexOption("SPX", m.calendar[k], round(spx.iloc[k - 30] * f), call).id
+        for k, f, call in ((200, 0.9, True), (400, 1.0, False), (900, 0.95, True))
+    ]
+    together = instrument_returns(m, [*m.instruments.index, *options])
+    for oid in options:  # option marks over the underlying's previous level
+        alone = _return_of(m, oid).replace([np.inf, -np.inf], np.nan).to_numpy()
+        assert np.isfinite(alone).sum() > 30
+        assert np.array_equal(together[oid].to_numpy(), alone, equal_nan=True), oid
     again = instrument_returns(m, list(m.instruments.index[::-1]))  # from the cache, any order
     assert again.equals(together[list(m.instruments.index[::-1])])
 

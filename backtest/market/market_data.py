@@ -203,7 +203,26 @@ class MarketData:
     def _take(self, rows: slice) -> MarketData:
         changes = {name: getattr(self, name).iloc[rows] for name in DATED_FIELDS}
         changes["curves"] = {root: c.iloc[rows] for root, c in self.curves.items()}
-        return dataclasses.replace(self, calendar=self.calendar[rows], **changes)
+        cut = dataclasses.replace(self, calendar=self.calendar[rows], **changes)
+        cut._memo.update(self._row_local_marks(rows, cut))
+        return cut
+
+    def _row_local_marks(self, rows: slice, cut: MarketData) -> dict:
+        """The option marks already computed that the cut market would compute identically.
+
+        A mark on a row reads that row's index level, rates and surface, and after expiry the
+        index level on the expiry date: so an option expiring on or after the cut's first day
+        has, on the cut, the rows of its mark here (tested). One expiring before it is left to
+        be recomputed (its settlement level is not in the cut). Nothing computed on rows outside
+        the cut is carried over."""
+        if not len(cut.calendar):
+            return {}
+        first = cut.calendar[0]
+        return {
+            key: marks.iloc[rows]
+            for key, marks in self._memo.items()
+            if key[0] == "option_price" and IndexOption.from_id(key[1]).expiry >= first
+        }
 
     # ------------------------------------------------------------------ queries
     @property

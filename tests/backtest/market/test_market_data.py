@@ -115,9 +115,39 @@ def test_cached_results_equal_fresh_ones_and_never_cross_a_cut(synthetic_5y):
     ids = ["ES", "FWD-EUR-1M", "EQ001", "MMF", opt]
     full = instrument_returns(market, ids)
     cut = market.until("2017-03-31")
-    assert cut._memo == {}  # a cut market starts with nothing computed on more data
+    # a cut market starts with nothing computed on more data: only the rows of option marks,
+    # which read each row's own data (test_a_cut_keeps_the_option_marks_it_would_compute)
+    assert {k[0] for k in cut._memo} <= {"option_price"}
     pd.testing.assert_frame_equal(instrument_returns(cut, ids), full.loc[:"2017-03-31"])
     assert pickle.loads(pickle.dumps(market))._memo == {}
+
+
+@pytest.mark.parametrize("window", [("until", "2017-03-31"), ("between", "2016-06-17", None),
+                                    ("between", "2016-01-04", "2018-02-28")])  # fmt: skip
+def test_a_cut_keeps_the_option_marks_it_would_compute(synthetic_5y, window):
+    """Marks carried into a cut equal the marks the cut computes on its own, to the last bit:
+    options expiring before the cut (not carried), on its first day, inside, after its end and
+    after the market's end."""
+    market = dataclasses.replace(synthetic_5y)
+    cal = market.calendar
+    how, a, *b = window
+    cut_of = (lambda m: m.until(a)) if how == "until" else (
+        lambda m: m.between(a, b[0] or m.end))  # fmt: skip
+    fresh_cut = cut_of(dataclasses.replace(synthetic_5y))
+    expiries = [cal[10], fresh_cut.start, cal[cal.searchsorted(fresh_cut.start) + 40],
+                fresh_cut.end, cal[-1], cal[-1] + pd.Timedelta(days=90)]  # fmt: skip
+    opts = [IndexOption("SPX", e, k, call).id for e in expiries
+            for k, call in ((2000.0, False), (2400.0, True))]  # fmt: skip
+    market.price_options(opts)
+    cut = cut_of(market)
+    carried = {k[1] for k in cut._memo}
+    assert carried == {o for o in opts if IndexOption.from_id(o).expiry >= cut.start}
+    # the ones expiring before a cut that starts later are recomputed
+    assert (len(carried) < len(set(opts))) == (cut.start > market.start)
+    for o in opts:
+        np.testing.assert_array_equal(cut.option_price(o).to_numpy(),
+                                      fresh_cut.option_price(o).to_numpy())  # fmt: skip
+        pd.testing.assert_index_equal(cut.option_price(o).index, cut.calendar)
 
 
 def test_options_priced_together_equal_each_priced_alone(synthetic_5y):

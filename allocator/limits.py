@@ -27,6 +27,7 @@ and whether it was breached.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -198,16 +199,34 @@ def _var_limit_all_dates(market: MarketData, limits: Limits) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------- pre-trade
+class LimitedTargets(NamedTuple):
+    """What :func:`apply_limits` did.
+
+    ``targets``: the compliant targets (dates × ids, fraction of net assets); ``actions``: a log
+    (date, rule, subject, figure, scale) of the first day each instrument rule bound and of
+    every day the VaR test scaled; ``scale``: the factor (dates,) by which the whole book was
+    scaled on each decision date (gross leverage × VaR; 1 when neither bound, NaN where no
+    decision) — every position of the book, so every strategy's sleeve, is held at ``scale`` ×
+    its pre-limit size, apart from the instrument rules (bans, industry, illiquid) that trim
+    single columns.
+    """
+
+    targets: pd.DataFrame
+    actions: pd.DataFrame
+    scale: pd.Series
+
+
 def apply_limits(
     targets: pd.DataFrame,
     market: MarketData,
     limits: Limits | None = None,
     returns: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> LimitedTargets:
     """Scale or trim ``targets`` (dates × ids, fraction of net assets) so that the fund complies.
 
-    Returns the compliant targets and a log of actions (date, rule, figure, limit, scale).
-    NaN rows (no decision) stay NaN. Uses only data up to each decision date.
+    Returns a :class:`LimitedTargets` (the compliant targets, the log of actions and the
+    whole-book scale of each date). NaN rows (no decision) stay NaN. Uses only data up to each
+    decision date.
     """
     limits = limits or Limits()
     table = instrument_attributes(market, targets.columns)
@@ -251,11 +270,14 @@ def apply_limits(
             d = exposure.index[over.to_numpy()][0]
             log.append((d, "illiquid", "illiquid", exposure[d], scale[d]))
 
+    book_scale = pd.Series(np.where(decided, 1.0, np.nan), index=out.index, name="limit_scale")
     gross = out.abs().sum(axis=1)
     cap = limits.gross_leverage_max * limits.headroom
     over = gross > cap
     if over.any():
-        out = out.mul((cap / gross).where(over, 1.0), axis=0)
+        gross_scale = (cap / gross).where(over, 1.0)
+        out = out.mul(gross_scale, axis=0)
+        book_scale = book_scale * gross_scale
         d = gross.index[over.to_numpy()][0]
         log.append((d, "gross_leverage", "fund", gross[d], cap / gross[d]))
 
@@ -269,7 +291,9 @@ def apply_limits(
         if over.any():
             scale = (allowed / fund_var).where(over, 1.0)
             out.loc[scale.index] = out.loc[scale.index].mul(scale, axis=0)
+            book_scale.loc[scale.index] = book_scale.loc[scale.index] * scale
             for d in scale.index[over.to_numpy()]:
                 log.append((d, "var_18f4", "fund", fund_var[d], scale[d]))
     actions = pd.DataFrame(log, columns=["date", "rule", "subject", "figure", "scale"])
-    return out, actions.sort_values("date", kind="stable").reset_index(drop=True)
+    actions = actions.sort_values("date", kind="stable").reset_index(drop=True)
+    return LimitedTargets(out, actions, book_scale)

@@ -20,6 +20,8 @@ import pandas as pd
 #: A futures position rolls at most this many business days before expiry (about a quarter:
 #: the longest contract cycle the simulator handles).
 MAX_ROLL_DAYS = 60
+#: Upper bound of the cost-scaled position buffer's reference cost (bp per unit traded).
+MAX_BUFFER_COST_REF_BPS = 100.0
 
 
 class CashVehicle(StrEnum):
@@ -154,7 +156,17 @@ class FundConfig:
     #: also skip a change smaller than this fraction of the target position (pysystemtrade-style
     #: position buffering: vol-scaled targets wobble daily; trading every wobble costs more than
     #: it tracks)
-    no_trade_buffer_pct_position: float = 0.10
+    no_trade_buffer_pct_position: float = 0.15
+    #: > 0: each instrument's position buffer is ``no_trade_buffer_pct_position × (c / ref)^(1/3)``
+    #: with ``c`` its cost per unit of notional traded (half spread + commission per unit, bp)
+    #: on the sizing day: costly instruments trade less often (the optimal no-trade band of a
+    #: proportional cost grows as its cube root, Davis & Norman 1990); 0: the same buffer for
+    #: every instrument. At 5 bp an equity (5 bp + commission) keeps ~15%, a bond future (1 bp)
+    #: ~9%, a rate future (0.5 bp) ~7% (figures in the README, "No-trade buffer")
+    no_trade_buffer_cost_ref_bps: float = 5.0
+    #: outside the position buffer, trade to the buffer's near edge rather than to the target
+    #: (Carver, *Systematic Trading*, 2015, ch. 11: the smallest trade that restores the band)
+    no_trade_buffer_to_edge: bool = True
     roll_days_before_expiry: int = 5
     subsidiary: SubsidiaryPolicy = field(default_factory=SubsidiaryPolicy)
     cash_vehicle: CashVehicle = CashVehicle.TBILL
@@ -188,9 +200,16 @@ class FundConfig:
             "expense_ratio",
             "no_trade_buffer_pct_nav",
             "no_trade_buffer_pct_position",
+            "no_trade_buffer_cost_ref_bps",
             "money_market_fee_annual",
         ):
             _check(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
+        _check(self.no_trade_buffer_pct_position <= 1,
+               "no_trade_buffer_pct_position must be a fraction of the position in [0, 1], "
+               f"got {self.no_trade_buffer_pct_position}")  # fmt: skip
+        _check(self.no_trade_buffer_cost_ref_bps <= MAX_BUFFER_COST_REF_BPS,
+               f"no_trade_buffer_cost_ref_bps must be in [0, {MAX_BUFFER_COST_REF_BPS}] bp "
+               f"(0: not scaled by cost), got {self.no_trade_buffer_cost_ref_bps}")  # fmt: skip
         _check(self.expense_ratio < 0.2, "expense_ratio must be an annual decimal (0.0095)")
         _check(
             0 <= self.roll_days_before_expiry <= MAX_ROLL_DAYS,
@@ -215,6 +234,8 @@ class FundConfig:
             costs=CostModel.zero(),
             no_trade_buffer_pct_nav=0.0,
             no_trade_buffer_pct_position=0.0,
+            no_trade_buffer_cost_ref_bps=0.0,
+            no_trade_buffer_to_edge=False,
             earn_interest=False,
             flows=FlowSchedule(),
         )

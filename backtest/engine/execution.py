@@ -51,9 +51,17 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
              price, rolled, fx, under, rate_for, r_usd, day_number, kind, book, mult,
              expiry_idx, cost_bps, commission, target, na_dec, na_now, buffer_pct, impact,
              cash, flow_cash, trade_qty, trade_price, trade_cost, fund,
-             size_at_execution, buffer_rel):  # fmt: skip
+             size_at_execution, buffer_rel, buffer_cost_ref_bps, buffer_to_edge):  # fmt: skip
     """Trade towards ``target[t-1]`` at ``t``'s close; purchases limited by each book's cash,
-    long securities sold pro rata when a book's cash (after pending redemptions) is negative."""
+    long securities sold pro rata when a book's cash (after pending redemptions) is negative.
+
+    No-trade buffers: a change worth less than ``buffer_pct`` of net assets is skipped; an open
+    position is left alone while within ``band`` units of the whole-unit target ``desired``,
+    ``band = buffer_rel × |desired|``, times ``(c / buffer_cost_ref_bps)^(1/3)`` when
+    ``buffer_cost_ref_bps > 0`` (``c``: the instrument's half spread plus commission per unit
+    of notional, bp, at the sizing day's prices); outside it, the trade goes to the target, or
+    to the band's near edge when ``buffer_to_edge``.
+    """
     N = q.shape[0]
     d = t - 1
     order = np.zeros(N)
@@ -83,8 +91,17 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
         # no-trade buffer: skip changes smaller than a fraction of net assets or of the target
         if delta == 0.0 or abs(delta) * abs(unit) < buffer_pct * na_dec:
             continue
-        if current != 0.0 and abs(delta) < buffer_rel * abs(desired):
-            continue
+        if current != 0.0:
+            band = buffer_rel * abs(desired)
+            if buffer_cost_ref_bps > 0.0:
+                c_bps = cost_bps[i] + commission[i] / abs(unit) * 1e4
+                band *= (c_bps / buffer_cost_ref_bps) ** (1.0 / 3.0)
+            if abs(delta) < band:
+                continue
+            if buffer_to_edge:  # the smallest whole-unit trade that restores the band
+                delta = np.sign(delta) * np.ceil(abs(delta) - band)
+                if delta == 0.0:
+                    continue
         order[i] = delta
         fill[i] = px
         if k == K_SECURITY or k == K_OPTION:

@@ -421,6 +421,7 @@ def run_kernel(
                      expiry_idx, cost_bps, commission, target, na_prev, na,
                      params.buffer_pct_nav, params.impact_bps_per_pct, cash, flow[F_CASH],
                      trade_qty, trade_price, trade_cost, fund, params.size_at_execution,
-                     params.buffer_pct_position)  # fmt: skip
+                     params.buffer_pct_position, params.buffer_cost_ref_bps,
+                     params.buffer_to_edge)  # fmt: skip
         na_prev = na
     return qty, mv, notional, pnl, cost, trade_qty, trade_price, trade_cost, fund

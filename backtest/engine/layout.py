@@ -63,6 +63,8 @@ class KernelParams(NamedTuple):
     has_subsidiary_instruments: bool
     size_at_execution: bool  # size on the execution day's net assets (else the decision day's)
     buffer_pct_position: float  # no-trade buffer, fraction of the open position
+    buffer_cost_ref_bps: float  # > 0: position buffer × (instrument's cost rate / this)^(1/3)
+    buffer_to_edge: bool  # outside the position buffer, trade to its edge (else to the target)
 
 
 class KernelOutputs(NamedTuple):

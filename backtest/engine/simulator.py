@@ -244,6 +244,8 @@ def kernel_params(config: FundConfig, has_sub: bool) -> K.KernelParams:
         has_subsidiary_instruments=bool(has_sub),
         size_at_execution=config.size_at == "execution",
         buffer_pct_position=float(config.no_trade_buffer_pct_position),
+        buffer_cost_ref_bps=float(config.no_trade_buffer_cost_ref_bps),
+        buffer_to_edge=bool(config.no_trade_buffer_to_edge),
     )
 
 

@@ -8,7 +8,8 @@ result, so notebooks, the CLI and the nightly job all use one code path.
 Data flow (``docs/ARCHITECTURE.md``): each strategy's exposures (fraction of its capital) → its
 standalone
 return stream (lagged by the engine's convention) → allocator weights (from returns up to the
-previous day) → fund targets = Σ weight × exposures → limits (scale down to comply) → the
+previous day) → fund targets = Σ weight × exposures → limits (scale down to comply; the
+whole-book scale of each day is kept, :attr:`FundRun.limit_scale`) → the
 simulator (trade at the next close, book the day after) → post-trade compliance.
 """
 
@@ -60,6 +61,10 @@ class FundRun:
     skipped: dict[str, str]
     history: MarketData | None = None
     history_returns: pd.DataFrame | None = None
+    #: the pre-trade limits' whole-book scale on each decision date (fund days; 1 where no
+    #: limit scaled the book): every sleeve was held at ``limit_scale`` × its weight
+    #: (:class:`allocator.limits.LimitedTargets`)
+    limit_scale: pd.Series | None = None
 
     @property
     def nav(self) -> pd.DataFrame:
@@ -168,7 +173,7 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
     steps.set_postfix_str("limits")
     raw = combine(positions, weights)
     limits = spec.limits
-    targets, actions = apply_limits(raw, market, limits, returns=inst_returns)
+    targets, actions, limit_scale = apply_limits(raw, market, limits, returns=inst_returns)
     steps.update()
     steps.set_postfix_str("simulation")
     fund_market = market
@@ -177,6 +182,7 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
         fund_market = market.cached(key, lambda: market.between(start, market.end))
         positions = {k: p.loc[start:] for k, p in positions.items()}
         targets = targets.loc[start:]
+        limit_scale = limit_scale.loc[start:]
         if len(actions):
             actions = actions[pd.DatetimeIndex(actions["date"]) >= start].reset_index(drop=True)
     result = simulate(fund_market, targets, spec.fund)
@@ -198,6 +204,7 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
         skipped,
         history=market,
         history_returns=history_returns,
+        limit_scale=limit_scale.fillna(1.0),
     )
 
 

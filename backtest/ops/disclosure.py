@@ -8,8 +8,9 @@ row ``t`` (business day ``D``) and nothing after it:
   sizing of the targets decided at ``D`` (``backtest.engine.kernel._execute``),
   ``trunc(target × net_assets_D / (multiplier × underlying_D × fx_D)) − position``, where the
   position is what the books hold once ``D``'s executions and in-kind baskets are booked; orders
-  inside the no-trade buffers (a fraction of net assets, a fraction of the target position)
-  are dropped, as the kernel does. They equal the trades the simulator executes at ``D+1``
+  inside the no-trade buffers (a fraction of net assets, a fraction of the target position
+  scaled by the instrument's cost) are dropped, and outside the position buffer an order goes
+  to its edge, as the kernel does. They equal the trades the simulator executes at ``D+1``
   except on days it flags ``cash_shortfall`` (purchases scaled to the cash available at
   ``D+1``'s prices, which ``D`` cannot know). This replicates the kernel's sizing rule; the
   tests compare the orders with the simulator's trades, so a change to one shows at once. With
@@ -124,9 +125,20 @@ def order_columns(snap: Snapshot, t: int) -> dict[str, np.ndarray]:
     params = a["params"]
     buffer = params.buffer_pct_nav * na
     ok &= (delta != 0.0) & ~(np.abs(delta) * np.abs(unit) < buffer)
-    # the buffer relative to the target position
-    rel = params.buffer_pct_position
-    ok &= ~((current != 0.0) & (np.abs(delta) < rel * np.abs(desired)))
+    # the buffer relative to the target position, scaled by the instrument's cost, and the
+    # trade to the band's edge (the kernel's rule, backtest.engine.execution._execute)
+    band = params.buffer_pct_position * np.abs(desired)
+    if params.buffer_cost_ref_bps > 0.0:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c_bps = a["cost_bps"] + a["commission"] / np.abs(unit) * 1e4
+            band = band * (c_bps / params.buffer_cost_ref_bps) ** (1.0 / 3.0)
+    is_open = current != 0.0
+    ok &= ~(is_open & (np.abs(delta) < band))
+    if params.buffer_to_edge:
+        with np.errstate(invalid="ignore"):
+            edge = np.sign(delta) * np.ceil(np.abs(delta) - band)
+        delta = np.where(is_open & ok, edge, delta)
+        ok &= delta != 0.0
     j = np.flatnonzero(ok)
     ref = a["price"][t, j].copy()
     fwd = a["kind"][j] == K.K_FORWARD

@@ -12,6 +12,7 @@ Files written (all in ``out_dir``):
 ``flows.csv``              creations and redemptions
 ``compliance.csv``         every limit on every day: date, rule, figure, limit, breach, applies
 ``limit_actions.csv``      pre-trade scaling done to comply
+``limit_scale.csv``        the limits' whole-book scale on each decision date (1 when none bound)
 ``metrics.json``           headline figures
 ``benchmarks.csv``         levels of the proxy multi-strategy index, equity, bond and 60/40
 ``pnl_by_asset_class.csv`` daily P&L (USD, net of costs) by asset class; ``pnl_by_book.csv`` by book

@@ -31,6 +31,7 @@ EXTRA_FILES = {
     "cash_rate": "cash_rate.csv",
     "exposure": "exposure_by_asset_class.csv",
     "turnover": "turnover_by_strategy.csv",
+    "limit_scale": "limit_scale.csv",
 }
 #: Column of ``turnover_by_strategy.csv`` with the fund's own turnover (netted, after limits).
 FUND_TURNOVER = "fund (netted, after limits)"
@@ -64,6 +65,7 @@ class RunFolder:
     cash_rate: pd.DataFrame | None = None
     exposure: pd.DataFrame | None = None
     turnover: pd.DataFrame | None = None
+    limit_scale: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -81,7 +83,10 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
     net notional by asset class over net assets
     (:func:`backtest.analytics.portfolio.exposure_by_group`); ``turnover_by_strategy.csv``: the
     daily turnover of each strategy's sleeve of the targets and of the fund's targets
-    (:data:`FUND_TURNOVER`), fractions of net assets. Each is written with ``to_csv``.
+    (:data:`FUND_TURNOVER`), fractions of net assets; ``limit_scale.csv``: the factor by which
+    the pre-trade limits scaled the whole book on each decision date, column ``limit_scale``
+    (1 where none did; :attr:`backtest.fund.run.FundRun.limit_scale`), so that the attribution
+    credits each strategy with the weight the fund held. Each is written with ``to_csv``.
     """
     result, dates = run.result, run.nav.index
     rates = run.market.rates["USD"] if "USD" in run.market.rates else pd.Series(0.0, index=dates)
@@ -89,6 +94,7 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
     info = result.instrument_info
     flows = strategy_turnover(run.positions, run.weights).reindex(dates).fillna(0.0)
     flows[FUND_TURNOVER] = turnover(run.targets).reindex(dates).fillna(0.0)
+    scale = pd.Series(1.0, index=dates) if run.limit_scale is None else run.limit_scale
     return {
         "benchmarks.csv": benchmark_series(run.market),
         "pnl_by_asset_class.csv": result.pnl_by("asset_class"),
@@ -98,6 +104,7 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
             result.notionals, info["asset_class"], run.nav["net_assets"]
         ),
         "turnover_by_strategy.csv": flows,
+        "limit_scale.csv": scale.reindex(dates).fillna(1.0).to_frame("limit_scale"),
     }
 
 

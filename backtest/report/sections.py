@@ -132,11 +132,14 @@ NOTES = {
     "attribution": "Cash interest, expenses and creation/redemption fees are items of their "
     "own; contributions over the previous day's net assets are linked so that they add up to "
     "the fund's compounded return (backtest.analytics.performance.attribute).",
-    "attribution-strategy": "Each strategy's weight decided two days before times its "
-    "standalone return (decide at t, trade at t+1's close, earn from t+2). The residual is the "
-    "gap to the fund's actual return: whole contracts, pre-trade limits, the no-trade buffer, "
-    "and the difference between the costs the fund paid and the simulator's cost model "
-    "charged to each strategy's own trades in its stream.",
+    "attribution-strategy": "Each strategy's weight decided two days before, as the fund held "
+    "it after the pre-trade limits scaled the whole book (gross leverage, VaR: weight × "
+    "limit_scale.csv), times its standalone return net of the simulator's cost model on its "
+    "own trades (decide at t, trade at t+1's close, earn from t+2). The residual is the gap to "
+    "the fund's actual return: the no-trade buffer and whole contracts (fewer trades, lower "
+    "costs, positions drifting from the targets), limits that trim single instruments "
+    "(industry, illiquid, banned), netting of trades across strategies, and the accounting "
+    "of futures margin, forwards and options against the return model.",
     "attribution-asset-class": "The simulator's P&L of each asset class, net of trading costs.",
     "attribution-book": "P&L of the fund's own book and of the Subsidiary, net of trading costs.",
     "no-broad": "Not available: the run's market has no broad equity or bond index "

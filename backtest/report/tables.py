@@ -143,12 +143,25 @@ def _other_items(nav: pd.DataFrame) -> dict[str, pd.Series]:
             "creation/redemption fees": nav["fees"]}  # fmt: skip
 
 
+def held_weights(run: RunFolder) -> pd.DataFrame:
+    """The weight at which the fund held each strategy's sleeve, decided on each date: the
+    allocator's weight × the pre-trade limits' whole-book scale of that date
+    (``limit_scale.csv``; 1 when the run folder has none). Dates × strategies, on the fund's
+    days."""
+    weights = run.weights.reindex(run.nav.index).fillna(0.0)
+    if run.limit_scale is None:
+        return weights
+    scale = run.limit_scale["limit_scale"].reindex(weights.index).fillna(1.0)
+    return weights.mul(scale, axis=0)
+
+
 def strategy_pnl(run: RunFolder) -> pd.DataFrame:
-    """Daily P&L (USD) by strategy, ``weight[t−2] × strategy_return[t] × net_assets[t−1]``, plus
+    """Daily P&L (USD) by strategy, ``held_weight[t−2] × strategy_return[t] × net_assets[t−1]``
+    (:func:`held_weights`: the allocator's weight after the pre-trade limits' scaling), plus
     cash interest, expenses, fees and the implementation residual, so that the items add up to
     the day's change in net assets less flows."""
     nav = run.nav
-    weights = run.weights.reindex(nav.index).fillna(0.0)
+    weights = held_weights(run)
     sr = run.strategy_returns.reindex(index=nav.index, columns=weights.columns).fillna(0.0)
     held = weights.shift(STRATEGY_WEIGHT_LAG_DAYS).fillna(0.0)
     pnl = (held * sr).mul(nav["net_assets"].shift(1), axis=0).fillna(0.0)

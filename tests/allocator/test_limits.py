@@ -57,7 +57,7 @@ def test_industry_limit_caught_and_fixed():
     assert caught
     fig = comp[comp["rule"] == "industry"]["figure"].max()
     assert 0.3 < fig < 0.34  # 32% in Technology at purchase, drifting with prices
-    fixed, actions = apply_limits(raw, market)
+    fixed, actions, _ = apply_limits(raw, market)
     row = fixed.iloc[5]
     assert row["TECH1"] + row["TECH2"] == pytest.approx(0.25 * 0.9)  # limit × headroom
     assert row["BANK1"] == pytest.approx(0.1)  # other industries untouched
@@ -74,7 +74,7 @@ def test_illiquid_limit_caught_at_purchase_and_fixed():
     assert caught
     ill = comp[comp["rule"] == "illiquid"]
     assert ill["applies"].sum() == 1  # tested at the time of purchase only
-    fixed, _ = apply_limits(raw, market)
+    fixed, _, _ = apply_limits(raw, market)
     assert fixed.iloc[5]["ILLQ"] == pytest.approx(0.15 * 0.9)
     assert not rule_breached(market, fixed, "illiquid")[0]
 
@@ -85,8 +85,11 @@ def test_gross_leverage_caught_and_fixed():
     limits = Limits(gross_leverage_max=6.0, var_absolute_max=10.0, reference=None)
     caught, _ = rule_breached(market, raw, "gross_leverage", limits)
     assert caught
-    fixed, actions = apply_limits(raw, market, limits)
+    fixed, actions, scale = apply_limits(raw, market, limits)
     assert fixed.iloc[5]["FUT"] == pytest.approx(6.0 * 0.9)
+    # the whole book was scaled by 6 × 0.9 / 8 on every decision date (none before day 5)
+    assert scale.iloc[5] == pytest.approx(5.4 / 8.0) and scale.iloc[:5].isna().all()
+    np.testing.assert_allclose(fixed["FUT"], raw["FUT"] * scale, rtol=1e-15)
     assert not rule_breached(market, fixed, "gross_leverage", limits)[0]
 
 
@@ -96,8 +99,9 @@ def test_var_test_caught_and_fixed():
     limits = Limits(gross_leverage_max=100.0)
     caught, comp = rule_breached(market, raw, "var_18f4", limits)
     assert caught
-    fixed, actions = apply_limits(raw, market, limits)
+    fixed, actions, book_scale = apply_limits(raw, market, limits)
     scale = fixed.iloc[300]["FUT"] / 25.0
+    assert book_scale.iloc[300] == pytest.approx(scale, rel=1e-12)
     assert 0 < scale < 1 and (actions["rule"] == "var_18f4").any()
     # after scaling, the fund's VaR on the decision date equals 200% of the reference's
     row = actions[actions["rule"] == "var_18f4"].iloc[0]
@@ -109,7 +113,7 @@ def test_banned_instruments_removed_and_caught():
     raw = one_shot(market, {"BRIT": 0.1, "NONISG": 0.5, "FUT": 0.2})
     assert rule_breached(market, raw, "non_us_equity")[0]
     assert rule_breached(market, raw, "isg")[0]
-    fixed, actions = apply_limits(raw, market)
+    fixed, actions, _ = apply_limits(raw, market)
     assert fixed.iloc[5]["BRIT"] == 0 and fixed.iloc[5]["NONISG"] == 0
     assert fixed.iloc[5]["FUT"] == pytest.approx(0.2)
     assert set(actions["rule"]) >= {"non_us_equity", "isg"}
@@ -136,9 +140,10 @@ def test_subsidiary_cap_and_negative_cash_checks_catch_crafted_books():
 def test_clean_targets_have_no_breaches_and_no_actions():
     market = crafted_market()
     raw = one_shot(market, {"TECH1": 0.1, "BANK1": 0.1, "FUT": 0.5})
-    fixed, actions = apply_limits(raw, market)
+    fixed, actions, scale = apply_limits(raw, market)
     pd.testing.assert_frame_equal(fixed, raw)
     assert actions.empty
+    assert scale.iloc[5] == 1.0 and scale.drop(scale.index[5]).isna().all()
     result = simulate(market, fixed, FundConfig.frictionless(1e7))
     assert breaches(check_limits(result, market)).empty
 

@@ -1,11 +1,14 @@
 """The fund simulator: equity cross-check against vectorbt, sizing, timing, bad input, twin."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from backtest.engine import execution
 from backtest.engine import kernel as sim_kernel
-from backtest.engine.config import Flow, FlowSchedule, FundConfig
+from backtest.engine.config import CostModel, Flow, FlowSchedule, FundConfig
 from backtest.engine.simulator import prepare_inputs, simulate
 from backtest.market.market_data import MarketData
 
@@ -168,6 +171,9 @@ def test_bad_targets_give_clear_errors(mutate, message):
         ({"creation_fee_fixed_usd": -1.0}, "creation_fee_fixed_usd must be >= 0"),
         ({"creation_unit_shares": 0}, "creation unit must be > 0"),
         ({"expense_ratio": 0.95}, "annual decimal"),
+        ({"no_trade_buffer_pct_position": 1.5}, "no_trade_buffer_pct_position must be"),
+        ({"no_trade_buffer_cost_ref_bps": -1.0}, "no_trade_buffer_cost_ref_bps must be >= 0"),
+        ({"no_trade_buffer_cost_ref_bps": 500.0}, r"must be in \[0, 100.0\] bp"),
     ],
 )
 def test_bad_config_gives_clear_errors(changes, message):
@@ -199,6 +205,73 @@ def test_kernel_agrees_with_its_plain_python_twin():
     plain = sim_kernel.run_kernel.py_func(**inputs.arrays)
     for a, b in zip(compiled, plain, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-9, equal_nan=True)
+
+
+def daily_noisy_targets(market: MarketData, seed=6) -> pd.DataFrame:
+    """Targets that wobble every day around slow weights: the no-trade buffers bind often."""
+    rng = np.random.default_rng(seed)
+    n, m = len(market.calendar), len(market.prices.columns)
+    base = np.linspace(0.05, 0.2, m) * np.where(np.arange(m) % 3 == 2, -1.0, 1.0)
+    wobble = base * (1.0 + 0.15 * rng.standard_normal((n, m)))
+    return pd.DataFrame(wobble, index=market.calendar, columns=market.prices.columns)
+
+
+def test_execution_with_the_cost_scaled_edge_buffer_agrees_with_its_plain_python_twin(
+    monkeypatch,
+):
+    """The built-in buffers (15% of the position × (cost / 5 bp)^(1/3), trades to the band's
+    edge) on daily wobbling targets, the kernel against its plain-Python twin with the
+    execution step (``_execute``, ``_raise_cash``, ``_roll_costs``) uncompiled too."""
+    market = equity_market(n_days=120, n_stocks=6)
+    cfg = FundConfig(initial_shares=200_000, flows=FlowSchedule(ap_daily_prob=0.1, seed=2))
+    assert cfg.no_trade_buffer_to_edge and cfg.no_trade_buffer_cost_ref_bps == 5.0
+    inputs = prepare_inputs(market, daily_noisy_targets(market), cfg)
+    compiled = sim_kernel.run_kernel(**inputs.arrays)
+    monkeypatch.setattr(sim_kernel, "_execute", execution._execute.py_func)
+    monkeypatch.setattr(sim_kernel, "_roll_costs", execution._roll_costs.py_func)
+    monkeypatch.setattr(execution, "_raise_cash", execution._raise_cash.py_func)
+    plain = sim_kernel.run_kernel.py_func(**inputs.arrays)
+    for a, b in zip(compiled, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-9, equal_nan=True)
+    # the buffer was exercised: most days skipped, and trades cut to the band's edge
+    out = sim_kernel.KernelOutputs(*compiled)
+    traded_days = (out.trade_qty[1:] != 0.0).mean()
+    assert 0.05 < traded_days < 0.6
+    na = out.fund[:, sim_kernel.C_NET_ASSETS]
+    price = inputs.arrays["price"]
+    target = inputs.arrays["target"]
+    t, i = np.nonzero(out.trade_qty[2:] != 0.0)
+    t = t + 2
+    desired = np.trunc(target[t - 1, i] * na[t - 1] / price[t - 1, i])
+    before = out.qty[t, i]  # held at t (T+1 booking: nothing pending at t's close beforehand)
+    short_of_target = np.abs(before + out.trade_qty[t, i] - desired) >= 1.0
+    assert short_of_target.mean() > 0.5
+
+
+def test_position_buffer_to_the_edge_and_scaled_by_cost_by_hand():
+    """One stock, frictionless but for a 40 bp half spread: held at a target of 0.5, the target
+    moves to 0.58 (+14% of the new position). A 10% buffer trades, to the band's edge: the
+    position after the trade is ceil-rounded to 90% of the target quantity. Scaled by cost with
+    a 5 bp reference, the band is 10% × (40 / 5)^(1/3) = 20%: no trade."""
+    market = equity_market(n_days=30, n_stocks=1)
+    cal = market.calendar
+    tg = pd.DataFrame(np.nan, index=cal, columns=market.prices.columns)
+    tg.iloc[2], tg.iloc[5] = 0.5, 0.58
+    costs = dataclasses.replace(CostModel.zero(), half_spread_bps={"equity": 40.0})
+    cfg = FundConfig.frictionless(1e6).replace(
+        costs=costs, no_trade_buffer_pct_position=0.10, no_trade_buffer_to_edge=True
+    )
+    result = simulate(market, tg, cfg)
+    trades = result.trades
+    assert list(trades["date"]) == [cal[3], cal[6]]
+    na5 = result.nav["net_assets"].iloc[5]
+    desired = np.trunc(0.58 * na5 / market.prices.iloc[5, 0])
+    held = trades["quantity"].iloc[0]
+    edge = desired - 0.10 * desired  # the band's near edge, below the target
+    assert trades["quantity"].iloc[1] == np.ceil(edge - held)
+    scaled = simulate(market, tg, cfg.replace(no_trade_buffer_cost_ref_bps=5.0)).trades
+    assert list(scaled["date"]) == [cal[3]]
+    assert 0.10 < 1 - held / desired < 0.20  # the change: outside the plain band, inside 20%
 
 
 def test_in_kind_creation_delivers_the_basket_and_the_cash_component():

@@ -85,6 +85,18 @@ CASES = {
         ["[fund.costs]", "half_spread_bps"],
     ),
     "unknown strategy key": (edit(TREND, TREND + "\nparam = {}"), ["did you mean 'params'"]),
+    "buffer wider than the position": (
+        edit("no_trade_buffer_pct_position = 0.15", "no_trade_buffer_pct_position = 15"),
+        ["[fund]", "no_trade_buffer_pct_position must be a fraction", "[0, 1]"],
+    ),
+    "absurd buffer cost reference": (
+        edit("no_trade_buffer_cost_ref_bps = 5.0", "no_trade_buffer_cost_ref_bps = 5000.0"),
+        ["[fund]", "no_trade_buffer_cost_ref_bps must be in [0, 100.0] bp"],
+    ),
+    "string for the buffer's edge rule": (
+        edit("no_trade_buffer_to_edge = true", 'no_trade_buffer_to_edge = "yes"'),
+        ["[fund] no_trade_buffer_to_edge", "'yes'"],
+    ),
 }
 
 

@@ -22,7 +22,6 @@ import pandas as pd
 import pytest
 
 from backtest.cli import main
-from backtest.engine.config import FundConfig
 from backtest.engine.simulator import simulate
 from backtest.fund.run import run_fund
 from backtest.fund.spec import FundSpec
@@ -164,11 +163,18 @@ def test_orders_are_the_next_days_trades_and_the_disclosure_its_holdings(booked,
                                atol=1e-4)  # fmt: skip
 
 
-def test_orders_equal_next_day_trades_without_a_buffer(tmp_path, capsys, calendar):
-    no_buffer = "no_trade_buffer_pct_nav = 0.0"
-    if "no_trade_buffer_pct_position" in {f.name for f in dataclasses.fields(FundConfig)}:
-        no_buffer += "\nno_trade_buffer_pct_position = 0.0"
-    cfg = write_config(tmp_path / "f.toml", ("no_trade_buffer_pct_nav = 0.002", no_buffer))
+NO_BUFFERS = (
+    ("no_trade_buffer_pct_nav = 0.002", "no_trade_buffer_pct_nav = 0.0"),
+    ("no_trade_buffer_pct_position = 0.15", "no_trade_buffer_pct_position = 0.0"),
+)
+
+
+@pytest.mark.parametrize("edits", [NO_BUFFERS, ()], ids=["without buffers", "with the buffers"])
+def test_orders_equal_next_day_trades(tmp_path, capsys, calendar, edits):
+    """The orders replicate the kernel's sizing, with or without the no-trade buffers (the
+    built-in fund's: a fraction of net assets, 15% of the position scaled by each instrument's
+    cost, trades to the band's edge)."""
+    cfg = write_config(tmp_path / "f.toml", *edits)
     code, _, _ = run(capsys, cfg, "2015-12-31", tmp_path / "s.sqlite", tmp_path / "out")
     assert code == 0
     result = run_fund(FundSpec.from_toml(cfg)).result

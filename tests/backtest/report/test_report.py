@@ -3,6 +3,7 @@ backtest.analytics.metrics on nav.csv, escaped names, valid embedded PNGs, a PDF
 section, the run-folder extras, and the ``report`` command."""
 
 import base64
+import dataclasses
 import io
 import json
 import re
@@ -168,14 +169,42 @@ def test_attributions_add_up_to_the_fund_return(run_dir):
         assert by_year.loc["Since inception", "Total"] == pytest.approx(per_share, abs=1e-4)
         assert cumulative.iloc[-1].sum() == pytest.approx(total, abs=1e-9)
     assert set(run.pnl_by_book.columns) == {"fund", "subsidiary"}
-    # the strategy items are weight[t-2] × strategy return[t] × net assets[t-1]
+    # the strategy items are weight[t-2] × limit scale[t-2] × strategy return[t] × net
+    # assets[t-1], the scale read back from limit_scale.csv
     pnl = R.strategy_pnl(run)
     t = nav.index[400]
     k = nav.index.get_loc(t)
+    scale = run.limit_scale["limit_scale"].iloc[k - 2]
     expected = (
-        run.weights.iloc[k - 2] * run.strategy_returns.iloc[k] * nav["net_assets"].iloc[k - 1]
-    )
+        run.weights.iloc[k - 2] * scale * run.strategy_returns.iloc[k]
+        * nav["net_assets"].iloc[k - 1]
+    )  # fmt: skip
     np.testing.assert_allclose(pnl.loc[t, run.weights.columns], expected, rtol=1e-12)
+
+
+def test_strategies_are_credited_with_the_weights_held_after_the_limits(tmp_path):
+    """Hand-worked: weights A 1.0, B 0.5; the limits scaled the whole book to 0.5 on the first
+    day. Day 2 earns the day-0 decision: A 0.5 × 10% × 100 = 5, B 0.25 × 4% × 100 = 1 USD; net
+    assets rose 7, so 1 USD is unexplained. Day 3 earns the unscaled day-1 weight: A 1.0 × 2% ×
+    107 = 2.14 USD, all of the change."""
+    dates = pd.bdate_range("2024-01-01", periods=5)
+    zero = [0.0] * 5
+    nav = pd.DataFrame({"net_assets": [100.0, 100.0, 107.0, 109.14, 109.14], "flow_value": zero,
+                        "interest": zero, "expenses": zero, "fees": zero}, index=dates)  # fmt: skip
+    weights = pd.DataFrame({"A": 1.0, "B": 0.5}, index=dates)
+    returns = pd.DataFrame({"A": [0, 0, 0.10, 0.02, 0], "B": [0, 0, 0.04, 0, 0]}, index=dates)
+    scale = pd.DataFrame({"limit_scale": [0.5, 1.0, 1.0, 1.0, 1.0]}, index=dates)
+    run = R.RunFolder(tmp_path, nav, weights, returns, pd.DataFrame(), limit_scale=scale)
+    pnl = R.strategy_pnl(run)
+    assert pnl.loc[dates[2], ["A", "B"]].tolist() == pytest.approx([5.0, 1.0], abs=1e-12)
+    assert pnl.loc[dates[3], ["A", "B"]].tolist() == pytest.approx([2.14, 0.0], abs=1e-12)
+    residual = pnl["implementation (residual)"]
+    assert residual.tolist() == pytest.approx([0.0, 0.0, 1.0, 0.0, 0.0], abs=1e-9)
+    pd.testing.assert_frame_equal(R.held_weights(run).iloc[:1],
+                                  pd.DataFrame({"A": 0.5, "B": 0.25}, index=dates[:1]))  # fmt: skip
+    # credited with the allocator's weights, day 2 would claim 10 + 2 and leave −5 unexplained
+    unscaled = R.strategy_pnl(dataclasses.replace(run, limit_scale=None))
+    assert unscaled["implementation (residual)"].iloc[2] == pytest.approx(-5.0, abs=1e-9)
 
 
 def test_limits_table_counts_breaches_and_finds_least_headroom():

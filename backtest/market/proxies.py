@@ -15,14 +15,16 @@ financing rate less the dividend yield), on rows quoting both legs, clipped to
 ``± carry_rate_bound``, carried forward to rows without it (0 before the first), then the
 median of the last ``carry_median_days`` (10) rows: a stale carry quote on one day (SP500
 2000-10-19: -8.5% against +5.9% either side) would otherwise move the level by 2%. At the held
-contract's expiry ``tau = 0`` and the level is the future's price.
+contract's expiry ``tau = 0`` and the level is the future's price. A day without a futures
+price keeps the last level (at most :data:`GAP_FILL_DAYS` days in a row).
 
 **Implied volatility** (``vol_surface``, :func:`surface_from_vix_curve`): the VIX futures curve
 read as the ATM term structure. On each date the quoted legs of the VIX curve (price, carry,
 forward contracts), ordered by expiry, give ``atm_1m = nearest / 100`` (so the 30-day ATM vol is
 the front VIX future over 100, by construction), ``atm_2m`` the second nearest, ``atm_3m`` the
 third, and ``atm_6m = atm_12m`` the farthest quoted (flat beyond the curve); a missing leg
-takes the farthest quoted one. The smile is linear in standardised log-moneyness
+takes the farthest quoted one; a day with none quoted keeps the last surface (at most
+:data:`GAP_FILL_DAYS` days in a row). The smile is linear in standardised log-moneyness
 ``m = ln(K/F) / sqrt(tau)``: ``skew = -skew_level / atm_1m``, so in
 :func:`backtest.market.pricing.surface_vol` the 1-month vol is ``atm_1m - skew_level * m``
 (``skew_level`` 0.18: the synthetic market's average, about 6 vol points over ATM for a 90%
@@ -57,6 +59,9 @@ from backtest.market.market_data import SURFACE_COLUMNS, MarketData
 from backtest.market.returns import instrument_returns
 
 _LEGS = ("price", "carry", "forward")
+#: Most consecutive days without a futures price over which the index level is carried forward
+#: (the sample misses SP500 on a few single days, e.g. the 2015-12-18 option expiry).
+GAP_FILL_DAYS = 5
 
 
 @dataclass(frozen=True)
@@ -111,11 +116,13 @@ def implied_carry_rate(curve: pd.DataFrame, bound: float = 0.20, median_days: in
 def index_from_future(curve: pd.DataFrame, bound: float = 0.20, median_days: int = 10):
     """Index level from its front future less carry: ``price * exp(-c * tau_price)``
     (:func:`implied_carry_rate`; ``tau`` floored at 0). Series on the curve's dates, index
-    points, NaN where the future has no price."""
+    points; a day the future has no price keeps the last level (up to :data:`GAP_FILL_DAYS`
+    days: an option expiring on such a day settles on it); NaN before the first price."""
     tau = np.maximum(_tau_years(pd.DatetimeIndex(curve.index), curve["price_expiry"]), 0.0)
     c = implied_carry_rate(curve, bound, median_days).to_numpy()
     level = curve["price"].to_numpy(dtype="float64") * np.exp(-c * np.nan_to_num(tau))
-    return pd.Series(level, index=curve.index, name="index_level")
+    level = pd.Series(level, index=curve.index, name="index_level")
+    return level.ffill(limit=GAP_FILL_DAYS).where(level.notna().cummax())
 
 
 def surface_from_vix_curve(
@@ -123,7 +130,8 @@ def surface_from_vix_curve(
 ) -> pd.DataFrame:
     """The vol surface (dates × :data:`~backtest.market.market_data.SURFACE_COLUMNS`) read from
     a VIX futures curve: the quoted legs ordered by expiry give the ATM vols (module docstring),
-    ``skew = -skew_level / atm_1m``, ``curvature`` constant. NaN rows where no leg is quoted."""
+    ``skew = -skew_level / atm_1m``, ``curvature`` constant. A day with no leg quoted keeps the
+    last row (up to :data:`GAP_FILL_DAYS` days); NaN before the first quote."""
     values = np.column_stack([curve[leg].to_numpy(dtype="float64") for leg in _LEGS]) / 100.0
     expiry = np.column_stack(
         [curve[f"{leg}_expiry"].to_numpy(dtype="datetime64[ns]").astype("int64") for leg in _LEGS]
@@ -139,7 +147,8 @@ def surface_from_vix_curve(
     with np.errstate(divide="ignore", invalid="ignore"):
         skew = -skew_level / atm[:, 0]
     data = np.column_stack([atm, skew, np.where(np.isfinite(skew), curvature, np.nan)])
-    return pd.DataFrame(data, index=curve.index, columns=list(SURFACE_COLUMNS))
+    surface = pd.DataFrame(data, index=curve.index, columns=list(SURFACE_COLUMNS))
+    return surface.ffill(limit=GAP_FILL_DAYS)
 
 
 def futures_benchmarks(market: MarketData, proxies: FuturesProxies) -> pd.DataFrame:

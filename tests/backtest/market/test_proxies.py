@@ -60,6 +60,11 @@ def test_index_is_the_front_future_less_its_implied_carry_by_hand():
     # before any carry quote the rate is 0 and the level is the future's price
     none = _curve(price, [np.nan] * 5, ["2020-03-15"] * 5, ["2020-06-15"] * 5)
     np.testing.assert_array_equal(index_from_future(none).to_numpy(), price)
+    # a day without a price keeps the last level; NaN before the first
+    gaps = _curve([np.nan, 3000.0, np.nan, 3010.0, 3020.0], [np.nan] * 5,
+                  ["2020-03-15"] * 5, ["2020-06-15"] * 5)  # fmt: skip
+    np.testing.assert_array_equal(index_from_future(gaps).to_numpy(),
+                                  [np.nan, 3000.0, 3000.0, 3010.0, 3020.0])  # fmt: skip
 
 
 def test_carry_median_removes_a_one_day_stale_carry_quote():
@@ -138,7 +143,9 @@ def real():
 @pytest.mark.realdata
 def test_real_index_tracks_the_sp500_front_future(real):
     spx, fut = real.index["SPX"], real.prices["SP500"]
-    assert spx.notna().sum() == fut.notna().sum() > 10_000
+    assert fut.notna().sum() > 10_000 and spx[fut.notna()].notna().all()
+    day = pd.Timestamp("2015-12-18")  # no SP500 price that day (an option expiry): carried
+    assert np.isnan(fut[day]) and spx[day] == spx.shift(1)[day]
     assert (spx / fut - 1).abs().max() < 0.03  # carry over at most a quarter
     # daily moves: the future's back-adjusted return (no roll jumps) against the index's
     r_fut = real.adjusted["SP500"].diff() / fut.shift(1)
@@ -161,4 +168,7 @@ def test_real_atm_1m_is_the_front_vix_future_over_100(real):
     front = values[np.arange(len(values)), nearest]
     atm = real.vol_surface["atm_1m"].to_numpy()
     np.testing.assert_array_equal(atm[ok], front[ok] / 100)
-    assert np.isnan(atm[~ok]).all() and ok.sum() > 4000
+    assert ok.sum() > 4000
+    # a day without a quote keeps the last surface (2022-04-14, an option expiry)
+    day = real.calendar.get_loc(pd.Timestamp("2022-04-14"))
+    assert not ok[day] and atm[day] == atm[day - 1]

@@ -39,8 +39,9 @@ yield either, options are priced on a forward equal to the index level (for a on
 neglected ``(r - q) tau`` is below 0.5% of the level).
 
 **Comparators** (``benchmarks``, :func:`futures_benchmarks`): excess-return levels (100 at each
-series' first return, compounding :func:`backtest.market.returns.instrument_returns`: the
-back-adjusted P&L over the held contract's price, rolls at no cost, no collateral interest) of
+series' first return, compounding the futures return of :mod:`backtest.market.returns`: the
+back-adjusted P&L over the held contract's price, rolls at no cost, no collateral interest; a
+day without a price returns 0, the move across it counts the day after) of
 each equity index and government bond future with prices, the main ones as ``equity_index``
 (SP500) and ``bond_index`` (US10) and the others as ``future_<ID>``, plus equal-weight baskets
 ``equity_futures`` and ``bond_futures`` (the mean daily return of the members quoted that day,
@@ -56,7 +57,6 @@ import pandas as pd
 
 from backtest.market.instruments import InstrumentKind
 from backtest.market.market_data import SURFACE_COLUMNS, MarketData
-from backtest.market.returns import instrument_returns
 
 _LEGS = ("price", "carry", "forward")
 #: Most consecutive days without a futures price over which the index level is carried forward
@@ -164,7 +164,7 @@ def futures_benchmarks(market: MarketData, proxies: FuturesProxies) -> pd.DataFr
         ids = [i for i in market.ids([kind]) if market.prices[i].notna().any()]
         if not ids:
             continue
-        returns = instrument_returns(market, ids)
+        returns = _gap_bridged_returns(market, ids)
         for ident in ids:
             name = f"{group}_index" if ident == main[group] else f"future_{ident}"
             out[name] = excess_return_level(returns[ident])
@@ -172,6 +172,17 @@ def futures_benchmarks(market: MarketData, proxies: FuturesProxies) -> pd.DataFr
     first = [c for c in ("equity_index", "bond_index") if c in out]
     return pd.DataFrame({c: out[c] for c in first + sorted(set(out) - set(first))},
                         index=market.calendar)  # fmt: skip
+
+
+def _gap_bridged_returns(market: MarketData, ids: list[str]) -> pd.DataFrame:
+    """The futures returns of :func:`backtest.market.returns.instrument_returns` (back-adjusted
+    change over the previous held price) with each series' inner gaps carried forward: a day
+    without a price returns 0 and the move across the gap counts on the day after it (left
+    NaN, the move would be lost from a level). NaN before the first and after the last price."""
+    adjusted, held = market.adjusted[ids], market.prices[ids]
+    inside = held.notna().cummax() & held[::-1].notna().cummax()[::-1]
+    returns = adjusted.ffill().diff() / held.ffill().shift(1).abs()
+    return returns.where(inside)
 
 
 def excess_return_level(returns: pd.Series, start_level: float = 100.0) -> pd.Series:

@@ -1,4 +1,4 @@
-"""Carry, trend and put writing on real futures (the pysystemtrade sample in ../shared/data/pysystemtrade).
+"""Carry, trend and put writing on real futures (the pysystemtrade sample, ../shared/data).
 
 Skipped with a reason when the sample is absent: the project never ships it.
 """
@@ -205,8 +205,9 @@ def test_the_simulator_marks_and_trades_the_puts_on_real_data(market):
     the options from the derived index and surface, and its NAV follows the leg's stream."""
     spec = FundSpec(
         strategies=(StrategySpec("put_write"),),
-        allocator=AllocatorSpec(method="equal_weight", min_weight=0.0, max_weight=1.0,
-                                vol_target_annual=None),  # fmt: skip
+        allocator=AllocatorSpec(
+            method="equal_weight", min_weight=0.0, max_weight=1.0, vol_target_annual=None
+        ),  # fmt: skip
         inception="2007-01-03",
     )
     run = run_fund(spec, market.between("2006-01-03", "2010-12-31"))

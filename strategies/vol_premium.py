@@ -209,8 +209,10 @@ class _MonthlyOptionBook:
         """What the market derived rather than read among the book's inputs (the index level,
         the vol surface, the USD rate: ``MarketData.approximations``), or None."""
         keys = (f"index.{self.underlying}", "vol_surface", "rates.USD")
-        found = [f"{k}: {market.approximations[k]}" for k in keys if k in market.approximations]
-        return "; ".join(found) or None
+        found = [k for k in keys if k in market.approximations]
+        if not found:
+            return None
+        return f"options priced on {', '.join(found)} derived by the loader (see the data notes)"
 
     def options(self, market: MarketData, is_call: bool) -> tuple[list[IndexOption], OptionCycles]:
         cyc, strikes = self.cycles(market)

@@ -226,5 +226,7 @@ def cmd_backtest(args) -> int:
     print(weights_note(run.weights, spec.allocator))
     for column, leg, text in strategy_notes(spec, run):
         print(f"note {column}.{leg}: {text}")
+    for what, text in run.market.approximations.items():
+        print(f"data {what}: derived, {text}")
     print("\n" + wrote_line(out))
     return ExitCode.LIMIT_BREACH if metrics["compliance_breaches"] else ExitCode.OK

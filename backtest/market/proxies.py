@@ -221,28 +221,23 @@ def with_futures_proxies(market: MarketData, proxies: FuturesProxies | None = No
         changes["vol_surface"] = surface_from_vix_curve(
             curves[p.vix_future], p.skew_level, p.curvature
         )
-        notes[f"index.{p.index_name}"] = (
-            f"{p.equity_future} front future less carry, F exp(-(r-q) tau), (r-q) implied by "
-            "its curve"
-        )
+        notes[f"index.{p.index_name}"] = f"{p.equity_future} front future less its curve's carry"
         notes["vol_surface"] = (
-            f"ATM vol = {p.vix_future} futures curve / 100 (1 month = front future), "
-            f"linear skew {p.skew_level:g} vol per unit ln(K/F)/sqrt(tau); overstates ATM vol "
-            "(VIX prices variance, futures sit above spot in contango)"
+            f"ATM = {p.vix_future} futures / 100 (1 month = front), linear skew "
+            f"{p.skew_level:g}; overstates ATM vol"
         )
     if "USD" not in market.rates:
         rates = market.rates.copy()
         rates["USD"] = p.usd_rate
         changes["rates"] = rates
-        notes["rates.USD"] = f"no rates in the data: constant {p.usd_rate:.2%} (cash earns it)"
+        notes["rates.USD"] = f"{p.usd_rate:.2%}, none in the data (cash earns it)"
     if market.benchmarks.shape[1] == 0:
         bench = futures_benchmarks(market, p)
         if bench.shape[1]:
             changes["benchmarks"] = bench
             notes["benchmarks"] = (
-                f"excess-return levels of the sample's futures: equity_index = "
-                f"{p.equity_benchmark}, bond_index = {p.bond_benchmark}, future_<ID> the "
-                "others, equal-weight baskets equity_futures and bond_futures"
+                f"sample futures, excess return: equity_index = {p.equity_benchmark}, "
+                f"bond_index = {p.bond_benchmark}, future_<ID>, equal-weight baskets"
             )
     if not changes:
         return market

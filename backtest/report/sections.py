@@ -367,8 +367,9 @@ def report_sections(run: RunFolder, benchmarks=None, market=None, market_price=N
         notes.append(f"Strategy {name} was skipped in this run: {why}")
     for leg, text in (run.metrics.get("strategy_notes") or {}).items():
         notes.append(f"Strategy leg {leg}: {text}.")
-    for what, text in (run.metrics.get("data_approximations") or {}).items():
-        notes.append(f"Data: {what} is derived, not read: {text}.")
+    if derived := run.metrics.get("data_approximations"):
+        notes.append("Data derived, not read (backtest.market.proxies): "
+                     + "; ".join(f"{k}: {v}" for k, v in derived.items()) + ".")  # fmt: skip
     if relative_to is not None and relative_to not in requested:
         raise ValueError(f"relative_to {relative_to!r} is not among the benchmarks {requested}")
     default = "proxy_index" if "proxy_index" in requested else (requested or [None])[0]

@@ -109,9 +109,7 @@ def resolve_benchmarks(run: RunFolder, names=None, market=None):
 
 
 # ------------------------------------------------------------------------------ sections
-COMPARATORS_CAPTION = ("Fund vs every comparator of the market (e.g. a futures sample's equity "
-                       "and bond futures): correlation and beta of daily returns since "
-                       "inception; each comparator's own figures over its own window")  # fmt: skip
+COMPARATORS_CAPTION = "Fund vs every comparator of the market (own windows)"
 NOTES = {
     "summary": "Fund: NAV per share (5 decimals), after expenses and costs; benchmarks: total "
     "return, no costs or fees. Periods end on the last date; periods of one year or less show "

@@ -68,7 +68,7 @@ def test_real_run_holds_every_family_and_names_the_approximations(real_run, caps
         "sharpe_ratio_rf0"]  # fmt: skip
     html = (out / "report.html").read_text()
     assert "Strategy leg vol_premium.put_write: approximated" in html
-    assert "Fund vs every comparator of the market" in html
+    assert "Fund vs every comparator of the market (own windows)" in html
     assert "future_EUROSTX" in html and "bond_futures" in html
 
 

@@ -286,6 +286,10 @@ def test_gzip_files_and_repository_layout(tmp_path):
     assert "SOFR" not in direct.instruments.index
     summary = validate_dataset(tmp_path / "repo")
     assert summary.layout == "pysystemtrade" and summary.n_instruments == 4
+    # the fields the loader derived are listed, with how (SP500 and VIX curves are present)
+    assert set(summary.derived) == set(direct.approximations) >= {"index.SPX", "rates.USD"}
+    text = summary.format()
+    assert "Derived by the loader, not read" in text and "  index.SPX: SP500 front future" in text
 
 
 def test_contract_expiry_approximation():

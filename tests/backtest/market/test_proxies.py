@@ -128,6 +128,11 @@ def test_a_market_with_its_own_inputs_is_returned_unchanged():
 
     m = synthetic_market(seed=3, start="2020-01-02", end="2020-03-31")
     assert with_futures_proxies(m) is m and m.approximations == {}
+    # the notes travel with cuts of the market and count in its equality
+    noted = m.replace(approximations={"index.SPX": "from a future"})
+    assert noted.until("2020-02-03").approximations == {"index.SPX": "from a future"}
+    assert noted.between("2020-02-03", "2020-03-02").approximations == noted.approximations
+    assert not noted.equals(m) and noted.equals(m.replace(approximations=noted.approximations))
 
 
 # ------------------------------------------------------------------------------ real sample

@@ -177,3 +177,21 @@ def test_real_atm_1m_is_the_front_vix_future_over_100(real):
     # a day without a quote keeps the last surface (2022-04-14, an option expiry)
     day = real.calendar.get_loc(pd.Timestamp("2022-04-14"))
     assert not ok[day] and atm[day] == atm[day - 1]
+
+
+@pytest.mark.realdata
+def test_derived_fields_use_no_later_data(real):
+    """Deriving on the market cut at a date gives the derived fields of the whole market cut
+    at that date (every rule is causal)."""
+    empty = pd.DataFrame(index=real.calendar, dtype="float64")
+    raw = real.replace(index=empty, vol_surface=empty, rates=empty, benchmarks=empty,
+                       approximations={})  # fmt: skip
+    whole = with_futures_proxies(raw)
+    for day in ("2008-10-15", "2020-03-16"):
+        cut = with_futures_proxies(raw.until(day))
+        for name in ("index", "vol_surface", "rates"):
+            pd.testing.assert_frame_equal(getattr(cut, name), getattr(whole.until(day), name))
+        # comparators: a future with no price yet (EUROSTX, OAT in 2008) is not a column yet
+        later = whole.until(day).benchmarks
+        pd.testing.assert_frame_equal(cut.benchmarks, later[cut.benchmarks.columns])
+        assert later.drop(columns=cut.benchmarks.columns).isna().all().all()

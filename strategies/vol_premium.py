@@ -205,6 +205,15 @@ class _MonthlyOptionBook:
         strikes = option_strike(level[cyc.sale_row], self.moneyness, self.strike_step_points)
         return cyc, strikes
 
+    def approximated(self, market: MarketData) -> str | None:
+        """What the market derived rather than read among the book's inputs (the index level,
+        the vol surface, the USD rate: ``MarketData.approximations``), or None."""
+        keys = (f"index.{self.underlying}", "vol_surface", "rates.USD")
+        found = [k for k in keys if k in market.approximations]
+        if not found:
+            return None
+        return f"options priced on {', '.join(found)} derived by the loader (see the data notes)"
+
     def options(self, market: MarketData, is_call: bool) -> tuple[list[IndexOption], OptionCycles]:
         cyc, strikes = self.cycles(market)
         opts = [
@@ -254,6 +263,10 @@ class PutWrite(_MonthlyOptionBook):
         exposure is ``-min(notional_fraction, target / vol)``, ``vol`` the EWMA vol of the
         unit book's past returns at the sale date (:func:`strategies.vol_signals.sleeve_vol_scale`).
     halflife_days, warmup_days : of that EWMA vol estimate.
+
+    On a futures-only market the index level, vol surface and rate may be derived by the loader
+    (:meth:`approximated` names them; on the pysystemtrade sample: SPX from the SP500 future
+    less carry, ATM vol from the VIX futures curve, which overstates it, and a zero rate).
 
     Output units: fraction of capital, on the underlying's notional. Reference: CBOE, *S&P 500
     PutWrite Index methodology*; Israelov & Nielsen (2015), JPM 41(4).
@@ -403,9 +416,12 @@ class VolatilityPremium:
     halflife_days, warmup_days : of the EWMA vol estimates.
     max_gross : cap on the sum of absolute exposures.
 
-    Legs the market cannot support are dropped and named by :meth:`notes` (on the real futures
-    sample: put writing, which needs an index level, a vol surface and rates); the legs left
-    share the risk equally.
+    Legs the market cannot support are dropped and named by :meth:`notes` (put writing needs an
+    index level, a vol surface and rates); the legs left share the risk equally. On the real
+    futures sample both legs run on approximations, which :meth:`notes` names: short VIX reads
+    the VIX level from the front future, put writing prices its options on the index level, vol
+    surface and rate the loader derived from the SP500 and VIX futures
+    (:mod:`backtest.market.proxies`).
 
     Output: the VIX future's column and one column per put sold, fraction of capital.
     Reference: Roncalli, *Introduction to Risk Parity and Budgeting* (2013), ch. 2.
@@ -442,8 +458,9 @@ class VolatilityPremium:
         """Legs dropped on ``market`` and approximations used, leg -> text (for run reports)."""
         running, dropped = self.legs(market)
         out = {k: f"dropped: {v}" for k, v in dropped.items()}
-        if "short_vix" in running and (why := self.short_vix.approximated(market)):
-            out["short_vix"] = f"approximated: {why}"
+        for name, leg in running.items():
+            if why := leg.approximated(market):
+                out[name] = f"approximated: {why}"
         return out
 
     def _scale(self, positions: pd.DataFrame, returns: pd.DataFrame, target: float, cap: float):

@@ -189,7 +189,9 @@ def sixty_forty(equity_level: pd.Series, bond_level: pd.Series, start_level: flo
 
 def benchmark_series(market: MarketData, proxy: bool = True) -> pd.DataFrame:
     """Benchmark levels on the market calendar: ``proxy_index``, ``equity_index``,
-    ``bond_index`` and ``sixty_forty`` (the ones the market can provide, in that order).
+    ``bond_index`` and ``sixty_forty`` (the ones the market can provide, in that order), then
+    the market's further comparators (other columns of ``market.benchmarks``, e.g. the futures
+    of a futures-only sample, :mod:`backtest.market.proxies`).
 
     ``proxy=False`` skips the proxy index (it runs five strategies); it is also left out when
     none of its components can run on ``market``.
@@ -206,4 +208,7 @@ def benchmark_series(market: MarketData, proxy: bool = True) -> pd.DataFrame:
             out[name] = bench[name]
     if {"equity_index", "bond_index"} <= set(bench.columns):
         out["sixty_forty"] = sixty_forty(bench["equity_index"], bench["bond_index"])
+    for name in bench.columns:  # further comparators, after the built-in ones
+        if name not in out:
+            out[name] = bench[name]
     return pd.DataFrame(out, index=market.calendar)

@@ -17,6 +17,10 @@ from backtest.errors import ExitCode
 #: The built-in fund, shipped with the package (``examples/lalt.toml`` is the same file, for
 #: reading and copying; a test keeps them equal).
 DEFAULT_CONFIG = files("backtest.fund") / "lalt.toml"
+#: The built-in fund on a futures-only folder (``--data`` in the pysystemtrade layout, no
+#: ``--config``): carry, trend, cross-sectional momentum and the volatility premium, no equity
+#: market-neutral sleeve (``examples/futures.toml`` is the same file).
+FUTURES_CONFIG = files("backtest.fund") / "futures.toml"
 
 
 def register_commands(sub) -> None:
@@ -26,7 +30,8 @@ def register_commands(sub) -> None:
         "--config",
         type=Path,
         default=None,
-        help="fund spec TOML (default: the built-in LALT-like fund, as examples/lalt.toml)",
+        help="fund spec TOML (default: the built-in LALT-like fund, as examples/lalt.toml; "
+        "with --data in the pysystemtrade layout, its futures-only version, examples/futures.toml)",
     )
     p.add_argument("--data", type=Path, default=None,
                    help="market folder: our layout or the pysystemtrade layout "
@@ -40,13 +45,27 @@ def register_commands(sub) -> None:
     p.set_defaults(func=cmd_backtest)
 
 
-def _load_spec(path: Path | None):
-    """The spec of ``--config``, else the built-in fund (package data, always present)."""
+def _load_spec(path: Path | None, data: Path | None = None):
+    """The spec of ``--config``, else a built-in fund (package data, always present):
+    ``futures.toml`` when ``data`` is a folder in the pysystemtrade layout (futures only),
+    ``lalt.toml`` otherwise."""
     from backtest.fund.spec import FundSpec  # at run time: start-up
 
     if path is not None:
         return FundSpec.from_toml(path)
-    return FundSpec.from_dict(tomllib.loads(DEFAULT_CONFIG.read_text()), source="lalt.toml")
+    config = builtin_config(data)
+    return FundSpec.from_dict(tomllib.loads(config.read_text()), source=config.name)
+
+
+def builtin_config(data: Path | None):
+    """The built-in config for a run on ``data`` (None: the synthetic market): ``futures.toml``
+    for the pysystemtrade layout, else ``lalt.toml``. DataError (exit 2) for a path that is
+    neither layout."""
+    if data is None:
+        return DEFAULT_CONFIG
+    from backtest.data.folder import detect_layout  # at run time: start-up
+
+    return FUTURES_CONFIG if detect_layout(data)[0] == "pysystemtrade" else DEFAULT_CONFIG
 
 
 def window_dates(start: str | None, end: str | None) -> tuple:
@@ -93,7 +112,7 @@ def cut_window(market, first, last, inception: str | None):
 def describe_run(args, spec, history) -> list[str]:
     """Which config and which data a run used (the first lines of the summary); ``history``
     is the market the run read (its dates are shown for a data folder or a window)."""
-    config = "built-in lalt.toml" if args.config is None else str(args.config)
+    config = str(args.config) if args.config else f"built-in {builtin_config(args.data).name}"
 
     def span() -> str:
         return f"{history.start:%Y-%m-%d}..{history.end:%Y-%m-%d}"
@@ -171,17 +190,10 @@ def format_summary(metrics: dict, compliance_summary) -> str:
 
 def strategy_notes(spec, run) -> list[tuple[str, str, str]]:
     """``(column, leg, text)`` for the strategies that ran and report dropped or approximated
-    legs on the run's market (a ``notes(market)`` method, e.g. the volatility premium)."""
-    from strategies import registry  # at run time: start-up (module docstring)
+    legs on the run's market (:func:`backtest.fund.run.strategy_notes`)."""
+    from backtest.fund.run import strategy_notes as notes  # at run time: start-up
 
-    out = []
-    for s in spec.strategies:
-        if s.column not in run.positions:
-            continue
-        strategy = registry[s.name](**s.params)
-        for leg, text in getattr(strategy, "notes", lambda m: {})(run.market).items():
-            out.append((s.column, leg, text))
-    return out
+    return [(*key.split(".", 1), text) for key, text in notes(spec, run.market, run).items()]
 
 
 def cmd_backtest(args) -> int:
@@ -190,7 +202,7 @@ def cmd_backtest(args) -> int:
     from backtest.report.outputs import check_out_dir, write_run
 
     first, last = window_dates(args.start, args.end)  # refuse a bad date before any work
-    spec = _load_spec(args.config)
+    spec = _load_spec(args.config, args.data)
     check_out_dir(args.out)  # refuse a foreign folder before computing anything
     market = None
     if args.data is not None:
@@ -214,5 +226,7 @@ def cmd_backtest(args) -> int:
     print(weights_note(run.weights, spec.allocator))
     for column, leg, text in strategy_notes(spec, run):
         print(f"note {column}.{leg}: {text}")
+    for what, text in run.market.approximations.items():
+        print(f"data {what}: derived, {text}")
     print("\n" + wrote_line(out))
     return ExitCode.LIMIT_BREACH if metrics["compliance_breaches"] else ExitCode.OK

@@ -42,8 +42,14 @@ Mapping to :class:`~backtest.market.MarketData` (:func:`load_pysystemtrade`):
   **Expiries are approximated** from the ids as the 15th of the contract month (the day itself
   when ``DD`` is not 00): the layout carries no expiry dates.
 * ``fx``: one column per file currency plus ``USD`` = 1.0.
-* ``rates``, ``index``, ``vol_surface``, ``dividends``, ``benchmarks``: empty (not in the layout);
-  carry strategies use the curves.
+* ``index``, ``vol_surface``, ``rates``, ``benchmarks``: not in the layout, **derived**
+  (:func:`backtest.market.proxies.with_futures_proxies`, each named in
+  ``MarketData.approximations``): ``index["SPX"]`` from the SP500 front future less carry,
+  the vol surface from the VIX futures curve (front / 100 = 30-day ATM vol, linear skew),
+  ``rates["USD"] = 0`` and the equity and bond futures as comparators (``equity_index`` =
+  SP500, ``bond_index`` = US10, ``future_<ID>``, equal-weight ``equity_futures`` and
+  ``bond_futures``), so that index options can be priced and the fund compared with the
+  sample's futures. ``dividends``: empty.
 
 Costs and roll parameters are not part of MarketData: they are read by
 :func:`backtest.data.pysystemtrade_config.load_pysystemtrade_config`.
@@ -77,6 +83,7 @@ from backtest.data.validation import (
 )
 from backtest.market.instruments import KNOWN_CURRENCIES, InstrumentKind
 from backtest.market.market_data import CURVE_COLUMNS, MarketData
+from backtest.market.proxies import with_futures_proxies
 
 _LEGS = ("price", "carry", "forward")
 #: Latest time of day (file time, London) of a row read as a date's close: the sample's
@@ -361,7 +368,7 @@ def _assemble(table: pd.DataFrame, read: dict) -> MarketData:
     fx = pd.DataFrame({"USD": 1.0}, index=calendar)
     for code, series in sorted(read["fx"].items()):
         fx[code] = series.reindex(calendar)
-    return MarketData(
+    market = MarketData(
         calendar=calendar,
         instruments=table,
         prices=prices,
@@ -370,6 +377,7 @@ def _assemble(table: pd.DataFrame, read: dict) -> MarketData:
         fx=fx,
         name="pysystemtrade",
     )
+    return with_futures_proxies(market)
 
 
 def _progress(items, progress: bool):

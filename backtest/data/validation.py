@@ -404,6 +404,8 @@ class DatasetSummary:
     warnings: tuple[str, ...] = ()
     #: one-day moves that reverse the next day, from :mod:`backtest.data.quality`
     spikes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: fields derived by the loader, not read (``MarketData.approximations``)
+    derived: Mapping[str, str] = field(default_factory=dict)
 
     def format(self) -> str:
         """A human-readable text report."""
@@ -433,6 +435,9 @@ class DatasetSummary:
             shown = self.spikes.copy()
             shown["date"] = [fmt_date(v) for v in shown["date"]]
             lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+        if self.derived:
+            lines += ["", "Derived by the loader, not read (backtest.market.proxies):"]
+            lines += [f"  {k}: {v}" for k, v in self.derived.items()]
         lines += [f"warning: {w}" for w in self.warnings]
         lines.append(f"Checks: passed ({len(self.warnings)} warning(s))")
         return "\n".join(lines)
@@ -481,4 +486,5 @@ def summarise(market: MarketData, path: str = "", layout: str = "multistrat") ->
         currencies=tuple(sorted(set(ins["currency"]) | set(market.fx.columns))),
         coverage=coverage,
         spikes=market_reversed_spikes(market),
+        derived=dict(market.approximations),
     )

@@ -217,11 +217,28 @@ def fund_cash_returns(market: MarketData, dates: pd.DatetimeIndex) -> pd.Series:
     return cash_returns(rates.reindex(dates.union(rates.index)).ffill().reindex(dates))
 
 
+def strategy_notes(spec: FundSpec, market: MarketData, run: FundRun) -> dict[str, str]:
+    """``"column.leg" -> text`` for the strategies of ``run`` that report dropped or
+    approximated legs on ``market`` (a ``notes(market)`` method, e.g. the volatility premium's
+    put writing priced on derived inputs); empty when none does."""
+    out = {}
+    for s in spec.strategies:
+        if s.column not in run.positions:
+            continue
+        strategy = registry[s.name](**s.params)
+        for leg, text in getattr(strategy, "notes", lambda m: {})(market).items():
+            out[f"{s.column}.{leg}"] = text
+    return out
+
+
 def fund_metrics(run: FundRun) -> dict:
     """Headline figures of a run (annualised with 252 trading days).
 
     ``sharpe_ratio`` is the headline: in excess of the fund's cash rate (:func:`fund_cash_returns`,
     whose annual return is ``cash_rate_annual``); ``sharpe_ratio_rf0`` the same with rf = 0.
+    ``correlation_<name>`` / ``beta_<name>`` for each column of ``market.benchmarks``;
+    ``strategy_notes`` (:func:`strategy_notes`) and ``data_approximations``
+    (``MarketData.approximations``) only when there are any.
     """
     nav = run.nav
     r = nav["nav_per_share_5dp"].pct_change().iloc[1:]
@@ -247,5 +264,9 @@ def fund_metrics(run: FundRun) -> dict:
     br = breaches(run.compliance)
     out["compliance_breaches"] = int(len(br))
     out["skipped_strategies"] = dict(run.skipped)
+    if notes := strategy_notes(run.spec, run.market, run):
+        out["strategy_notes"] = notes
+    if run.market.approximations:
+        out["data_approximations"] = dict(run.market.approximations)
     return {k: (round(v, 10) if isinstance(v, float) and np.isfinite(v) else v)
             for k, v in out.items()}  # fmt: skip

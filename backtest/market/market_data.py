@@ -31,7 +31,10 @@ Fields (shapes are ``n_dates`` = len(calendar)):
                  and ``curvature`` (see :func:`backtest.market.pricing.surface_vol`).
 ``dividends``    DataFrame (n_dates × equity ids): cash dividend per share going ex on the date.
 ``benchmarks``   DataFrame (n_dates × names): total-return levels of broad-market comparators
-                 (``equity_index``, ``bond_index``).
+                 (``equity_index``, ``bond_index``; other columns are further comparators).
+``approximations`` dict ``"field.column"`` (or ``"field"``) -> text: fields a loader derived
+                 rather than read, and how (e.g. the pysystemtrade sample's ``index.SPX`` from
+                 the SP500 future, :mod:`backtest.market.proxies`); empty for data read as is.
 
 ``until(date)`` returns the MarketData as known at that date's close: every frame cut after it.
 That is what the no-look-ahead (truncation) tests rely on.
@@ -115,6 +118,7 @@ class MarketData:
     dividends: pd.DataFrame = None  # type: ignore[assignment]
     benchmarks: pd.DataFrame = None  # type: ignore[assignment]
     name: str = "market"
+    approximations: Mapping[str, str] = field(default_factory=dict)
     #: results of pure functions of this (immutable) market, computed once: see :meth:`cached`
     _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -147,6 +151,7 @@ class MarketData:
             c.index.name = "date"
             curves[root] = c
         object.__setattr__(self, "curves", curves)
+        object.__setattr__(self, "approximations", dict(self.approximations))
         missing_cols = [c for c in TABLE_COLUMNS if c not in self.instruments.columns]
         if missing_cols:
             raise ValueError(f"instrument table lacks columns {missing_cols}")
@@ -434,7 +439,7 @@ class MarketData:
         for name in DATED_FIELDS:
             if not getattr(self, name).equals(getattr(other, name)):
                 return False
-        if set(self.curves) != set(other.curves):
+        if set(self.curves) != set(other.curves) or self.approximations != other.approximations:
             return False
         return all(self.curves[r].equals(other.curves[r]) for r in self.curves)
 

@@ -66,6 +66,12 @@ class ReportData:
         return self.returns["fund"]
 
     @property
+    def comparators(self) -> list[str]:
+        """Further comparators of the market (columns of ``returns`` neither shown nor broad
+        markets, e.g. the futures of a futures-only sample), in order."""
+        return [c for c in self.returns.columns if c not in self.shown and c not in BROAD_MARKETS]
+
+    @property
     def broad(self) -> dict[str, pd.Series]:
         """Daily returns of the broad-market indexes available, by display name."""
         return {DISPLAY_NAMES[k]: self.returns[k] for k in BROAD_MARKETS if k in self.returns}

@@ -32,6 +32,7 @@ from backtest.report.run_folder import RunFolder
 from backtest.report.tables import (
     attribution_tables,
     calendar_year_table,
+    comparators_table,
     cost_table,
     group_pnl,
     headline_table,
@@ -101,10 +102,14 @@ def resolve_benchmarks(run: RunFolder, names=None, market=None):
     for n in BROAD_MARKETS:
         if n not in out and n in available:
             out[n] = available[n].reindex(dates)
+    for n in available.columns:  # further comparators of the market (e.g. its futures)
+        if n not in BENCHMARK_NAMES and n not in out:
+            out[n] = available[n].reindex(dates)
     return pd.DataFrame(out, index=dates), requested, notes
 
 
 # ------------------------------------------------------------------------------ sections
+COMPARATORS_CAPTION = "Fund vs every comparator of the market (own windows)"
 NOTES = {
     "summary": "Fund: NAV per share (5 decimals), after expenses and costs; benchmarks: total "
     "return, no costs or fees. Periods end on the last date; periods of one year or less show "
@@ -211,11 +216,18 @@ def _market_sections(d: ReportData) -> list[Section]:
                 monthly]  # fmt: skip
     rel = pd.DataFrame({n: {"Correlation": an.correlation(d.fund, b), "Beta": an.beta(d.fund, b)}
                         for n, b in others.items()}).rename_axis("since inception")  # fmt: skip
+    tables = [("Fund vs broad markets", formatted(rel, fmt_num))]
+    if d.comparators:
+        cols = [*(k for k in BROAD_MARKETS if k in d.returns), *d.comparators]
+        comp = comparators_table(d.fund, d.returns[cols]).T
+        plain = {k: fmt_num for k in ("Correlation", "Beta", "Sharpe ratio (rf = 0)")}
+        shown = display(formatted(comp, fmt_pct, rows=plain).T, "index")
+        tables.append((COMPARATORS_CAPTION, shown.rename_axis("comparator")))
     height = 2.0 + 2.3 * len(others)
     return [
         section("correlation", NOTES["correlation"].format(*w),
                  charts=[(lambda f: rc.rolling_correlation(f, d.fund, others, w), height)],
-                 tables=[("Fund vs broad markets", formatted(rel, fmt_num))]),
+                 tables=tables),
         section("beta", NOTES["beta"].format(*w),
                  charts=[(lambda f: rc.rolling_beta(f, d.fund, others, w), height)]),
         monthly,
@@ -354,6 +366,11 @@ def report_sections(run: RunFolder, benchmarks=None, market=None, market_price=N
     bench, requested, notes = resolve_benchmarks(run, benchmarks, market)
     for name, why in (run.metrics.get("skipped_strategies") or {}).items():
         notes.append(f"Strategy {name} was skipped in this run: {why}")
+    for leg, text in (run.metrics.get("strategy_notes") or {}).items():
+        notes.append(f"Strategy leg {leg}: {text}.")
+    if derived := run.metrics.get("data_approximations"):
+        notes.append("Data derived, not read (backtest.market.proxies): "
+                     + "; ".join(f"{k}: {v}" for k, v in derived.items()) + ".")  # fmt: skip
     if relative_to is not None and relative_to not in requested:
         raise ValueError(f"relative_to {relative_to!r} is not among the benchmarks {requested}")
     default = "proxy_index" if "proxy_index" in requested else (requested or [None])[0]

@@ -108,6 +108,24 @@ def risk_table(
     return pd.DataFrame(columns)
 
 
+def comparators_table(fund: pd.Series, comparators: pd.DataFrame) -> pd.DataFrame:
+    """Comparators (rows) × the fund's correlation and beta to each (daily returns, on the
+    dates both are present) and each comparator's own annual return, volatility, Sharpe ratio
+    (rf = 0) and maximum drawdown over its own window within the fund's dates."""
+    rows = {}
+    for c in comparators.columns:
+        r = own_window(comparators[c])
+        rows[c] = {
+            "Correlation": an.correlation(fund, r),
+            "Beta": an.beta(fund, r),
+            "Annual return": an.annual_return(r),
+            "Annual volatility": an.annual_volatility(r),
+            "Sharpe ratio (rf = 0)": an.sharpe_ratio(r),
+            "Max drawdown": an.max_drawdown(r),
+        }
+    return pd.DataFrame(rows).T
+
+
 def monthly_table(returns: pd.Series) -> pd.DataFrame:
     """Years × (Jan..Dec, Year) of the fund's monthly and calendar-year returns, decimal."""
     monthly = an.monthly_returns(returns)

@@ -1,4 +1,4 @@
-"""Carry and trend on real futures (the pysystemtrade sample in ../shared/data/pysystemtrade).
+"""Carry, trend and put writing on real futures (the pysystemtrade sample, ../shared/data).
 
 Skipped with a reason when the sample is absent: the project never ships it.
 """
@@ -11,11 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from backtest.fund.run import run_fund
+from backtest.fund.spec import AllocatorSpec, FundSpec, StrategySpec
 from backtest.market.returns import exposure_returns, instrument_returns
 from strategies.base import run_strategy
 from strategies.carry import MultiAssetCarry, RatesCarry
 from strategies.quant.trend import Trend
 from strategies.signals import carry_forecast, return_vol
+from strategies.vol_premium import PutWrite, VolatilityPremium, option_book_returns
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pysystemtrade"
 
@@ -154,3 +157,65 @@ def test_rates_carry_forecast_matches_the_published_recomputation_on_us10(market
         "US10"
     ]
     assert former.reindex(both.index).corr(both["published"]) < 0.9
+
+
+# --------------------------------------------------------------------------- put writing
+@pytest.fixture(scope="module")
+def put_write(market):
+    """The put-writing leg on the real sample: positions and its return stream (engine lag)
+    from 2006, as tests/strategies/test_vol_premium.py builds it on the synthetic market."""
+    pos = PutWrite().target_positions(market)
+    ret = exposure_returns(pos, market, returns=option_book_returns(market, pos))
+    return pos, ret.loc["2006-03":]
+
+
+def test_put_writing_runs_on_real_data_on_named_approximations(market, put_write):
+    running, dropped = VolatilityPremium().legs(market)
+    assert set(running) == {"short_vix", "put_write"} and not dropped
+    note = VolatilityPremium().notes(market)["put_write"]
+    assert note.startswith("approximated:")
+    assert all(k in note for k in ("index.SPX", "vol_surface", "rates.USD"))
+    pos = put_write[0]
+    live = (pos != 0).sum(axis=1)
+    assert live.loc["2006-04":].min() == 1 and (pos <= 0).all().all()
+    first = pos.columns[0]  # the first put is sold once the VIX curve (2006) gives a vol
+    assert first.startswith("SPX-2006-") and pos.loc[:"2006-01-31"].eq(0).all().all()
+
+
+def test_put_writing_on_real_data_earns_in_calm_years_and_loses_in_crashes(market, put_write):
+    """The synthetic-market test (tests/strategies/test_vol_premium.py) on the real sample,
+    plus the two named crashes: a positive premium on average, losses in 2008 and 2020."""
+    r = put_write[1]
+    assert r.mean() > 0  # the premium, on average over 2006-2023
+    spx = market.index["SPX"].loc["2006-03":]
+    calm = [y for y, d in spx.groupby(spx.index.year).apply(lambda s: (s / s.cummax() - 1).min())
+            .items() if d > -0.15]  # fmt: skip
+    assert 8 <= len(calm) <= 17
+    assert r[r.index.year.isin(calm)].mean() > 0
+    worst = (spx / spx.shift(1) - 1).nsmallest(20).index
+    assert r.loc[worst].sum() < 0
+    assert (1 + r.loc["2008-09-01":"2008-11-30"]).prod() - 1 < -0.15
+    assert (1 + r.loc["2020-02-19":"2020-03-23"]).prod() - 1 < -0.15
+    # an equity-like short-put profile: positively correlated with the index's daily moves
+    assert r.corr(spx.pct_change()) > 0.6
+
+
+def test_the_simulator_marks_and_trades_the_puts_on_real_data(market):
+    """A fund holding only the put-writing leg (2007-2010 on the sample): the simulator prices
+    the options from the derived index and surface, and its NAV follows the leg's stream."""
+    spec = FundSpec(
+        strategies=(StrategySpec("put_write"),),
+        allocator=AllocatorSpec(
+            method="equal_weight", min_weight=0.0, max_weight=1.0, vol_target_annual=None
+        ),  # fmt: skip
+        inception="2007-01-03",
+    )
+    run = run_fund(spec, market.between("2006-01-03", "2010-12-31"))
+    held = run.result.holdings
+    assert held["instrument"].str.startswith("SPX-").any()
+    nav = run.nav["nav_per_share"]
+    assert np.isfinite(nav.to_numpy()).all()
+    r_fund = nav.pct_change()
+    r_leg = run.strategy_returns["put_write"]
+    assert r_fund.corr(r_leg) > 0.95
+    assert nav.loc["2008-11-28"] / nav.loc["2008-08-29"] - 1 < -0.10

@@ -186,7 +186,9 @@ def test_instruments_fx_and_adjusted_only(tmp_path):
     assert (m.fx["USD"] == 1.0).all()
     # the Saturday value and the 19th (no futures price that day) are dropped, gaps stay NaN
     np.testing.assert_array_equal(m.fx["EUR"].to_numpy(), [1.12, np.nan, 1.115, np.nan, np.nan])
-    assert m.rates.shape == (5, 0)
+    # no rates in the layout: a documented constant 0 (backtest.market.proxies), named as such
+    assert list(m.rates.columns) == ["USD"] and (m.rates["USD"] == 0).all()
+    assert "rates.USD" in m.approximations
     vix = m.curves["VIX"].loc["2020-03-16"]
     assert vix["carry_expiry"] < vix["price_expiry"]
 
@@ -284,6 +286,10 @@ def test_gzip_files_and_repository_layout(tmp_path):
     assert "SOFR" not in direct.instruments.index
     summary = validate_dataset(tmp_path / "repo")
     assert summary.layout == "pysystemtrade" and summary.n_instruments == 4
+    # the fields the loader derived are listed, with how (SP500 and VIX curves are present)
+    assert set(summary.derived) == set(direct.approximations) >= {"index.SPX", "rates.USD"}
+    text = summary.format()
+    assert "Derived by the loader, not read" in text and "  index.SPX: SP500 front future" in text
 
 
 def test_contract_expiry_approximation():

@@ -5,6 +5,7 @@ the IIV at the last tick equals the simulator's net assets / shares for that day
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -367,3 +368,31 @@ def test_bridge_nan_endpoint_gives_nan_column_and_rejects_non_positive():
         simulate_intraday(pd.Series({"A": 0.0}), pd.Series({"A": 2.0}), ticks, 0.2, seed=0)
     with pytest.raises(ValueError, match="same instruments"):
         simulate_intraday(pd.Series({"A": 1.0}), pd.Series({"B": 2.0}), ticks, 0.2, seed=0)
+
+
+# ----------------------------------------------------------------------------- real sample
+REAL = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "pysystemtrade"
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"pysystemtrade sample not found at {REAL}")
+def test_iiv_equals_nav_with_puts_priced_on_the_real_samples_derived_inputs():
+    """Put writing on the pysystemtrade sample (SPX and the surface derived from the SP500 and
+    VIX futures) through the 2008 crash, with SP500 hedges: the Disclosed Portfolio at each
+    day's closes is worth that day's NAV, expiries and settlements included."""
+    from backtest.data.pysystemtrade import load_pysystemtrade
+    from strategies.vol_premium import PutWrite
+
+    market = load_pysystemtrade(REAL, instruments=["SP500", "VIX", "US10"]).between(
+        "2008-06-02", "2009-01-30"
+    )
+    puts = PutWrite().target_positions(market)
+    tg = pd.concat([puts, pd.DataFrame({"SP500": 0.3, "US10": -0.5}, index=market.calendar)],
+                   axis=1)  # fmt: skip
+    result = simulate(market, tg, BUSY_CONFIG)
+    assert result.inputs.arrays["expiry_idx"].max() > 0  # puts settled inside the window
+    for t in range(1, len(market.calendar)):
+        port = DisclosedPortfolio.from_result(result, market, market.calendar[t])
+        prices, fx = closing_frames(result, market, port, t)
+        iiv = iiv_per_share(port, prices, fx)
+        assert iiv.iloc[-1] == pytest.approx(nav_per_share(result, t), rel=1e-9, abs=0)

@@ -446,3 +446,51 @@ def test_relative_view_against_a_chosen_benchmark(run_dir, tmp_path, capsys):
     assert "information ratio against Equity index (TR)." in text
     assert main(["report", str(run_dir), "--relative-to", "nonsense"]) == 2
     assert "relative_to 'nonsense'" in capsys.readouterr().err
+
+
+def test_comparators_table_by_hand():
+    from backtest.report.tables import comparators_table
+
+    rng = np.random.default_rng(5)
+    idx = pd.bdate_range("2020-01-01", periods=300)
+    fund = pd.Series(rng.normal(0.0003, 0.005, 300), index=idx)
+    comp = pd.DataFrame({"a": rng.normal(0.0004, 0.01, 300), "b": rng.normal(0, 0.004, 300)},
+                        index=idx)  # fmt: skip
+    comp.iloc[:100, 1] = np.nan  # "b" starts later: its own window
+    t = comparators_table(fund, comp)
+    for name in ("a", "b"):
+        c = comp[name].dropna()
+        f = fund.loc[c.index]
+        assert t.at[name, "Correlation"] == pytest.approx(np.corrcoef(f, c)[0, 1], abs=1e-12)
+        assert t.at[name, "Beta"] == pytest.approx(np.cov(f, c)[0, 1] / c.var(), abs=1e-12)
+        years = len(c) / 252
+        assert t.at[name, "Annual return"] == pytest.approx((1 + c).prod() ** (1 / years) - 1)
+        assert t.at[name, "Annual volatility"] == pytest.approx(c.std() * np.sqrt(252))
+        level = (1 + c).cumprod()
+        dd = (level / np.maximum.accumulate(np.r_[1.0, level.to_numpy()])[1:] - 1).min()
+        assert t.at[name, "Max drawdown"] == pytest.approx(min(dd, 0.0))
+
+
+def test_strategy_notes_data_notes_and_comparators_reach_the_report(run_dir, tmp_path):
+    """A run whose metrics name approximated legs and derived data, and whose benchmarks hold
+    a further comparator (as on the futures sample), shows all three."""
+    folder = tmp_path / "noted"
+    shutil.copytree(run_dir, folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["strategy_notes"] = {"vol_premium.put_write": "approximated: options priced on X"}
+    metrics["data_approximations"] = {"index.SPX": "from a future"}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    bench = pd.read_csv(folder / "benchmarks.csv", index_col=0)
+    bench["future_NQ"] = bench["equity_index"] * 1.0
+    bench.to_csv(folder / "benchmarks.csv")
+    sections = {s.anchor: s for s in R.report_sections(R.read_run(folder))}
+    notes = sections["summary"].notes
+    assert "Strategy leg vol_premium.put_write: approximated: options priced on X." in notes
+    assert any(n.startswith("Data derived, not read") and "index.SPX: from a future" in n
+               for n in notes)  # fmt: skip
+    caption, table = sections["correlation"].tables[1]
+    assert caption.startswith("Fund vs every comparator")
+    assert list(table.index) == ["Equity index (TR)", "Bond index (TR)", "future_NQ"]
+    assert table.loc["future_NQ"].tolist() == table.loc["Equity index (TR)"].tolist()
+    # the comparator is not one of the shown benchmarks of the summary tables
+    assert "future_NQ" not in sections["summary"].tables[0][1].index

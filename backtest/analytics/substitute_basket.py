@@ -92,7 +92,7 @@ class SubstituteBasketSpec:
     seed: int = 2020
     cov_lookback_days: int = 126
     shrinkage: float = 0.10
-    guardrail_te_annual: float = 0.02
+    guardrail_te_annual: float = 0.03
     guardrail_window_days: int = 63
 
     def __post_init__(self) -> None:
@@ -256,19 +256,22 @@ def held_after_booking(result, t: int) -> np.ndarray:
     return q
 
 
-def opening_weights(result) -> pd.DataFrame:
+def opening_weights(result, rows=None) -> pd.DataFrame:
     """Actual weights at each next open (dates × instruments): notional of
     :func:`held_after_booking` at row ``t``'s prices (``q × multiplier × underlying × fx``)
-    over ``t``'s net assets — the Disclosed Portfolio's ``notional_usd / net assets``."""
+    over ``t``'s net assets — the Disclosed Portfolio's ``notional_usd / net assets``.
+    ``rows``: the row numbers wanted (all when None)."""
     a, out = result.inputs.arrays, result.outputs
-    rows = []
-    for t in range(len(result.inputs.dates)):
+    rows = range(len(result.inputs.dates)) if rows is None else list(rows)
+    values = np.zeros((len(rows), len(result.inputs.ids)))
+    for i, t in enumerate(rows):
         q = held_after_booking(result, t)
         na = out.fund[t, K.C_NET_ASSETS]
         with np.errstate(invalid="ignore"):
             notional = q * a["mult"] * a["under"][t] * a["fx"][t]
-        rows.append(np.where(q != 0.0, notional, 0.0) / na if na else np.zeros(len(q)))
-    return pd.DataFrame(np.vstack(rows), index=result.inputs.dates, columns=result.inputs.ids)
+        if na:
+            values[i] = np.where(q != 0.0, notional, 0.0) / na
+    return pd.DataFrame(values, index=result.inputs.dates[list(rows)], columns=result.inputs.ids)
 
 
 class BasketSeries(NamedTuple):
@@ -349,16 +352,18 @@ def rolling_tracking_error(td: pd.Series, window_days: int) -> pd.Series:
 
 
 def guardrail_hits(td: pd.Series, spec: SubstituteBasketSpec) -> pd.Series:
-    """True on days the trailing realised tracking error exceeds ``guardrail_te_annual``;
-    NaN-window days are False and not counted by :func:`guardrail_hit_rate`."""
+    """1.0 on days the trailing realised tracking error (:func:`rolling_tracking_error` over
+    ``guardrail_window_days``) exceeds ``guardrail_te_annual``, else 0.0; NaN until a full
+    window (not counted by :func:`guardrail_hit_rate`)."""
     te = rolling_tracking_error(td, spec.guardrail_window_days)
-    return (te > spec.guardrail_te_annual).where(te.notna()).rename("guardrail_hit")
+    hit = (te > spec.guardrail_te_annual).astype("float64")
+    return hit.where(te.notna()).rename("guardrail_hit")
 
 
 def guardrail_hit_rate(hits: pd.Series) -> float:
     """Fraction of the days with a full window on which the guardrail was hit."""
     valid = hits.dropna()
-    return float(valid.astype(bool).mean()) if len(valid) else math.nan
+    return float(valid.mean()) if len(valid) else math.nan
 
 
 def reverse_engineering_r2(published: pd.DataFrame, actual: pd.DataFrame) -> float:

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from backtest.analytics.benchmarks import benchmark_series
 from backtest.analytics.portfolio import exposure_by_group, strategy_turnover, turnover
+from backtest.fund.basket import fund_baskets, instrument_kinds, published_baskets
 from backtest.fund.run import FundRun
 
 #: Optional dated tables of a run folder: RunFolder field → file name.
@@ -31,7 +32,11 @@ EXTRA_FILES = {
     "cash_rate": "cash_rate.csv",
     "exposure": "exposure_by_asset_class.csv",
     "turnover": "turnover_by_strategy.csv",
+    "basket": "substitute_basket_summary.csv",
+    "basket_scores": "substitute_basket_scores.csv",
 }
+#: The published substitute baskets of a semi-transparent run (long table; not read back).
+BASKETS_FILE = "substitute_baskets.csv"
 #: Column of ``turnover_by_strategy.csv`` with the fund's own turnover (netted, after limits).
 FUND_TURNOVER = "fund (netted, after limits)"
 
@@ -46,7 +51,9 @@ class RunFolder:
     ``path`` names the run folder (where the run is or will be written); ``nav``, ``weights``
     and ``strategy_returns`` are indexed by date; ``compliance`` is the long table of
     :func:`allocator.compliance.check_limits`; ``trades`` holds :data:`TRADE_COLUMNS`;
-    ``holdings_last`` the holdings rows of the last date.
+    ``holdings_last`` the holdings rows of the last date; ``basket`` and ``basket_scores`` the
+    substitute basket's daily summary and yearly scores (:mod:`backtest.fund.basket`) of a
+    semi-transparent fund.
     """
 
     path: Path
@@ -64,6 +71,8 @@ class RunFolder:
     cash_rate: pd.DataFrame | None = None
     exposure: pd.DataFrame | None = None
     turnover: pd.DataFrame | None = None
+    basket: pd.DataFrame | None = None
+    basket_scores: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -81,7 +90,11 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
     net notional by asset class over net assets
     (:func:`backtest.analytics.portfolio.exposure_by_group`); ``turnover_by_strategy.csv``: the
     daily turnover of each strategy's sleeve of the targets and of the fund's targets
-    (:data:`FUND_TURNOVER`), fractions of net assets. Each is written with ``to_csv``.
+    (:data:`FUND_TURNOVER`), fractions of net assets. A semi-transparent fund
+    (``[disclosure] policy = "substitute_basket"``) also has ``substitute_basket_summary.csv``,
+    ``substitute_basket_scores.csv`` and :data:`BASKETS_FILE`
+    (:func:`backtest.fund.basket.fund_baskets`, :func:`~backtest.fund.basket.published_baskets`).
+    Each is written with ``to_csv``.
     """
     result, dates = run.result, run.nav.index
     rates = run.market.rates["USD"] if "USD" in run.market.rates else pd.Series(0.0, index=dates)
@@ -89,7 +102,7 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
     info = result.instrument_info
     flows = strategy_turnover(run.positions, run.weights).reindex(dates).fillna(0.0)
     flows[FUND_TURNOVER] = turnover(run.targets).reindex(dates).fillna(0.0)
-    return {
+    out = {
         "benchmarks.csv": benchmark_series(run.market),
         "pnl_by_asset_class.csv": result.pnl_by("asset_class"),
         "pnl_by_book.csv": result.pnl_by("book"),
@@ -99,12 +112,22 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
         ),
         "turnover_by_strategy.csv": flows,
     }
+    if run.spec.disclosure.semi_transparent:
+        baskets = fund_baskets(run)
+        out[EXTRA_FILES["basket"]] = baskets.summary
+        out[EXTRA_FILES["basket_scores"]] = baskets.scores
+        kinds = instrument_kinds(baskets.series.weights.columns, run.market)
+        out[BASKETS_FILE] = published_baskets(baskets, kinds)
+    return out
 
 
 def run_spec(run: FundRun) -> dict:
     """The run's :class:`~backtest.fund.spec.FundSpec` as JSON-ready data plus ``market_name``
-    (for ``spec.json``)."""
+    (for ``spec.json``); the ``disclosure`` section only for a semi-transparent fund (the
+    default, transparent, writes the file it always wrote)."""
     doc = json.loads(json.dumps(dataclasses.asdict(run.spec), default=str))
+    if not run.spec.disclosure.semi_transparent:  # a transparent run's spec.json as before
+        doc.pop("disclosure")
     doc["market_name"] = run.market.name
     return doc
 

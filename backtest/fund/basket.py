@@ -174,8 +174,8 @@ def premium_effect(nav_per_share: pd.Series, te_annual: float, seed: int,
     """
     te_daily = te_annual / math.sqrt(TRADING_DAYS_PER_YEAR)
     rows = {}
-    for mode, noise in (("transparent", noise_bps),
-                        ("substitute_basket", sb.widened_premium_noise_bps(noise_bps, te_daily))):  # fmt: skip
+    wide = sb.widened_premium_noise_bps(noise_bps, te_daily)
+    for mode, noise in (("transparent", noise_bps), ("substitute_basket", wide)):
         q = simulate_secondary_market(nav_per_share, seed=seed, noise_bps=noise)
         prem = (q["midpoint"] - nav_per_share) / nav_per_share
         rows[mode] = {

@@ -18,8 +18,8 @@ from backtest.analytics.tearsheet import cash_returns, own_window, worst_drawdow
 from backtest.data.series import load_market_prices, load_user_benchmark
 from backtest.market.calendar import quarter_end_flags
 from backtest.report import charts as rc
-from backtest.report.basket_section import basket_section
 from backtest.report import tearsheet as ts
+from backtest.report.basket_section import basket_section
 from backtest.report.charts import Section, fmt_num, fmt_pct, formatted
 from backtest.report.report_data import (
     BROAD_MARKETS,

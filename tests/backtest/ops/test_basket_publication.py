@@ -3,14 +3,19 @@ portfolio's at every tick; the real basket's IIV at the close stays near NAV per
 files say what the basket is."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from backtest.analytics import substitute_basket as sb
+from backtest.cli import main
 from backtest.engine.config import FundConfig
 from backtest.engine.simulator import simulate
+from backtest.fund import basket as fb
+from backtest.fund.run import run_fund
+from backtest.fund.spec import FundSpec
 from backtest.market.returns import instrument_returns
 from backtest.ops import basket as bk
 from backtest.ops.iiv import DisclosedPortfolio, iiv_per_share, session_ticks, simulate_intraday
@@ -18,6 +23,7 @@ from backtest.synthetic.build import synthetic_market
 
 FUTURES = ["ES", "FESX", "ZN", "FGBL", "CL", "VX", "SR3"]
 FORWARDS = ["FWD-EUR-1M", "FWD-JPY-1M", "FWD-AUD-1M"]
+LALT = Path(__file__).resolve().parents[3] / "examples" / "lalt.toml"
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +135,41 @@ def test_files_say_what_the_basket_is(tmp_path):
     doc = json.loads((tmp_path / "substitute_basket_2024-03-05.json").read_text())
     assert doc["overlap"] == 0.93 and doc["instruments"] == 2
     assert doc["basket"][1] == {"instrument": "ZN", "kind": "bond_future", "weight": -0.2}
+
+
+# ------------------------------------------------------------------------------ nightly
+def test_nightly_publishes_the_backtests_basket_beside_the_disclosed_portfolio(tmp_path):
+    text = LALT.read_text().replace('start = "2005-01-03"', 'start = "2015-01-02"')
+    text = text.replace('end = "2024-12-31"', 'end = "2016-12-30"')
+    text = text.replace('inception = "2007-01-03"', 'inception = "2016-01-04"')
+    config = tmp_path / "fund.toml"
+    config.write_text(text + '\n[disclosure]\npolicy = "substitute_basket"\n')
+    state, out = tmp_path / "s.sqlite", tmp_path / "out"
+    asof = "2016-02-29"
+    code = main(["nightly", "--config", str(config), "--asof", asof, "--state", str(state),
+                 "--out", str(out)])  # fmt: skip
+    assert code in (0, 3)
+    disclosed = sorted(p.name for p in out.glob("disclosed_portfolio_*.csv"))
+    published = sorted(p.name for p in out.glob("substitute_basket_*.csv"))
+    assert len(published) == len(disclosed) > 30
+    assert [n.split("_")[-1] for n in published] == [n.split("_")[-1] for n in disclosed]
+    # the backtest on the whole market publishes the same basket for the same day
+    run = run_fund(FundSpec.from_toml(config))
+    baskets = fb.fund_baskets(run)
+    rows = fb.published_baskets(baskets, fb.instrument_kinds(baskets.series.weights.columns,
+                                                             run.market))  # fmt: skip
+    for name in published[:2] + published[5::10] + published[-1:]:
+        day = pd.Timestamp(name.split("_")[-1][:10])
+        got = pd.read_csv(out / name)
+        want = rows.loc[[day]] if day in rows.index else rows.iloc[:0]
+        assert list(got["instrument"]) == sorted(want["instrument"])
+        if not len(want):  # the first day: the fund holds only cash
+            continue
+        w = want.set_index("instrument")
+        assert np.array_equal(
+            got["weight"].to_numpy(), w.loc[got["instrument"], "weight"].to_numpy()
+        )
+        assert (got["overlap"] == w["overlap"].iloc[0]).all()
+        assert 0.70 <= got["overlap"].iloc[0] <= 0.95
+        doc = json.loads((out / name.replace(".csv", ".json")).read_text())
+        assert doc["overlap"] == got["overlap"].iloc[0] and doc["instruments"] == len(got)

@@ -52,6 +52,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from backtest.engine import kernel as K
 from backtest.market.calendar import TRADING_DAYS_PER_YEAR
@@ -139,15 +140,41 @@ def tracking_error(b: np.ndarray, w: np.ndarray, cov_daily: np.ndarray) -> float
     return math.sqrt(max(float(d @ cov_daily @ d), 0.0) * TRADING_DAYS_PER_YEAR)
 
 
+def covariance_py(x: np.ndarray) -> np.ndarray:
+    """Sample covariance (ddof 1) of the columns of ``x`` (n_rows >= 2, n): plain loops, the
+    twin of the compiled :data:`covariance_nb` (BLAS threads thrash on a busy machine for
+    these small blocks; the loops do not). Shape (n, n)."""
+    rows, n = x.shape
+    mean = np.zeros(n)
+    for i in range(rows):
+        for j in range(n):
+            mean[j] += x[i, j]
+    for j in range(n):
+        mean[j] /= rows
+    out = np.zeros((n, n))
+    for i in range(rows):
+        for j in range(n):
+            dj = x[i, j] - mean[j]
+            for k in range(j, n):
+                out[j, k] += dj * (x[i, k] - mean[k])
+    for j in range(n):
+        for k in range(j, n):
+            out[j, k] /= rows - 1
+            out[k, j] = out[j, k]
+    return out
+
+
+covariance_nb = njit(cache=True)(covariance_py)
+
+
 def shrunk_covariance(returns: np.ndarray, shrinkage: float) -> np.ndarray:
     """Covariance of ``returns`` (n_rows, n) — NaN counted as 0 — shrunk toward its diagonal:
     ``(1 − shrinkage) S + shrinkage diag(S)``, the diagonal floored at 1e-12. Shape (n, n)."""
-    x = np.nan_to_num(returns, nan=0.0, posinf=0.0, neginf=0.0)
+    x = np.ascontiguousarray(np.nan_to_num(returns, nan=0.0, posinf=0.0, neginf=0.0))
     if len(x) < 2:
         s = np.zeros((x.shape[1], x.shape[1]))
     else:
-        xc = x - x.mean(axis=0)
-        s = (xc.T @ xc) / (len(x) - 1)
+        s = covariance_nb(x)
     diag = np.maximum(np.diag(s), _VARIANCE_FLOOR)
     out = (1.0 - shrinkage) * s
     out[np.diag_indices_from(out)] = diag

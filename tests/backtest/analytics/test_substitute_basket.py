@@ -54,6 +54,14 @@ def test_shrunk_covariance_is_the_sample_covariance_blended_with_its_diagonal():
     assert np.array_equal(sb.shrunk_covariance(nan, 0.1), sb.shrunk_covariance(zero, 0.1))
 
 
+def test_compiled_covariance_equals_its_plain_twin_and_numpy():
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 0.01, (30, 7))
+    nb, py = sb.covariance_nb(x), sb.covariance_py(x)
+    assert np.array_equal(nb, py)
+    assert np.allclose(nb, np.cov(x, rowvar=False), rtol=1e-12, atol=1e-20)
+
+
 def test_tracking_difference_and_guardrail_by_hand():
     days = pd.bdate_range("2024-01-01", periods=5)
     actual = pd.DataFrame({"A": [0.5] * 5, "B": [0.5] * 5}, index=days)

@@ -36,9 +36,11 @@ not convex, so this is a short search, not a global optimum):
    weights ``w_X`` replaced by their regression hedge on ``S``), covariance from the
    ``cov_lookback_days`` rows up to ``t`` only, shrunk toward its diagonal by ``shrinkage``;
 4. perturbation: each ``b_i`` multiplied by ``1 + weight_noise · z_i``, ``z_i ~ N(0, 1)``;
-5. the overlap brought to ``o*`` by a bisection on one segment: toward ``w_S`` (overlap
-   ``≥ o*``) when it is below, or toward ``b`` with its same-sign lines scaled to zero
-   (overlap 0) when it is above. The result is inside the band by construction.
+5. the overlap brought to ``o*`` by a bisection on one segment: when it is below, toward ``b``
+   with the lines of ``S`` below their actual weight (or of the other sign) lifted to it
+   (overlap ``Σ_S|w| / Σ|w| ≥ o*``; the lines above keep their hedge and noise); when it is
+   above, toward ``b`` with its same-sign lines scaled to zero (overlap 0). The result is
+   inside the band by construction.
 
 Everything is deterministic given the seed, the day and the data up to the day.
 """
@@ -258,10 +260,11 @@ def build_basket(
     if len(x):
         b[s] += _solve(cov_daily[np.ix_(s, s)], cov_daily[np.ix_(s, x)] @ w[x])
     b[s] *= 1.0 + spec.weight_noise * noise[s]
-    full = np.where(np.isin(np.arange(n), s), w, 0.0)  # overlap >= target (step 2)
     o = overlap(b, w)
-    if o < target:
-        return _bisect(full, b, w, target)
+    if o < target:  # lift the lines of S below their actual weight: overlap then >= target
+        in_s = np.isin(np.arange(n), s)
+        lifted = np.where(in_s & (b * np.sign(w) < absw), w, b)
+        return _bisect(lifted, b, w, target)
     same = np.where(b * np.sign(w) > 0.0, b, 0.0)
     return _bisect(b, b - same, w, target)
 

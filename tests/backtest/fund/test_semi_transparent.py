@@ -11,10 +11,11 @@ import pytest
 from backtest.analytics import substitute_basket as sb
 from backtest.errors import ConfigError
 from backtest.fund import basket as fb
-from backtest.fund.run import run_fund
+from backtest.fund.run import fund_metrics, run_fund
 from backtest.fund.spec import DisclosureSpec, FundSpec
 from backtest.market.instruments import InstrumentKind
 from backtest.ops.disclosure import Snapshot, calendar_after, portfolio_columns
+from backtest.report.outputs import write_run
 from backtest.report.run_folder import extra_run_files, run_spec
 from backtest.synthetic.build import synthetic_market
 
@@ -171,3 +172,18 @@ def test_run_folder_tables_only_for_a_semi_transparent_fund(run):
             "substitute_baskets.csv"} <= set(files)  # fmt: skip
     plain = type(run)(**{**run.__dict__, "spec": FundSpec(disclosure=DisclosureSpec())})
     assert not any(name.startswith("substitute") for name in extra_run_files(plain))
+
+
+def test_a_transparent_disclosure_section_writes_the_same_bytes_as_none(market, tmp_path):
+    """Whatever its basket parameters, a transparent fund writes the run folder a config
+    without ``[disclosure]`` writes (the default run's files stay byte-identical)."""
+    plain = {k: v for k, v in DOC.items() if k != "disclosure"}
+    section = {"policy": "transparent", "basket": {"seed": 5, "overlap_min": 0.8}}
+    folders = []
+    for i, doc in enumerate((plain, {**plain, "disclosure": section})):
+        run = run_fund(FundSpec.from_dict(doc), market)
+        out = write_run(run, tmp_path / str(i) / "run", fund_metrics(run), report=False)
+        folders.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert folders[0].keys() == folders[1].keys()
+    assert not any(name.startswith("substitute") for name in folders[0])
+    assert all(folders[0][name] == folders[1][name] for name in folders[0])

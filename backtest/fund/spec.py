@@ -17,6 +17,7 @@ from pathlib import Path
 import allocator as al
 from allocator.base import Frequency
 from allocator.limits import Limits
+from backtest.analytics.substitute_basket import DisclosurePolicy, SubstituteBasketSpec
 from backtest.engine.config import FundConfig
 from backtest.errors import ConfigError
 from backtest.fund.checks import build, read_config, suggest, type_name
@@ -128,8 +129,28 @@ class MarketSpec:
 
 
 @dataclass(frozen=True)
+class DisclosureSpec:
+    """What the fund publishes before each open (``[disclosure]``): the Disclosed Portfolio
+    (``policy = "transparent"``, the default) or a substitute basket with its overlap
+    (``"substitute_basket"``, parameters in ``[disclosure.basket]``,
+    :class:`~backtest.analytics.substitute_basket.SubstituteBasketSpec`)."""
+
+    policy: DisclosurePolicy = DisclosurePolicy.TRANSPARENT
+    basket: SubstituteBasketSpec = field(default_factory=SubstituteBasketSpec)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "policy", _enum(DisclosurePolicy, self.policy, "policy"))
+        if isinstance(self.basket, dict):
+            object.__setattr__(self, "basket", SubstituteBasketSpec(**self.basket))
+
+    @property
+    def semi_transparent(self) -> bool:
+        return self.policy is DisclosurePolicy.SUBSTITUTE_BASKET
+
+
+@dataclass(frozen=True)
 class FundSpec:
-    """The whole fund: name, market, strategies, allocator, limits and fund rules.
+    """The whole fund: name, market, strategies, allocator, limits, fund rules and disclosure.
 
     ``inception`` (ISO date) is the fund's first day: the market's history before it is the
     look-back window the strategies and the allocator read (as a live fund would have), the
@@ -148,6 +169,7 @@ class FundSpec:
     limits: Limits = field(default_factory=Limits)
     fund: FundConfig = field(default_factory=FundConfig)
     inception: str | None = None
+    disclosure: DisclosureSpec = field(default_factory=DisclosureSpec)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> FundSpec:
@@ -159,7 +181,8 @@ class FundSpec:
     def from_dict(cls, doc: dict, source: str = "config") -> FundSpec:
         """A spec from a parsed TOML document, every section, key and strategy parameter
         checked. A fund needs at least one strategy: there is no default list from a file."""
-        sections = ("name", "inception", "market", "strategies", "allocator", "limits", "fund")
+        sections = ("name", "inception", "market", "strategies", "allocator", "limits", "fund",
+                    "disclosure")  # fmt: skip
         for key in doc:
             if key not in sections:
                 raise ConfigError(source, f"unknown section {key!r}{suggest(key, sections)}; "
@@ -176,7 +199,7 @@ class FundSpec:
             except ValueError as exc:
                 raise ConfigError(source, str(exc), key="inception") from None
         parts = {"market": MarketSpec, "allocator": AllocatorSpec, "limits": Limits,
-                 "fund": FundConfig}  # fmt: skip
+                 "fund": FundConfig, "disclosure": DisclosureSpec}  # fmt: skip
         for section, kind in parts.items():
             if section in doc:
                 kwargs[section] = build(kind, doc[section], source, section)

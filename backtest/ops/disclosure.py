@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backtest.analytics.substitute_basket import held_after_booking
 from backtest.engine import kernel as K
 from backtest.market.calendar import next_session
 from backtest.market.instruments import IndexOption
@@ -98,16 +99,7 @@ class Snapshot:
 
     def post_booking(self, t: int) -> np.ndarray:
         """Quantities held once ``t``'s executions and in-kind basket are booked (at ``t+1``)."""
-        a = self.a
-        q = self.qty[t] + self.trade_qty[t]
-        units = a["flow_units"][t]
-        if units != 0 and a["flow_in_kind"][t]:
-            shares = self.fund[t, K.C_SHARES]
-            n_sh = units * a["params"].creation_unit_shares
-            held = self.qty[t]
-            basket = (a["kind"] == K.K_SECURITY) & (a["book"] == 0) & (held != 0.0)
-            q = q + np.where(basket, np.round(held * n_sh / shares), 0.0)
-        return q
+        return held_after_booking(self.result, t)
 
 
 def order_columns(snap: Snapshot, t: int) -> dict[str, np.ndarray]:

@@ -10,7 +10,9 @@ For each business day ``D`` not yet stored, up to ``--asof``, the job books: the
 ``D`` (cent and 5-decimal NAV per share), holdings at ``D``, the trades executed at ``D-1``
 (booked at ``D``), the creations/redemptions received at ``D``, the limit checks of ``D``,
 the orders for ``D+1``'s close and the Disclosed Portfolio for ``D+1``
-(:mod:`backtest.ops.disclosure`). Each day goes into the state database (:mod:`backtest.ops.state`)
+(:mod:`backtest.ops.disclosure`); a semi-transparent fund (``[disclosure] policy =
+"substitute_basket"``) also publishes the substitute basket for ``D+1``
+(:mod:`backtest.ops.basket`). Each day goes into the state database (:mod:`backtest.ops.state`)
 in
 one transaction; its files are written atomically after the commit.
 
@@ -56,11 +58,13 @@ import pandas as pd
 from backtest.data.folder import load_market
 from backtest.data.validation import DataError
 from backtest.errors import ExitCode, NightlyError
+from backtest.fund.basket import basket_series, instrument_kinds
 from backtest.fund.checks import read_config
 from backtest.fund.run import fund_start, run_fund
 from backtest.fund.spec import FundSpec, replace
 from backtest.market.calendar import iso_date, xnys_calendar
 from backtest.market.instruments import IndexOption
+from backtest.ops import basket as bk
 from backtest.ops import disclosure as ds
 from backtest.ops import state as st
 from backtest.ops.guard import (
@@ -305,7 +309,18 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
         nxt, after = ds.calendar_after(result.inputs.dates)
         builder = ds.DayBuilder(run, result, after, nxt, plan.days)
         info = {"config_hash": h, "config": canonical, "inception": inception, "source": source}
-        return _book(opts, plan, builder, info, t0)
+        baskets = _baskets(run, plan.days) if spec.disclosure.semi_transparent else None
+        return _book(opts, plan, builder, info, t0, baskets)
+
+
+def _baskets(run, days) -> dict[int, tuple[list, float]]:
+    """Row → (basket lines, overlap) of the substitute basket of each day to book (a
+    semi-transparent fund; computed before the first write, from data up to each day)."""
+    series, _ = basket_series(run, rows=days)
+    kinds = instrument_kinds(series.weights.columns, run.market)
+    return {t: (bk.basket_lines(series.weights.iloc[i], kinds),
+                float(series.summary["overlap"].iloc[i]))
+            for i, t in enumerate(days)}  # fmt: skip
 
 
 def _nothing_to_do(opts: NightlyOptions, day: str) -> tuple[int, str]:
@@ -390,7 +405,8 @@ def _pause(point: str, committed: int) -> None:
         time.sleep(3600)
 
 
-def _book(opts, plan: Plan, builder: ds.DayBuilder, info: dict, t0: float) -> tuple[int, str]:
+def _book(opts, plan: Plan, builder: ds.DayBuilder, info: dict, t0: float,
+          baskets: dict | None = None) -> tuple[int, str]:  # fmt: skip
     asof = builder.text[-1]
     conn = st.connect(opts.state)
     done, breaches, run_id = 0, [], None
@@ -409,6 +425,8 @@ def _book(opts, plan: Plan, builder: ds.DayBuilder, info: dict, t0: float) -> tu
             done += 1
             _pause("after_commit", done)
             ds.write_day_files(opts.out, day, builder.nav_dict(t))
+            if baskets is not None:
+                bk.write_basket_files(opts.out, day.next_date, day.date, *baskets[t])
             breaches += [(day.date, r[1]) for r in day.rows["limit_checks"] if r[4]]
         ds.repair_files(conn, opts.out)
     except Exception as exc:

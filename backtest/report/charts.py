@@ -275,6 +275,20 @@ def premium_discount(fig, series: pd.Series, edges_bp=(25.0, 50.0)) -> None:
     _axes(ax, "Premium / discount (bp of NAV)", "Closing bid/ask midpoint vs NAV per share")
 
 
+def basket_tracking(fig, summary: pd.DataFrame, threshold_annual: float) -> None:
+    """The substitute basket over time: its published overlap (%, top) and the trailing
+    realised tracking error against the guardrail (% a year, bottom)."""
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    top.plot(summary.index, 100.0 * summary["overlap"], linewidth=0.6, color=FUND_COLOR)
+    _axes(top, "Overlap (%)", "Overlap of the basket with the holdings", xlabel="")
+    bottom.plot(summary.index, 100.0 * summary["rolling_te"], linewidth=0.8, color="tab:blue",
+                label="trailing realised tracking error")  # fmt: skip
+    bottom.axhline(100.0 * threshold_annual, color="tab:red", linestyle="--",
+                   label=f"guardrail {threshold_annual:.1%}")  # fmt: skip
+    _axes(bottom, "% a year", "Tracking error of the basket")
+    bottom.legend(loc="upper left")
+
+
 def parameter_heatmap(fig, grid: pd.DataFrame, title: str, unit: str = "Sharpe ratio") -> None:
     """A metric over two parameters: ``grid`` is values of the first (rows) × the second
     (columns), e.g. the mean Sharpe ratio across markets; each cell labelled."""

@@ -35,6 +35,11 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("limits", "Limit checks"),
     ("premium-discount", "Premium/discount to NAV"),
 )
+#: Sections shown only when the run has what they need, after :data:`SECTIONS`: the substitute
+#: basket of a semi-transparent fund.
+OPTIONAL_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("substitute-basket", "Substitute basket (semi-transparent disclosure)"),
+)
 DISPLAY_NAMES = {
     "fund": "Fund",
     "proxy_index": "Proxy multi-strategy index",
@@ -90,7 +95,8 @@ def display(frame: pd.DataFrame, axis: str = "columns") -> pd.DataFrame:
 
 
 def section(anchor: str, *notes, charts=(), tables=()) -> Section:
-    return Section(anchor, dict(SECTIONS)[anchor], list(notes), list(charts), list(tables))
+    return Section(anchor, dict(SECTIONS + OPTIONAL_SECTIONS)[anchor], list(notes), list(charts),
+                   list(tables))  # fmt: skip
 
 
 def flag_windows(returns: pd.DataFrame) -> tuple[dict[str, str], list[str]]:

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from backtest.analytics.benchmarks import benchmark_series
 from backtest.analytics.portfolio import exposure_by_group, strategy_turnover, turnover
+from backtest.fund.basket import fund_baskets, instrument_kinds, published_baskets
 from backtest.fund.run import FundRun
 
 #: Optional dated tables of a run folder: RunFolder field → file name.
@@ -32,7 +33,11 @@ EXTRA_FILES = {
     "exposure": "exposure_by_asset_class.csv",
     "turnover": "turnover_by_strategy.csv",
     "limit_scale": "limit_scale.csv",
+    "basket": "substitute_basket_summary.csv",
+    "basket_scores": "substitute_basket_scores.csv",
 }
+#: The published substitute baskets of a semi-transparent run (long table; not read back).
+BASKETS_FILE = "substitute_baskets.csv"
 #: Column of ``turnover_by_strategy.csv`` with the fund's own turnover (netted, after limits).
 FUND_TURNOVER = "fund (netted, after limits)"
 
@@ -47,7 +52,9 @@ class RunFolder:
     ``path`` names the run folder (where the run is or will be written); ``nav``, ``weights``
     and ``strategy_returns`` are indexed by date; ``compliance`` is the long table of
     :func:`allocator.compliance.check_limits`; ``trades`` holds :data:`TRADE_COLUMNS`;
-    ``holdings_last`` the holdings rows of the last date.
+    ``holdings_last`` the holdings rows of the last date; ``basket`` and ``basket_scores`` the
+    substitute basket's daily summary and yearly scores (:mod:`backtest.fund.basket`) of a
+    semi-transparent fund.
     """
 
     path: Path
@@ -66,6 +73,8 @@ class RunFolder:
     exposure: pd.DataFrame | None = None
     turnover: pd.DataFrame | None = None
     limit_scale: pd.DataFrame | None = None
+    basket: pd.DataFrame | None = None
+    basket_scores: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -86,7 +95,11 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
     (:data:`FUND_TURNOVER`), fractions of net assets; ``limit_scale.csv``: the factor by which
     the pre-trade limits scaled the whole book on each decision date, column ``limit_scale``
     (1 where none did; :attr:`backtest.fund.run.FundRun.limit_scale`), so that the attribution
-    credits each strategy with the weight the fund held. Each is written with ``to_csv``.
+    credits each strategy with the weight the fund held. A semi-transparent fund
+    (``[disclosure] policy = "substitute_basket"``) also has ``substitute_basket_summary.csv``,
+    ``substitute_basket_scores.csv`` and :data:`BASKETS_FILE`
+    (:func:`backtest.fund.basket.fund_baskets`, :func:`~backtest.fund.basket.published_baskets`).
+    Each is written with ``to_csv``.
     """
     result, dates = run.result, run.nav.index
     rates = run.market.rates["USD"] if "USD" in run.market.rates else pd.Series(0.0, index=dates)
@@ -95,7 +108,7 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
     flows = strategy_turnover(run.positions, run.weights).reindex(dates).fillna(0.0)
     flows[FUND_TURNOVER] = turnover(run.targets).reindex(dates).fillna(0.0)
     scale = pd.Series(1.0, index=dates) if run.limit_scale is None else run.limit_scale
-    return {
+    out = {
         "benchmarks.csv": benchmark_series(run.market),
         "pnl_by_asset_class.csv": result.pnl_by("asset_class"),
         "pnl_by_book.csv": result.pnl_by("book"),
@@ -106,12 +119,22 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
         "turnover_by_strategy.csv": flows,
         "limit_scale.csv": scale.reindex(dates).fillna(1.0).to_frame("limit_scale"),
     }
+    if run.spec.disclosure.semi_transparent:
+        baskets = fund_baskets(run)
+        out[EXTRA_FILES["basket"]] = baskets.summary
+        out[EXTRA_FILES["basket_scores"]] = baskets.scores
+        kinds = instrument_kinds(baskets.series.weights.columns, run.market)
+        out[BASKETS_FILE] = published_baskets(baskets, kinds)
+    return out
 
 
 def run_spec(run: FundRun) -> dict:
     """The run's :class:`~backtest.fund.spec.FundSpec` as JSON-ready data plus ``market_name``
-    (for ``spec.json``)."""
+    (for ``spec.json``); the ``disclosure`` section only for a semi-transparent fund (the
+    default, transparent, writes the file it always wrote)."""
     doc = json.loads(json.dumps(dataclasses.asdict(run.spec), default=str))
+    if not run.spec.disclosure.semi_transparent:  # a transparent run's spec.json as before
+        doc.pop("disclosure")
     doc["market_name"] = run.market.name
     return doc
 

@@ -19,6 +19,7 @@ from backtest.data.series import load_market_prices, load_user_benchmark
 from backtest.market.calendar import quarter_end_flags
 from backtest.report import charts as rc
 from backtest.report import tearsheet as ts
+from backtest.report.basket_section import basket_section
 from backtest.report.charts import Section, fmt_num, fmt_pct, formatted
 from backtest.report.report_data import (
     BROAD_MARKETS,
@@ -385,4 +386,7 @@ def report_sections(run: RunFolder, benchmarks=None, market=None, market_price=N
     sections += _attribution_sections(d)
     sections += [_costs_section(d), _subsidiary_section(d), _limits_section(d)]
     sections.append(_premium_discount_section(d, market_price, secondary_seed))
+    basket = basket_section(d, secondary_seed, run.spec)
+    if basket is not None:  # a semi-transparent fund only
+        sections.append(basket)
     return sections

@@ -159,10 +159,13 @@ def strategy_daily(spec: FundSpec, market: MarketData) -> Daily:
     return positions_daily(run_strategy(registry[s.name](**s.params), market), market)
 
 
-def positions_daily(positions: pd.DataFrame, market: MarketData) -> Daily:
+def positions_daily(
+    positions: pd.DataFrame, market: MarketData, returns: pd.DataFrame | None = None
+) -> Daily:
     """Daily series of a strategy's positions (dates × ids, fractions of its capital):
-    returns after the execution lag and ``STRATEGY_COST_BPS`` on turnover."""
-    r = exposure_returns(positions, market, cost_bps=STRATEGY_COST_BPS)
+    returns after the execution lag and ``STRATEGY_COST_BPS`` on turnover. ``returns``: the
+    instruments' daily returns if already at hand (default: ``instrument_returns``)."""
+    r = exposure_returns(positions, market, cost_bps=STRATEGY_COST_BPS, returns=returns)
     turnover = positions.diff().abs().sum(axis=1)
     return Daily(
         returns=r.reindex(market.calendar),

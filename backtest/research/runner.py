@@ -45,6 +45,7 @@ from tqdm.auto import tqdm
 
 from backtest.fund.spec import FundSpec
 from backtest.market.market_data import MarketData
+from backtest.market.returns import instrument_returns
 from backtest.research.design import Evaluation, Plan, Point, WalkForward, windows
 from backtest.research.evaluate import canonical_json, evaluate, measure, positions_daily, task_key
 from backtest.research.markets import MarketSource
@@ -154,9 +155,13 @@ def compute_batch(batch: Batch, markets: MarketCache) -> list[TaskResult]:
     wins = windows(len(market.calendar), first.warmup_days, first.walk_forward)
     trends = [registry[t.spec.strategies[0].name](**t.spec.strategies[0].params)
               for t in batch.tasks]  # fmt: skip
-    out = []
+    out, instruments = [], {}  # the instruments' returns, by columns, read once per batch
     for task, positions in zip(batch.tasks, trend_positions(trends, market), strict=True):
-        rows, returns = measure(positions_daily(positions, market), market, wins)
+        ids = tuple(positions.columns)
+        if ids not in instruments:
+            instruments[ids] = instrument_returns(market, list(ids))
+        daily = positions_daily(positions, market, instruments[ids])
+        rows, returns = measure(daily, market, wins)
         out.append(TaskResult(task.key, rows, returns))
     return out
 

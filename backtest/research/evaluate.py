@@ -128,7 +128,8 @@ def task_key(
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
-def _cash(market: MarketData) -> pd.Series:
+def cash_returns(market: MarketData) -> pd.Series:
+    """Daily return of cash, shape (n_dates,): the previous day's USD rate / 252."""
     rate = market.rates["USD"] if "USD" in market.rates else pd.Series(0.0, market.calendar)
     return (rate.shift(1).fillna(0.0) / TRADING_DAYS_PER_YEAR).rename("cash")
 
@@ -146,7 +147,7 @@ def fund_daily(spec: FundSpec, market: MarketData) -> Daily:
     hits = comp[comp["breach"] & comp["applies"]].groupby("date").size()
     return Daily(
         returns=nav["nav_per_share_5dp"].pct_change(),
-        cash=_cash(market),
+        cash=cash_returns(market),
         turnover=turnover,
         costs=nav["costs"] / prev_na,
         breaches=hits.reindex(nav.index, fill_value=0).astype("float64"),
@@ -159,17 +160,14 @@ def strategy_daily(spec: FundSpec, market: MarketData) -> Daily:
     return positions_daily(run_strategy(registry[s.name](**s.params), market), market)
 
 
-def positions_daily(
-    positions: pd.DataFrame, market: MarketData, returns: pd.DataFrame | None = None
-) -> Daily:
+def positions_daily(positions: pd.DataFrame, market: MarketData) -> Daily:
     """Daily series of a strategy's positions (dates × ids, fractions of its capital):
-    returns after the execution lag and ``STRATEGY_COST_BPS`` on turnover. ``returns``: the
-    instruments' daily returns if already at hand (default: ``instrument_returns``)."""
-    r = exposure_returns(positions, market, cost_bps=STRATEGY_COST_BPS, returns=returns)
+    returns after the execution lag and ``STRATEGY_COST_BPS`` on turnover."""
+    r = exposure_returns(positions, market, cost_bps=STRATEGY_COST_BPS)
     turnover = positions.diff().abs().sum(axis=1)
     return Daily(
         returns=r.reindex(market.calendar),
-        cash=_cash(market),
+        cash=cash_returns(market),
         turnover=turnover,
         costs=turnover * STRATEGY_COST_BPS * 1e-4,
         breaches=pd.Series(np.nan, index=market.calendar),

@@ -45,11 +45,10 @@ from tqdm.auto import tqdm
 
 from backtest.fund.spec import FundSpec
 from backtest.market.market_data import MarketData
-from backtest.market.returns import instrument_returns
 from backtest.research.design import Evaluation, Plan, Point, WalkForward, windows
-from backtest.research.evaluate import canonical_json, evaluate, measure, positions_daily, task_key
+from backtest.research.evaluate import canonical_json, evaluate, measure, task_key
 from backtest.research.markets import MarketSource
-from backtest.research.trend_batch import batchable, trend_positions
+from backtest.research.trend_batch import batchable, trend_daily
 from strategies import registry
 
 PLUGIN_NAME = "multistrat-market-cache"
@@ -149,18 +148,14 @@ class Batch:
 
 def compute_batch(batch: Batch, markets: MarketCache) -> list[TaskResult]:
     """Evaluate every task of ``batch`` with the shared arithmetic of
-    :func:`~backtest.research.trend_batch.trend_positions` (results equal to :func:`compute`)."""
+    :func:`~backtest.research.trend_batch.trend_daily` (results equal to :func:`compute`)."""
     first = batch.tasks[0]
     market = markets.get(first.market)
     wins = windows(len(market.calendar), first.warmup_days, first.walk_forward)
     trends = [registry[t.spec.strategies[0].name](**t.spec.strategies[0].params)
               for t in batch.tasks]  # fmt: skip
-    out, instruments = [], {}  # the instruments' returns, by columns, read once per batch
-    for task, positions in zip(batch.tasks, trend_positions(trends, market), strict=True):
-        ids = tuple(positions.columns)
-        if ids not in instruments:
-            instruments[ids] = instrument_returns(market, list(ids))
-        daily = positions_daily(positions, market, instruments[ids])
+    out = []
+    for task, daily in zip(batch.tasks, trend_daily(trends, market), strict=True):
         rows, returns = measure(daily, market, wins)
         out.append(TaskResult(task.key, rows, returns))
     return out

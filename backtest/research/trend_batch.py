@@ -8,17 +8,20 @@ points of a batch together: each of those once per batch (the EWMAs of every dis
 ``vectorbt.generic.nb.ewm_mean_nb`` with ``adjust=True``, the same recursion as pandas'
 ``ewm(adjust=True).mean()``, bit for bit), each capped speed forecast once per distinct
 (speed, cap, vol span), and per point only the combination of its speeds, the raw weights and
-the vol targeting (:func:`strategies.sizing.vol_target`, the strategy's own function).
+the vol targeting (the kernel of :func:`strategies.sizing.vol_target`). :func:`trend_daily`
+adds each point's standalone daily series (:func:`backtest.research.evaluate.strategy_daily`:
+the book's returns after the execution lag, less costs on turnover) on arrays.
 
 Every step is the strategy's arithmetic in the strategy's order on numpy arrays instead of
-pandas frames, so a point's positions are equal to ``Trend(...).target_positions(market)``
-(``tests/backtest/research/test_trend_batch.py`` checks the rows of a sweep against the
-per-point path to 1e-12 relative; they agree to the last bit on the markets tested), and a
-point's result does not depend on which other points share its batch or in which order:
-batches can be cut anywhere and results cached per point.
+pandas frames (row sums add the columns left to right, as pandas does), so a point's positions
+and series equal the per-point path's (``tests/backtest/research/test_trend_batch.py`` checks
+them and a sweep's rows to 1e-12 relative; they agree to the last bit on the markets tested),
+and a point's result does not depend on which other points share its batch or in which
+order: batches can be cut anywhere and results cached per point.
 
 Measured in ``benchmarks/experiment_speed.py`` (single-strategy points, per-point path vs
-batched) and ``benchmarks/trend_sweep.py`` (a 10 × 10 grid on 20 years).
+batched) and ``benchmarks/trend_sweep.py`` (a 10 × 10 grid on 20 years). vectorbt is imported
+on first use (~1.5–2.5 s once per process).
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from backtest.fund.run import STRATEGY_COST_BPS
 from backtest.fund.spec import FundSpec
 from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
 from backtest.research.design import Evaluation
+from backtest.research.evaluate import Daily, cash_returns
 from strategies import registry
 from strategies.base import check_requirements
 from strategies.quant.trend import Trend, trend_prices
@@ -43,7 +48,7 @@ from strategies.signals import (
     price_vol,
     return_vol,
 )
-from strategies.sizing import vol_target
+from strategies.sizing import portfolio_vol_array
 
 #: Pseudo-days of the random-walk prior of :func:`strategies.signals.forecast_scalar`.
 PRIOR_DAYS = 250.0
@@ -61,7 +66,8 @@ class _Inputs:
     """What every point of one instrument universe and vol span shares (numpy, n × m)."""
 
     ids: list[str]
-    returns: pd.DataFrame  # daily return per unit of notional, dates × ids
+    returns_array: np.ndarray  # daily return per unit of notional, NaN where unknown
+    returns_zeroed: np.ndarray  # the same, NaN as 0 (what a book earns)
     price: np.ndarray  # forward-filled trend prices
     live: np.ndarray  # bool, instrument trading (live_mask)
     vol_price: np.ndarray  # daily vol of price changes, price points
@@ -87,7 +93,8 @@ class _Shared:
             filled = prices.ffill()
             self.inputs[key] = _Inputs(
                 ids=ids,
-                returns=returns,
+                returns_array=returns.to_numpy(dtype="float64"),
+                returns_zeroed=returns.fillna(0.0).to_numpy(dtype="float64"),
                 price=np.ascontiguousarray(filled.to_numpy(dtype="float64")),
                 live=live.to_numpy(),
                 vol_price=price_vol(filled, t.vol_span_days).to_numpy(dtype="float64"),
@@ -134,14 +141,28 @@ def _row_sums(values: np.ndarray) -> np.ndarray:
     return np.add.reduce(np.asfortranarray(values), axis=1)
 
 
-def _positions(t: Trend, shared: _Shared) -> pd.DataFrame:
-    """``t.target_positions(market)`` from the batch's shared arrays."""
-    market = shared.market
-    check_requirements(t, market)  # the same refusal as run_strategy
+def _vol_target(raw: np.ndarray, returns: np.ndarray, target_annual: float) -> np.ndarray:
+    """:func:`strategies.sizing.vol_target` with its default half-life (30 days), warm-up (60
+    days) and gross cap (10) on arrays (raw weights finite, returns aligned), in its order."""
+    vol = portfolio_vol_array(raw, returns, 30.0, 60)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(vol > 1e-12, target_annual / vol, 0.0)
+    sized = raw * scale[:, None]
+    gross = _row_sums(np.abs(sized))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cap = np.where(gross > 10.0, 10.0 / gross, 1.0)
+    out = sized * cap[:, None]
+    out[np.isnan(out)] = 0.0
+    return out
+
+
+def _positions(t: Trend, shared: _Shared) -> np.ndarray:
+    """``t.target_positions(market)`` as an array (n_dates × ids) from the shared arrays."""
+    check_requirements(t, shared.market)  # the same refusal as run_strategy
     inputs = shared.inputs_of(t)
-    if not inputs.ids:
-        return pd.DataFrame(index=market.calendar, dtype="float64")
     n, m = inputs.price.shape
+    if not m:
+        return np.zeros((n, 0))
     total, count = np.zeros((n, m)), np.zeros((n, m))
     for fast, slow in t.speeds:
         capped = shared.capped_forecast(t, int(fast), int(slow))
@@ -153,12 +174,50 @@ def _positions(t: Trend, shared: _Shared) -> pd.DataFrame:
         forecast = np.where(inputs.live, forecast, np.nan)
         raw = forecast / FORECAST_TARGET_ABS / inputs.vol_return
     raw[~np.isfinite(raw)] = 0.0
-    frame = pd.DataFrame(raw, index=market.calendar, columns=inputs.ids)
-    return vol_target(frame, market, t.vol_target_annual, returns=inputs.returns)
+    return _vol_target(raw, inputs.returns_array, t.vol_target_annual)
 
 
 def trend_positions(trends: Sequence[Trend], market: MarketData) -> list[pd.DataFrame]:
     """Positions of each ``Trend`` on ``market`` (dates × ids, fractions of capital), equal to
     ``trend.target_positions(market)``, computed together (module docstring)."""
     shared = _Shared(market)
-    return [_positions(t, shared) for t in trends]
+    out = []
+    for t in trends:
+        ids = shared.inputs_of(t).ids
+        out.append(pd.DataFrame(_positions(t, shared), index=market.calendar, columns=ids))
+    return out
+
+
+def trend_daily(trends: Sequence[Trend], market: MarketData) -> list[Daily]:
+    """The daily series of each ``Trend`` standalone, equal to
+    :func:`backtest.research.evaluate.strategy_daily` of its one-strategy spec: returns of the
+    positions after the execution lag (decide ``t``, trade ``t+1``, earn from ``t+2``,
+    :func:`backtest.market.returns.exposure_returns`) less ``STRATEGY_COST_BPS`` on turnover,
+    in the same order of operations, on arrays."""
+    shared = _Shared(market)
+    cash = cash_returns(market)
+    none = pd.Series(np.nan, index=market.calendar)
+    out = []
+    for t in trends:
+        positions = _positions(t, shared)
+        r = shared.inputs_of(t).returns_zeroed
+        held = np.zeros_like(positions)
+        held[2:] = positions[:-2]
+        traded = np.zeros_like(positions)
+        traded[1:] = positions[:-1]
+        moved = np.abs(np.diff(traded, axis=0, prepend=traded[:1]))
+        book_turnover = _row_sums(moved)
+        book_turnover[0] = _row_sums(np.abs(traded[:1]))[0]
+        returns = _row_sums(held * r) - book_turnover * STRATEGY_COST_BPS / 1e4
+        turnover = _row_sums(np.abs(np.diff(positions, axis=0, prepend=positions[:1])))
+        calendar = market.calendar
+        out.append(
+            Daily(
+                returns=pd.Series(returns, index=calendar, name="return"),
+                cash=cash,
+                turnover=pd.Series(turnover, index=calendar),
+                costs=pd.Series(turnover * STRATEGY_COST_BPS * 1e-4, index=calendar),
+                breaches=none,
+            )
+        )
+    return out

@@ -3,16 +3,19 @@ of the per-point path, whatever the batch and order, and are cached point by poi
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from backtest.fund.spec import FundSpec, StrategySpec
 from backtest.research import run_experiment
+from backtest.research.evaluate import strategy_daily
 from backtest.research.markets import SyntheticSource
 from backtest.research.runner import Batch, Task, make_tasks, plan_units
 from backtest.research.study import POINTS_DIR
-from backtest.research.trend_batch import batchable, trend_positions
+from backtest.research.trend_batch import batchable, trend_daily, trend_positions
 from strategies.quant.trend import Trend
 from tests.backtest.research.conftest import END, START, small_experiment, strategy_experiment
 
@@ -129,3 +132,14 @@ def test_units_batch_trend_points_by_market_and_leave_the_rest_alone():
     )
     assert not batchable(carry.points()[0].spec, carry.evaluation)
     assert all(isinstance(u, Task) for u in plan_units(make_tasks(carry, carry.points())))
+
+
+def test_batched_daily_series_equal_the_standalone_evaluation(market):
+    for t, daily in zip(TRENDS, trend_daily(TRENDS, market), strict=True):
+        spec = FundSpec(strategies=(StrategySpec("trend", params=dataclasses.asdict(t)),))
+        alone = strategy_daily(spec, market)
+        for field in ("returns", "cash", "turnover", "costs", "breaches"):
+            a, b = getattr(daily, field), getattr(alone, field)
+            np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-12, atol=0)
+            assert a.index.equals(b.index)
+        assert daily.turnover.sum() > 1.0 and np.nanstd(daily.returns) > 1e-4

@@ -4,9 +4,10 @@ estimate for 10,000 full-fund points × 20 markets on a 50-node cluster.
 Two kinds of point, on a synthetic market of ``--years`` years (default 5, 2015–2019):
 
 - single-strategy: ``Trend`` standalone (``evaluation = "strategy"``), 12 single speeds × 4
-  volatility targets, computed point by point (``batch=False``, one task each: the path before
-  the batching) and batched (the default: the points of a market in one task per worker,
-  :mod:`backtest.research.trend_batch`); the two give the same table (checked here too);
+  volatility targets × 2 forecast caps (96 points), computed point by point (``batch=False``,
+  one task each: the path before the batching) and batched (the default: the points of a
+  market in one task per worker, :mod:`backtest.research.trend_batch`); the two give the same
+  table (checked here too);
 - full fund: the built-in LALT-like fund with a grid over the volatility target and the rule
   (not batchable: one task per point).
 
@@ -37,6 +38,7 @@ from backtest.research.runner import MarketCache, compute, make_tasks
 
 SPEEDS = [[[f, 4 * f]] for f in (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96)]
 VOL_TARGETS = [0.10, 0.15, 0.20, 0.25]
+CAPS = [20.0, 10.0]
 
 
 def experiments(start: str, end: str) -> dict[str, Experiment]:
@@ -47,6 +49,7 @@ def experiments(start: str, end: str) -> dict[str, Experiment]:
             grid={
                 "strategies.trend.params.speeds": SPEEDS,
                 "strategies.trend.params.vol_target_annual": VOL_TARGETS,
+                "strategies.trend.params.forecast_cap": CAPS,
             },
             markets=markets,
             evaluation=Evaluation.STRATEGY,

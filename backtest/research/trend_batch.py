@@ -55,10 +55,15 @@ PRIOR_DAYS = 250.0
 
 
 def batchable(spec: FundSpec, evaluation: Evaluation) -> bool:
-    """True when a point is one ``Trend`` evaluated standalone (what this module computes)."""
+    """True when a point is one ``Trend`` evaluated standalone with whole-day EWMA spans (what
+    this module computes; vectorbt's kernel takes an integer span)."""
     if evaluation is not Evaluation.STRATEGY or len(spec.strategies) != 1:
         return False
-    return registry[spec.strategies[0].name] is Trend
+    (s,) = spec.strategies
+    if registry[s.name] is not Trend:
+        return False
+    spans = [x for pair in Trend(**s.params).speeds for x in pair]
+    return all(isinstance(x, int | np.integer) and not isinstance(x, bool) for x in spans)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from backtest.fund.spec import FundSpec, StrategySpec
-from backtest.research import run_experiment
+from backtest.research import Evaluation, run_experiment
 from backtest.research.evaluate import strategy_daily
 from backtest.research.markets import SyntheticSource
 from backtest.research.runner import Batch, Task, make_tasks, plan_units
@@ -131,6 +131,10 @@ def test_units_batch_trend_points_by_market_and_leave_the_rest_alone():
         grid={"strategies.fx_carry.params.vol_target_annual": [0.1]},
     )
     assert not batchable(carry.points()[0].spec, carry.evaluation)
+    halves = strategy_experiment(grid={"strategies.trend.params.speeds": [[[8, 32.5]]]})
+    assert not batchable(halves.points()[0].spec, halves.evaluation)  # spans must be whole days
+    assert batchable(strategy_experiment().points()[0].spec, Evaluation.STRATEGY)
+    assert not batchable(strategy_experiment().points()[0].spec, Evaluation.FUND)
     assert all(isinstance(u, Task) for u in plan_units(make_tasks(carry, carry.points())))
 
 

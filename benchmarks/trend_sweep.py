@@ -1,11 +1,12 @@
 """Trend parameter sweep and strategy timings on the 20-year synthetic market.
 
 A 10 × 10 grid of single-speed EWMA-crossover trend strategies (fast span × slow/fast multiplier)
-computed in one batched pass: vectorbt's numba EWMA kernel (``adjust=True``, the same numbers as
-:func:`strategies.signals.ewma`) for every distinct span, then forecasts, forecast scalars,
-capping, inverse-vol weights and returns broadcast over the grid with numpy, ten grid points at
-a time; only the vol targeting runs per grid point (:func:`strategies.sizing.vol_target`). One
-grid point is checked against ``Trend(speeds=((fast, slow),))`` to the last digit.
+computed in one batch by :func:`backtest.research.trend_batch.trend_positions` (the code that
+was here, now the package's: vectorbt's numba EWMA kernel once per distinct span, the prices,
+vols and returns once, the forecast scaling, capping, inverse-vol weights and vol targeting
+per point, the strategy's own arithmetic). Experiments use the same path for single-strategy
+trend points (``backtest.research.runner``). One grid point is checked against
+``Trend(speeds=((fast, slow),))`` to the last digit.
 
 Prints the Sharpe ratio of every grid point, the sweep time (target < 10 s), the time of each
 registered strategy of this package on 20 years after warm-up (target < 3 s in all), and saves a
@@ -26,66 +27,26 @@ import pandas as pd
 from backtest.market.calendar import TRADING_DAYS_PER_YEAR
 from backtest.market.market_data import MarketData
 from backtest.market.returns import exposure_returns, instrument_returns
+from backtest.research.trend_batch import trend_positions
 from strategies.carry import CommodityCarry, EquityCarry, FxCarry, MultiAssetCarry, RatesCarry
 from strategies.quant.momentum import CrossSectionalMomentum
-from strategies.quant.trend import Trend, trend_prices
-from strategies.signals import (
-    FORECAST_TARGET_ABS,
-    ewmac_random_walk_abs,
-    live_mask,
-    price_vol,
-    return_vol,
-)
-from strategies.sizing import vol_target
+from strategies.quant.trend import Trend
 
 FAST_SPANS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
 SLOW_MULTIPLIERS = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0)
 COST_BPS = 2.0
-PRIOR_DAYS = 250.0
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "trend_sweep.png"
 
 
-def _ewmas(price: np.ndarray, spans: list[int]) -> dict[int, np.ndarray]:
-    """EWMA (adjust=True, min 1 observation) of every column for each span, via vectorbt."""
-    from vectorbt.generic.nb import ewm_mean_nb
-
-    return {s: ewm_mean_nb(price, s, 1, True) for s in spans}
-
-
-def _batched_positions(
-    ema: dict[int, np.ndarray],
-    fast: int,
-    slows: list[int],
-    vol_price: np.ndarray,
-    vol_ret: np.ndarray,
-    cap: float,
-) -> np.ndarray:
-    """Raw trend weights of shape (len(slows), n_dates, n_instruments) for one fast span."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raw = (ema[fast][None] - np.stack([ema[s] for s in slows])) / vol_price[None]
-        raw[~np.isfinite(raw)] = np.nan
-        known = np.isfinite(raw)
-        pooled = np.where(known, np.abs(raw), 0.0).sum(axis=2) / known.sum(axis=2)  # (g, n)
-    seen = np.isfinite(pooled)[:, :, None]
-    total = np.cumsum(np.where(seen, pooled[:, :, None], 0.0), axis=1)
-    count = np.cumsum(seen, axis=1)
-    prior = np.array([ewmac_random_walk_abs(fast, s) for s in slows])[:, None, None]
-    scalar = FORECAST_TARGET_ABS * (PRIOR_DAYS + count) / (PRIOR_DAYS * prior + total)
-    forecast = np.clip(raw * scalar, -cap, cap)
-    weights = forecast / FORECAST_TARGET_ABS / vol_ret[None]
-    weights[~np.isfinite(weights)] = 0.0
-    return weights
-
-
 def _book_returns(positions: np.ndarray, returns: np.ndarray, cost_bps: float) -> np.ndarray:
-    """Daily returns (g, n) of exposures (g, n, m), lag as :func:`exposure_returns` (decide t,
+    """Daily returns (n,) of exposures (n, m), lag as :func:`exposure_returns` (decide t,
     trade t+1, earn from t+2), cost on turnover."""
     held = np.zeros_like(positions)
-    held[:, 2:] = positions[:, :-2]
+    held[2:] = positions[:-2]
     traded = np.zeros_like(positions)
-    traded[:, 1:] = positions[:, :-1]
-    turnover = np.abs(np.diff(traded, axis=1, prepend=0.0)).sum(axis=2)
-    return (held * returns[None]).sum(axis=2) - turnover * cost_bps / 1e4
+    traded[1:] = positions[:-1]
+    turnover = np.abs(np.diff(traded, axis=0, prepend=0.0)).sum(axis=1)
+    return (held * returns).sum(axis=1) - turnover * cost_bps / 1e4
 
 
 def sweep(
@@ -99,35 +60,21 @@ def sweep(
     Positions are returned for the caller's checks as {(fast, slow): ndarray (n_dates, m)}.
     """
     base = base or Trend()
-    ids = base.instrument_ids(market)
-    rets = instrument_returns(market, ids)
-    price = trend_prices(market, ids)
-    live = live_mask(price)
-    filled = price.ffill()
-    vol_price = price_vol(filled, base.vol_span_days).to_numpy()
-    vol_ret = return_vol(rets, base.vol_span_days).where(live).to_numpy()
-    live_np = live.to_numpy()
-    slow_of = {f: [max(int(round(f * k)), f + 1) for k in multipliers] for f in fast_spans}
-    spans = sorted({f for f in fast_spans} | {s for v in slow_of.values() for s in v})
-    ema = _ewmas(np.ascontiguousarray(filled.to_numpy()), spans)
-    r_np = rets.fillna(0.0).to_numpy()
+    speeds = [(f, k, max(int(round(f * k)), f + 1)) for f in fast_spans for k in multipliers]
+    trends = [
+        Trend(speeds=((f, s),), forecast_cap=base.forecast_cap,
+              vol_target_annual=base.vol_target_annual, instrument_kinds=base.instrument_kinds,
+              vol_span_days=base.vol_span_days)
+        for f, _, s in speeds
+    ]  # fmt: skip
+    positions = trend_positions(trends, market)
+    r_np = instrument_returns(market, base.instrument_ids(market)).fillna(0.0).to_numpy()
     sharpe = pd.DataFrame(index=pd.Index(fast_spans, name="fast_span"), dtype=float)
     kept: dict[tuple[int, int], np.ndarray] = {}
-    for f in fast_spans:
-        raw = _batched_positions(ema, f, slow_of[f], vol_price, vol_ret, base.forecast_cap)
-        raw = np.where(live_np[None], raw, 0.0)
-        sized = np.stack(
-            [
-                vol_target(pd.DataFrame(w, market.calendar, ids), market, base.vol_target_annual,
-                           returns=rets).to_numpy()
-                for w in raw
-            ]
-        )  # fmt: skip
-        pnl = _book_returns(sized, r_np, COST_BPS)[:, 300:]
-        sr = pnl.mean(axis=1) / pnl.std(axis=1) * np.sqrt(TRADING_DAYS_PER_YEAR)
-        for k, s, v, pos in zip(multipliers, slow_of[f], sr, sized, strict=True):
-            sharpe.loc[f, k] = v
-            kept[(f, s)] = pos
+    for (f, k, s), pos in zip(speeds, positions, strict=True):
+        pnl = _book_returns(pos.to_numpy(), r_np, COST_BPS)[300:]
+        sharpe.loc[f, k] = pnl.mean() / pnl.std() * np.sqrt(TRADING_DAYS_PER_YEAR)
+        kept[(f, s)] = pos.to_numpy()
     sharpe.columns.name = "slow_multiplier"
     return sharpe, kept
 

@@ -7,9 +7,9 @@ strategy built from them passes the truncation test bit for bit.
 
 Why pandas/numpy and not vectorbt here: ``DataFrame.ewm(adjust=True)`` is the exact, causal
 EWMA pysystemtrade uses (vectorbt's ``MA.run(ewm=True)`` is the ``adjust=False`` recursion with a
-``min_periods = span`` warm-up, and importing vectorbt costs ~3 s). The parameter sweep in
-``benchmarks/trend_sweep.py`` uses vectorbt's numba EWMA kernel with ``adjust=True``, which agrees
-with :func:`ewma` to rounding (~1e-15).
+``min_periods = span`` warm-up, and importing vectorbt costs ~3 s). Batched trend sweeps
+(``backtest.research.trend_batch``) use vectorbt's numba EWMA kernel with ``adjust=True``, the
+same recursion as :func:`ewma`, equal to it to the last bit.
 
 Units: prices in price points, returns as decimals per day, vols annualised decimals unless the
 name says ``daily``; carry as an annual decimal of the price; forecasts are unitless with an

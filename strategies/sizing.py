@@ -60,11 +60,20 @@ def ewma_portfolio_vol(
 
     ``returns`` must have the same index and columns. Row ``t`` uses returns up to ``t``.
     """
-    lam = 0.5 ** (1.0 / halflife_days)
     r = returns.reindex(index=weights.index, columns=weights.columns).to_numpy(dtype="float64")
-    w = weights.to_numpy(dtype="float64")
-    var = _ewma_portfolio_var(np.ascontiguousarray(r), np.ascontiguousarray(w), lam, warmup_days)
-    return pd.Series(np.sqrt(var * TRADING_DAYS_PER_YEAR), index=weights.index, name="ex_ante_vol")
+    vol = portfolio_vol_array(weights.to_numpy(dtype="float64"), r, halflife_days, warmup_days)
+    return pd.Series(vol, index=weights.index, name="ex_ante_vol")
+
+
+def portfolio_vol_array(
+    weights: np.ndarray, returns: np.ndarray, halflife_days: float = 30.0, warmup_days: int = 60
+) -> np.ndarray:
+    """:func:`ewma_portfolio_vol` on arrays: weights and returns of shape (n_dates, n_assets),
+    aligned; returns the annualised ex-ante volatility, shape (n_dates,), NaN in the warm-up."""
+    lam = 0.5 ** (1.0 / halflife_days)
+    w, r = np.ascontiguousarray(weights), np.ascontiguousarray(returns)
+    var = _ewma_portfolio_var(r, w, lam, warmup_days)
+    return np.sqrt(var * TRADING_DAYS_PER_YEAR)
 
 
 def vol_target(

@@ -82,7 +82,8 @@ def sweep_trend(
 
     Each grid point is ``dataclasses.replace(base, speeds=((fast, slow),))`` of the
     :class:`strategies.quant.trend.Trend` strategy, run exactly as the fund runs it (for the
-    batched, vectorbt-kernel version of the same arithmetic see ``benchmarks/trend_sweep.py``).
+    batched, vectorbt-kernel version of the same arithmetic see ``backtest.research.trend_batch``
+    and ``benchmarks/trend_sweep.py``).
 
     Parameters
     ----------

@@ -1,11 +1,13 @@
 """Research at scale: experiments over fund specs, allocators and markets, on Dask.
 
 An :class:`Experiment` (a base :class:`~backtest.fund.spec.FundSpec`, a grid of dotted paths,
-markets, an optional :class:`WalkForward`) is run by :func:`run_experiment`: every point's spec
-is checked first, each (point, market) task is a pure function of its content hash, cached on
-disk and computed on a Dask cluster (or serially); the result is a tidy table, the return
-streams, the walk-forward and the overfitting statistics (:mod:`.overfitting`).
-:mod:`.outputs` writes an experiment's folder; :mod:`.vbt` converts a run to vectorbt.
+markets, an optional :class:`WalkForward`) is run by ``exp.run(scheduler=None)`` (the tidy
+table) or :func:`run_experiment` / ``exp.result()`` (everything): every point's spec is checked
+first, each (point, market) task is a pure function of its content hash, cached on disk and
+computed on a Dask cluster (or serially), single-strategy trend points of a market together
+(:mod:`.trend_batch`); the result is a tidy table, the return streams, the walk-forward and the
+overfitting statistics (:mod:`.overfitting`). :mod:`.outputs` writes an experiment's folder;
+:mod:`.vbt` converts a run to vectorbt.
 """
 
 from backtest.research.experiment import (

@@ -42,7 +42,7 @@ from backtest.fund.spec import FundSpec
 from backtest.market.calendar import TRADING_DAYS_PER_YEAR
 from backtest.market.market_data import MarketData
 from backtest.market.returns import exposure_returns
-from backtest.research.experiment import Evaluation, WalkForward, Window
+from backtest.research.design import Evaluation, WalkForward, Window
 from strategies import registry, run_strategy
 
 try:
@@ -128,7 +128,8 @@ def task_key(
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
-def _cash(market: MarketData) -> pd.Series:
+def cash_returns(market: MarketData) -> pd.Series:
+    """Daily return of cash, shape (n_dates,): the previous day's USD rate / 252."""
     rate = market.rates["USD"] if "USD" in market.rates else pd.Series(0.0, market.calendar)
     return (rate.shift(1).fillna(0.0) / TRADING_DAYS_PER_YEAR).rename("cash")
 
@@ -146,7 +147,7 @@ def fund_daily(spec: FundSpec, market: MarketData) -> Daily:
     hits = comp[comp["breach"] & comp["applies"]].groupby("date").size()
     return Daily(
         returns=nav["nav_per_share_5dp"].pct_change(),
-        cash=_cash(market),
+        cash=cash_returns(market),
         turnover=turnover,
         costs=nav["costs"] / prev_na,
         breaches=hits.reindex(nav.index, fill_value=0).astype("float64"),
@@ -156,12 +157,17 @@ def fund_daily(spec: FundSpec, market: MarketData) -> Daily:
 def strategy_daily(spec: FundSpec, market: MarketData) -> Daily:
     """Daily series of the spec's one strategy on its own capital (allocator's convention)."""
     (s,) = spec.strategies
-    positions = run_strategy(registry[s.name](**s.params), market)
+    return positions_daily(run_strategy(registry[s.name](**s.params), market), market)
+
+
+def positions_daily(positions: pd.DataFrame, market: MarketData) -> Daily:
+    """Daily series of a strategy's positions (dates × ids, fractions of its capital):
+    returns after the execution lag and ``STRATEGY_COST_BPS`` on turnover."""
     r = exposure_returns(positions, market, cost_bps=STRATEGY_COST_BPS)
     turnover = positions.diff().abs().sum(axis=1)
     return Daily(
         returns=r.reindex(market.calendar),
-        cash=_cash(market),
+        cash=cash_returns(market),
         turnover=turnover,
         costs=turnover * STRATEGY_COST_BPS * 1e-4,
         breaches=pd.Series(np.nan, index=market.calendar),
@@ -201,6 +207,13 @@ def evaluate(
     daily = (
         fund_daily(spec, market) if evaluation is Evaluation.FUND else strategy_daily(spec, market)
     )
+    return measure(daily, market, windows)
+
+
+def measure(
+    daily: Daily, market: MarketData, windows: list[Window]
+) -> tuple[list[dict], pd.Series]:
+    """Rows (one per window) and the daily return stream of ``daily`` (see :func:`evaluate`)."""
     rows = []
     for w in windows:
         dates = market.calendar[w.first : w.stop]

@@ -2,7 +2,10 @@
 
 An :class:`Experiment` only stores its parameters; :meth:`Experiment.points` builds and checks
 the spec of every parameter point up front (a bad path or value is refused before anything
-runs, naming the path); :func:`backtest.research.runner.run_experiment` runs it. TOML form
+runs, naming the path); :meth:`Experiment.run` runs it and returns the table
+(:func:`backtest.research.study.run_experiment` returns everything: table, return streams,
+walk-forward). The windows, points and evaluation kinds live in :mod:`.design` (re-exported
+here). TOML form
 (``examples/experiment.toml``)::
 
     base = "lalt.toml"                 # a FundSpec file, relative to this file
@@ -41,9 +44,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from backtest.fund.spec import FundSpec
-from backtest.market.calendar import TRADING_DAYS_PER_YEAR
+from backtest.research.design import (
+    CHOOSABLE,
+    Evaluation,
+    Point,
+    SamplingMode,
+    WalkForward,
+    Window,
+    windows,
+)
 from backtest.research.markets import (
     FolderSource,
     MarketSource,
@@ -52,92 +64,19 @@ from backtest.research.markets import (
     synthetic_seeds,
 )
 from backtest.research.paths import apply, normalise
+from backtest.research.study import ExperimentResult, run_experiment
 
-
-class SamplingMode(StrEnum):
-    """``grid``: every combination of the values; ``random``: a seeded subset of them."""
-
-    GRID = "grid"
-    RANDOM = "random"
-
-
-class Evaluation(StrEnum):
-    """``fund``: the whole fund (:func:`backtest.fund.run_fund`); ``strategy``: the one
-    strategy of the spec on its own capital (standalone returns, the allocator's input)."""
-
-    FUND = "fund"
-    STRATEGY = "strategy"
-
-
-#: Metrics a walk-forward may choose by (columns of the result table; higher is better).
-CHOOSABLE = ("sharpe_excess", "annual_return", "max_drawdown", "calmar")
-
-
-@dataclass(frozen=True)
-class WalkForward:
-    """Rolling in-sample / out-of-sample windows, in years of 252 trading days.
-
-    Window ``k`` (after the experiment's warm-up) trains on rows
-    ``[k × test, k × test + train)`` and tests on the next ``test`` rows; the point with the
-    highest ``choose_by`` on train window ``k`` is evaluated on test window ``k``.
-    """
-
-    train_years: float = 5.0
-    test_years: float = 1.0
-    choose_by: str = "sharpe_excess"
-
-    def __post_init__(self) -> None:
-        if self.train_years <= 0 or self.test_years <= 0:
-            raise ValueError("walk_forward: train_years and test_years must be > 0")
-        if self.choose_by not in CHOOSABLE:
-            raise ValueError(f"walk_forward.choose_by: {self.choose_by!r}; known: {CHOOSABLE}")
-
-    @property
-    def train_days(self) -> int:
-        return max(1, round(self.train_years * TRADING_DAYS_PER_YEAR))
-
-    @property
-    def test_days(self) -> int:
-        return max(1, round(self.test_years * TRADING_DAYS_PER_YEAR))
-
-
-@dataclass(frozen=True)
-class Window:
-    """Rows ``[first, stop)`` of a market's calendar, labelled ``full``, ``train_K``, ``test_K``."""
-
-    label: str
-    first: int
-    stop: int
-
-
-def windows(n_days: int, warmup_days: int, walk_forward: WalkForward | None) -> list[Window]:
-    """The evaluation windows of a market of ``n_days`` rows: ``full`` (all rows after the
-    warm-up), then each walk-forward pair that fits entirely."""
-    if warmup_days >= n_days - 1:
-        raise ValueError(f"warm-up of {warmup_days} days leaves nothing of a {n_days}-day market")
-    out = [Window("full", warmup_days, n_days)]
-    if walk_forward is None:
-        return out
-    train, test = walk_forward.train_days, walk_forward.test_days
-    k = 0
-    while warmup_days + k * test + train + test <= n_days:
-        start = warmup_days + k * test
-        out.append(Window(f"train_{k}", start, start + train))
-        out.append(Window(f"test_{k}", start + train, start + train + test))
-        k += 1
-    return out
-
-
-@dataclass(frozen=True)
-class Point:
-    """One parameter point: its values by path (normalised) and the checked spec."""
-
-    params: tuple[tuple[str, Any], ...]
-    spec: FundSpec
-
-    @property
-    def label(self) -> str:
-        return ", ".join(f"{p}={v!r}" for p, v in self.params)
+__all__ = [
+    "CHOOSABLE",
+    "Evaluation",
+    "Experiment",
+    "Point",
+    "SamplingMode",
+    "WalkForward",
+    "Window",
+    "from_dict",
+    "windows",
+]
 
 
 @dataclass(frozen=True)
@@ -204,6 +143,35 @@ class Experiment:
             params = tuple(zip(paths, values, strict=True))
             out.append(Point(params, apply(self.base, dict(params))))
         return out
+
+    def run(
+        self,
+        scheduler=None,
+        out: str | Path | None = None,
+        workers: int | None = None,
+        progress: bool = True,
+    ) -> pd.DataFrame:
+        """Run the experiment and return its tidy table (one row per point × market × window:
+        parameters and metrics, :class:`~backtest.research.study.ExperimentResult`).
+
+        ``scheduler``: None (a local Dask cluster of ``workers`` processes, default all cores),
+        a scheduler address (``"tcp://host:8786"``), a ``distributed.Client``, or ``"serial"``.
+        ``out``: a folder caching every finished task (a re-run resumes). The return streams,
+        walk-forward and run statistics: :meth:`result`.
+        """
+        return self.result(scheduler, out, workers, progress).table
+
+    def result(
+        self,
+        scheduler=None,
+        out: str | Path | None = None,
+        workers: int | None = None,
+        progress: bool = True,
+    ) -> ExperimentResult:
+        """Run the experiment: table, return streams, walk-forward and run statistics
+        (:func:`backtest.research.study.run_experiment`; arguments as :meth:`run`)."""
+        return run_experiment(self, out=out, scheduler=scheduler, workers=workers,
+                              progress=progress)  # fmt: skip
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Experiment:

@@ -15,13 +15,22 @@ registered once per cluster, so later experiments on the same client reuse the m
 tasks carry the small :class:`~backtest.research.markets.MarketSource`, never a market, and are
 submitted market by market so a worker mostly reuses the market it holds.
 
+Single-strategy trend points (:func:`backtest.research.trend_batch.batchable`) on the same
+market are computed together: :func:`plan_units` groups the tasks still to do into
+batches (:class:`Batch`, one Dask task each; at least as many as there are workers, at most
+:data:`MAX_BATCH_POINTS` points each) that share the market's inputs and EWMAs
+(:mod:`backtest.research.trend_batch`); each point's result is still cached under its own key.
+Every other task is computed alone. ``batch=False`` computes every task alone.
+
 The table is sorted by (market, point, window) and does not depend on the order in which tasks
-finish or on the number of workers.
+finish, on the number of workers or on how the points were batched.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import tempfile
 from collections import OrderedDict
@@ -36,13 +45,17 @@ from tqdm.auto import tqdm
 
 from backtest.fund.spec import FundSpec
 from backtest.market.market_data import MarketData
-from backtest.research.evaluate import canonical_json, evaluate, task_key
-from backtest.research.experiment import Evaluation, Experiment, Point, WalkForward, windows
+from backtest.research.design import Evaluation, Plan, Point, WalkForward, windows
+from backtest.research.evaluate import canonical_json, evaluate, measure, task_key
 from backtest.research.markets import MarketSource
+from backtest.research.trend_batch import batchable, trend_daily
+from strategies import registry
 
 PLUGIN_NAME = "multistrat-market-cache"
 #: Markets a worker keeps (least recently used dropped first); tasks arrive market by market.
 MARKETS_PER_WORKER = 2
+#: Most points of a :class:`Batch` (bounds a batch's memory and keeps progress granular).
+MAX_BATCH_POINTS = 64
 
 
 class MarketCache(WorkerPlugin):
@@ -97,7 +110,7 @@ class TaskResult:
     returns: pd.Series
 
 
-def make_tasks(exp: Experiment, points: list[Point]) -> list[Task]:
+def make_tasks(exp: Plan, points: list[Point]) -> list[Task]:
     """Every (point, market) task, market by market, points in order."""
     return [
         Task(
@@ -122,17 +135,74 @@ def compute(task: Task, markets: MarketCache) -> TaskResult:
     return TaskResult(task.key, rows, returns)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Single-strategy trend tasks on one market and windows, computed together."""
+
+    tasks: tuple[Task, ...]
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256("".join(t.key for t in self.tasks).encode()).hexdigest()
+
+
+def compute_batch(batch: Batch, markets: MarketCache) -> list[TaskResult]:
+    """Evaluate every task of ``batch`` with the shared arithmetic of
+    :func:`~backtest.research.trend_batch.trend_daily` (results equal to :func:`compute`)."""
+    first = batch.tasks[0]
+    market = markets.get(first.market)
+    wins = windows(len(market.calendar), first.warmup_days, first.walk_forward)
+    trends = [registry[t.spec.strategies[0].name](**t.spec.strategies[0].params)
+              for t in batch.tasks]  # fmt: skip
+    out = []
+    for task, daily in zip(batch.tasks, trend_daily(trends, market), strict=True):
+        rows, returns = measure(daily, market, wins)
+        out.append(TaskResult(task.key, rows, returns))
+    return out
+
+
+def compute_unit(unit: Task | Batch, markets: MarketCache) -> list[TaskResult]:
+    """The results of a task (one) or of a batch (one per task)."""
+    if isinstance(unit, Batch):
+        return compute_batch(unit, markets)
+    return [compute(unit, markets)]
+
+
+def plan_units(todo: list[Task], parts: int = 1, batch: bool = True) -> list[Task | Batch]:
+    """The units of work: batchable tasks grouped by (market, windows) into batches, at least
+    ``parts`` batches in all when there are enough tasks (so every worker gets one), each of
+    at most :data:`MAX_BATCH_POINTS` consecutive tasks; every other task alone, in order."""
+    if not batch:
+        return list(todo)
+    groups: dict[tuple, list[Task]] = {}
+    alone: list[Task | Batch] = []
+    for t in todo:
+        if batchable(t.spec, t.evaluation):
+            wf = t.walk_forward
+            days = None if wf is None else (wf.train_days, wf.test_days)
+            groups.setdefault((t.market, t.warmup_days, days), []).append(t)
+        else:
+            alone.append(t)
+    per_group = max(1, math.ceil(parts / len(groups))) if groups else 1
+    units: list[Task | Batch] = []
+    for tasks in groups.values():
+        n = max(min(len(tasks), per_group), math.ceil(len(tasks) / MAX_BATCH_POINTS))
+        size = math.ceil(len(tasks) / n)
+        units += [Batch(tuple(tasks[k : k + size])) for k in range(0, len(tasks), size)]
+    return units + alone
+
+
 def _has_market_cache(dask_worker) -> bool:
     return PLUGIN_NAME in dask_worker.plugins
 
 
-def compute_on_worker(task: Task) -> TaskResult:
-    """:func:`compute` with the worker's :class:`MarketCache` (the function Dask runs)."""
+def compute_on_worker(unit: Task | Batch) -> list[TaskResult]:
+    """:func:`compute_unit` with the worker's :class:`MarketCache` (the function Dask runs)."""
     worker = get_worker()
     cache = worker.plugins.get(PLUGIN_NAME)
     if cache is None:  # a worker that joined without the plugin: keep one on the worker
         cache = worker.plugins[PLUGIN_NAME] = MarketCache()
-    return compute(task, cache)
+    return compute_unit(unit, cache)
 
 
 class ResultCache:
@@ -199,31 +269,34 @@ def run_tasks(
     workers: int | None = None,
     progress: bool = True,
     on_result: Callable[[TaskResult], None] | None = None,
+    batch: bool = True,
 ) -> RunStats:
-    """Compute every task not in ``cache`` (see the module docstring for ``scheduler``)."""
+    """Compute every task not in ``cache`` (see the module docstring for ``scheduler`` and
+    ``batch``)."""
     todo = [t for t in tasks if not cache.has(t.key)]
     todo = list({t.key: t for t in todo}.values())  # equal specs share one computation
     bar = tqdm(total=len(todo), desc="experiment", unit="task", disable=not progress)
 
-    def done(result: TaskResult) -> None:
-        cache.put(result)
-        bar.update()
-        if on_result is not None:
-            on_result(result)
+    def done(results: list[TaskResult]) -> None:
+        for result in results:
+            cache.put(result)
+            bar.update()
+            if on_result is not None:
+                on_result(result)
 
     try:
         if todo and scheduler == "serial":
             markets = MarketCache()
-            for t in todo:
-                done(compute(t, markets))
+            for unit in plan_units(todo, 1, batch):
+                done(compute_unit(unit, markets))
         elif todo:
-            _run_dask(todo, scheduler, workers, done)
+            _run_dask(todo, scheduler, workers, done, batch)
     finally:
         bar.close()
     return RunStats(computed=len(todo), cached=len(tasks) - len(todo))
 
 
-def _run_dask(todo: list[Task], scheduler, workers: int | None, done) -> None:
+def _run_dask(todo: list[Task], scheduler, workers: int | None, done, batch: bool) -> None:
     own_cluster = own_client = None
     if isinstance(scheduler, Client):
         client = scheduler
@@ -238,8 +311,9 @@ def _run_dask(todo: list[Task], scheduler, workers: int | None, done) -> None:
     try:
         if not all(client.run(_has_market_cache).values()):  # keep the markets workers hold
             client.register_plugin(MarketCache(), name=PLUGIN_NAME)
-        futures = [client.submit(compute_on_worker, t, key=f"task-{t.key}", pure=True)
-                   for t in todo]  # fmt: skip
+        units = plan_units(todo, max(1, len(client.scheduler_info()["workers"])), batch)
+        futures = [client.submit(compute_on_worker, u, key=_dask_key(u), pure=True)
+                   for u in units]  # fmt: skip
         for future in as_completed(futures):
             done(future.result())
     finally:
@@ -247,3 +321,7 @@ def _run_dask(todo: list[Task], scheduler, workers: int | None, done) -> None:
             own_client.close()
         if own_cluster is not None:
             own_cluster.close()
+
+
+def _dask_key(unit: Task | Batch) -> str:
+    return f"batch-{unit.key}" if isinstance(unit, Batch) else f"task-{unit.key}"

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backtest.research.design import Plan, Point
 from backtest.research.evaluate import METRICS, canonical_json
-from backtest.research.experiment import Experiment, Point
 from backtest.research.overfitting import (
     DeflatedSharpe,
     OverfittingProbability,
@@ -59,7 +59,7 @@ def param_value(value):
     return canonical_json(value)
 
 
-def build_table(exp: Experiment, points: list[Point], results: dict[str, TaskResult], tasks):
+def build_table(exp: Plan, points: list[Point], results: dict[str, TaskResult], tasks):
     """The tidy table, sorted by (market, point, window order)."""
     records = []
     for t in tasks:
@@ -83,22 +83,25 @@ def build_table(exp: Experiment, points: list[Point], results: dict[str, TaskRes
 
 
 def run_experiment(
-    exp: Experiment,
+    exp: Plan,
     out: str | Path | None = None,
     scheduler=None,
     workers: int | None = None,
     progress: bool = True,
     on_result: Callable[[TaskResult], None] | None = None,
+    batch: bool = True,
 ) -> ExperimentResult:
     """Check every point, compute the tasks not cached in ``out/points`` and assemble.
 
     ``scheduler``: None (a local Dask cluster of ``workers`` processes, default all cores), a
-    scheduler address, a ``distributed.Client``, or ``"serial"`` (this process).
+    scheduler address, a ``distributed.Client``, or ``"serial"`` (this process). ``batch``:
+    compute single-strategy trend points on a market together (``False``: one by one; the
+    results are the same, :mod:`backtest.research.runner`).
     """
     points = exp.points()  # every spec built and checked before anything runs
     tasks = make_tasks(exp, points)
     cache = ResultCache(None if out is None else Path(out) / POINTS_DIR)
-    stats = run_tasks(tasks, cache, scheduler, workers, progress, on_result)
+    stats = run_tasks(tasks, cache, scheduler, workers, progress, on_result, batch)
     results = {t.key: cache.get(t.key) for t in tasks}
     table = build_table(exp, points, results, tasks)
     returns = {(t.market.key, t.point): results[t.key].returns for t in tasks}

@@ -16,9 +16,9 @@ Steps (all causal, row ``t`` uses data up to ``t``):
 4. raw weight = forecast / 10 / annualised return vol of the instrument (equal risk per unit of
    forecast), then :func:`strategies.sizing.vol_target`.
 
-EWMAs use pandas (``adjust=True``, exact and causal, no vectorbt import at run time); the
-parameter sweep in ``benchmarks/trend_sweep.py`` batches the same arithmetic with vectorbt's
-numba EWMA kernel. pysystemtrade's forecast diversification multiplier is omitted: the final
+EWMAs use pandas (``adjust=True``, exact and causal, no vectorbt import at run time); sweeps
+in ``backtest.research.trend_batch`` batch the same arithmetic with vectorbt's numba EWMA
+kernel. pysystemtrade's forecast diversification multiplier is omitted: the final
 vol target does that job.
 
 Reference: Moskowitz, Ooi & Pedersen (2012), "Time Series Momentum", *Journal of Financial

@@ -14,7 +14,7 @@ from distributed import Client, LocalCluster
 from backtest.research import run_experiment
 from backtest.research.runner import MarketCache
 from backtest.research.study import POINTS_DIR
-from tests.backtest.research.conftest import small_experiment
+from tests.backtest.research.conftest import small_experiment, strategy_experiment
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,20 @@ def test_two_workers_equal_serial_row_for_row(experiment, serial, client, tmp_pa
     # each worker built each market at most once (markets are not shipped per task)
     builds = client.run(lambda dask_worker: dask_worker.plugins["multistrat-market-cache"].builds)
     assert 2 <= sum(builds.values()) <= 4
+
+
+def test_batched_trend_points_on_two_workers_equal_the_per_point_serial_run(client, tmp_path):
+    grid = {
+        "strategies.trend.params.speeds": [[[8, 32]], [[16, 64]], [[8, 32], [32, 128]]],
+        "strategies.trend.params.vol_target_annual": [0.1, 0.2],
+    }
+    exp = strategy_experiment(grid=grid)
+    alone = run_experiment(exp, scheduler="serial", progress=False, batch=False)
+    dist = run_experiment(exp, out=tmp_path, scheduler=client, progress=False)
+    assert dist.stats.computed == 6 and len(list((tmp_path / POINTS_DIR).glob("*.json"))) == 6
+    pd.testing.assert_frame_equal(dist.table, alone.table, check_exact=False, rtol=1e-12, atol=0)
+    for key, r in alone.returns.items():
+        pd.testing.assert_series_equal(dist.returns[key], r, check_exact=False, rtol=1e-12)
 
 
 def test_a_killed_worker_does_not_stop_the_experiment(experiment, serial, client, tmp_path):

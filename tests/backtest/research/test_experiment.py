@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,15 @@ from backtest.analytics import metrics as mx
 from backtest.fund.research import standalone_returns
 from backtest.fund.run import run_fund
 from backtest.fund.spec import AllocatorMethod, FundSpec
-from backtest.research import Experiment, SamplingMode, get_path, run_experiment, set_path, windows
+from backtest.research import (
+    Experiment,
+    SamplingMode,
+    get_path,
+    run_experiment,
+    set_path,
+    synthetic_seeds,
+    windows,
+)
 from backtest.research.evaluate import task_key
 from backtest.research.experiment import WalkForward
 from backtest.research.markets import SyntheticSource
@@ -22,6 +32,8 @@ from tests.backtest.research.conftest import (
     small_fund,
     strategy_experiment,
 )
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_set_path_reaches_every_part_and_keeps_the_original():
@@ -151,3 +163,32 @@ def test_strategy_evaluation_is_the_standalone_stream():
     assert row["sharpe_excess"] == pytest.approx(mx.sharpe_ratio(r - cash), rel=1e-12)
     assert row["annual_volatility"] == pytest.approx(mx.annual_volatility(r), rel=1e-12)
     assert np.isnan(row["breaches"])
+
+
+def test_run_method_returns_the_table_of_run_experiment():
+    exp = strategy_experiment()
+    table = exp.run(scheduler="serial", progress=False)
+    pd.testing.assert_frame_equal(
+        table, run_experiment(exp, scheduler="serial", progress=False).table, check_exact=True
+    )
+    assert exp.result(scheduler="serial", progress=False).stats.computed == 3
+
+
+def test_the_issues_example_runs_as_written_on_a_small_market():
+    """Issue #12's example with its names (fewer values, one 8-year market, two workers)."""
+    exp = Experiment(
+        base=FundSpec.from_toml(ROOT / "examples" / "lalt.toml"),
+        grid={
+            "allocator.vol_target_annual": [0.06, 0.10],
+            "allocator.method": ["equal_risk_contribution", "inverse_volatility"],
+            "strategies.trend.params.speeds": [((8, 32),), ((8, 32), (32, 128))],
+        },
+        markets=synthetic_seeds(range(1), "2012-01-03", "2019-12-31"),
+        walk_forward=WalkForward(train_years=5, test_years=1, choose_by="sharpe_excess"),
+    )
+    table = exp.run(scheduler=None, workers=2, progress=False)  # None: a local Dask cluster
+    assert list(table["window"].unique()) == ["full", "train_0", "test_0"]  # 5 + 1 years fit
+    assert len(table) == 8 * 3 and table["point"].nunique() == 8
+    assert set(table["allocator.method"]) == {"equal_risk_contribution", "inverse_volatility"}
+    assert set(table["strategies.trend.params.speeds"]) == {"[[8,32]]", "[[8,32],[32,128]]"}
+    assert table["sharpe_excess"].notna().all() and table["sharpe_excess"].nunique() > 1

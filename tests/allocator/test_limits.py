@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from allocator.compliance import breaches, check_limits, summary
-from allocator.limits import Limits, apply_limits
+from allocator.limits import Limits, apply_limits, var_limit
 from backtest.engine.config import FundConfig
 from backtest.engine.simulator import simulate
 from backtest.market.instruments import Equity, EquityIndexFuture, instruments_table
@@ -214,3 +214,63 @@ def test_rolling_var_by_instrument_equals_the_row_by_row_sum_to_the_last_bit():
     rows = np.arange(300, dtype=np.int64)
     expected = njit(_row_by_row_var)(r, w, rows, 120, 5, 0.99, 40)
     np.testing.assert_array_equal(_rolling_var(r, w, rows, 120, 5, 0.99, 40), expected)
+
+
+def _crash_rolls_out_market(n_days=700, crash_day=100):
+    """A reference index with one −20% day on ``crash_day``, calm (±0.2%) elsewhere."""
+    rng = np.random.default_rng(3)
+    moves = rng.normal(0, 0.002, n_days)
+    moves[crash_day] = -0.20
+    market = crafted_market(n_days)
+    bench = pd.DataFrame({"equity_index": 100 * np.cumprod(1 + moves)}, index=market.calendar)
+    return dataclasses.replace(market, benchmarks=bench)
+
+
+def test_the_pre_trade_var_limit_anticipates_a_crash_rolling_out_of_the_look_back():
+    """The crash's 20-day returns leave the 500-day window on known days: the limit ``k`` days
+    ahead, as known today, is the limit over the window without its ``k`` oldest days, and the
+    anticipated limit is the lowest of today's and those (hand check against a shorter window)."""
+    market = _crash_rolls_out_market()
+    limits = Limits(var_lookback_days=500, var_horizon_days=20, var_ahead_days=3)
+    rows = np.arange(len(market.calendar))
+    now = var_limit(market, limits, rows)
+    ahead = var_limit(market, limits, rows, ahead_days=3)
+    # the crash's 20-day returns roll out of the window: the limit falls ten-fold within days
+    low = 300 + int(np.flatnonzero(now.to_numpy()[300:] < 0.1 * now.iloc[300:].max())[0])
+    assert now.iloc[low - 3] > 10 * now.iloc[low]
+    assert ahead.iloc[low - 3] == pytest.approx(now.iloc[low], rel=0.05)  # seen 3 days ahead
+    assert ahead.iloc[low - 3] < 0.1 * now.iloc[low - 3]
+    shorter = [var_limit(market, dataclasses.replace(limits, var_lookback_days=500 - j), rows)
+               for j in (1, 2, 3)]  # fmt: skip
+    by_hand = np.minimum.reduce([now.to_numpy()] + [s.to_numpy() for s in shorter])
+    np.testing.assert_array_equal(ahead.to_numpy(), by_hand)
+    assert (ahead <= now).all()
+    np.testing.assert_array_equal(var_limit(market, limits, rows, ahead_days=0), now)
+    # no look-ahead: the anticipated limit of a day is the same on the market cut at that day
+    for t in (low - 3, low - 1):
+        cut = market.until(market.calendar[t])
+        assert var_limit(cut, limits, np.array([t]), ahead_days=3).iloc[0] == ahead.iloc[t]
+
+
+def test_pre_trade_scaling_meets_the_falling_limit_the_day_it_falls():
+    """A book held at the VaR limit while a crash rolls out of the reference's look-back: with
+    the limit anticipated three days ahead there is no post-trade breach; without, there is."""
+    market = _crash_rolls_out_market()
+    raw = one_shot(market, {"FUT": 60.0}, day=260, persist=True)
+    rows = np.arange(len(market.calendar))
+    now = var_limit(market, Limits(), rows)
+    low = 300 + int(np.flatnonzero(now.to_numpy()[300:] < 0.1 * now.iloc[300:].max())[0])
+    fall = market.calendar[low - 5 : low + 5]  # the days the limit falls ten-fold
+    for ahead, breached in ((0, True), (3, False)):
+        limits = Limits(gross_leverage_max=1000.0, var_ahead_days=ahead)
+        fixed, _, _ = apply_limits(raw, market, limits)
+        _, comp = rule_breached(market, fixed, "var_18f4", limits)
+        days = breaches(comp).query("rule == 'var_18f4'")["date"]
+        assert bool(pd.DatetimeIndex(days).isin(fall).any()) is breached, ahead
+
+
+def test_var_ahead_days_is_range_checked():
+    with pytest.raises(ValueError, match="var_ahead_days"):
+        Limits(var_ahead_days=-1)
+    with pytest.raises(ValueError, match="var_ahead_days"):
+        Limits(var_ahead_days=21)

@@ -58,8 +58,11 @@ def experiments(start: str, end: str) -> dict[str, Experiment]:
             FundSpec.from_toml("examples/lalt.toml"),
             grid={
                 "allocator.vol_target_annual": [0.05, 0.06, 0.07, 0.08, 0.09, 0.10, 0.11, 0.12],
-                "allocator.method": ["equal_risk_contribution", "inverse_volatility",
-                                     "equal_weight"],
+                "allocator.method": [
+                    "equal_risk_contribution",
+                    "inverse_volatility",
+                    "equal_weight",
+                ],
             },
             markets=markets,
         ),

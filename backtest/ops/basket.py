@@ -5,8 +5,10 @@ Files, beside the Disclosed Portfolio's (:mod:`backtest.ops.disclosure`), by the
 for: ``substitute_basket_YYYY-MM-DD.csv`` (``for_date, valued_at, instrument, kind, weight,
 overlap``: one line per instrument of the basket; ``weight`` is notional as a fraction of net
 assets) and ``substitute_basket_YYYY-MM-DD.json`` (the day, its overlap, one object per line).
-They are written after the day's commit by the nightly job; they are not kept in the state
-database, so :func:`backtest.ops.disclosure.repair_files` does not re-create them.
+Their rows are stored with the day, in the same transaction (state tables
+``substitute_basket_days`` and ``substitute_baskets``, :func:`basket_rows`); the files are
+written after the commit and re-written from the database when missing
+(:func:`repair_basket_files`, byte-identical), as the Disclosed Portfolio's are.
 
 IIV (:func:`basket_iiv_per_share`): the basket re-priced every tick as the full portfolio is
 (:func:`backtest.ops.iiv.iiv_per_share`), on the net assets of the Disclosed Portfolio::
@@ -26,21 +28,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from backtest.market.instruments import FUTURE_KINDS, InstrumentKind
-from backtest.ops.disclosure import write_atomic
+from backtest.ops import state as st
+from backtest.ops.disclosure import basket_file_names, write_atomic
 from backtest.ops.iiv import DisclosedPortfolio, _tick_matrix
 
 BASKET_FIELDS = ("for_date", "valued_at", "instrument", "kind", "weight", "overlap")
-
-
-def basket_file_names(for_date: str) -> dict[str, str]:
-    return {"csv": f"substitute_basket_{for_date}.csv",
-            "json": f"substitute_basket_{for_date}.json"}  # fmt: skip
 
 
 def basket_lines(weights: pd.Series, kinds: pd.Series) -> list[tuple[str, str, float]]:
@@ -70,6 +69,40 @@ def write_basket_files(out: Path, for_date: str, valued_at: str, lines, overlap:
     names = basket_file_names(for_date)
     write_atomic(out / names["csv"], basket_csv(for_date, valued_at, lines, overlap))
     write_atomic(out / names["json"], basket_json(for_date, valued_at, lines, overlap))
+
+
+def basket_rows(for_date: str, valued_at: str, lines, overlap: float) -> dict[str, list[tuple]]:
+    """The state rows of one day's basket (:class:`backtest.ops.state.DayRows` tables)."""
+    return {
+        "substitute_basket_days": [(valued_at, for_date, None if np.isnan(overlap) else overlap)],
+        "substitute_baskets": [(for_date, valued_at, i, k, float(w)) for i, k, w in lines],
+    }
+
+
+def stored_basket(conn, valued_at: str) -> tuple[str, list, float] | None:
+    """(for_date, lines, overlap) of the basket stored for ``valued_at``, or None."""
+    head = st.read_day(conn, "substitute_basket_days", valued_at)
+    if not head:
+        return None
+    lines = [(i, k, w) for _, _, i, k, w in st.read_day(conn, "substitute_baskets", valued_at)]
+    overlap = head[0][2]
+    return head[0][1], lines, float("nan") if overlap is None else overlap
+
+
+def repair_basket_files(conn, out: Path) -> int:
+    """Re-write, from the database, the basket files that are missing; returns how many days
+    (none for a transparent fund or a state from before schema version 4)."""
+    if "substitute_basket_days" not in st.present_day_tables(conn):
+        return 0
+    existing = set(os.listdir(out)) if out.is_dir() else set()
+    count = 0
+    for (valued_at,) in conn.execute("SELECT valued_at FROM substitute_basket_days").fetchall():
+        for_date, lines, overlap = stored_basket(conn, valued_at)
+        if all(n in existing for n in basket_file_names(for_date).values()):
+            continue
+        write_basket_files(out, for_date, valued_at, lines, overlap)
+        count += 1
+    return count
 
 
 def basket_iiv_per_share(

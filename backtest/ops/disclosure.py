@@ -306,6 +306,13 @@ def file_names(for_date: str) -> dict[str, str]:
     }
 
 
+def basket_file_names(for_date: str) -> dict[str, str]:
+    """File names of a semi-transparent fund's substitute basket for ``for_date``
+    (:mod:`backtest.ops.basket`)."""
+    return {"csv": f"substitute_basket_{for_date}.csv",
+            "json": f"substitute_basket_{for_date}.json"}  # fmt: skip
+
+
 def _num(x):
     """Shortest exact text of a number; whole quantities without ``.0``."""
     if isinstance(x, float) and x.is_integer() and abs(x) < 2**53:
@@ -410,6 +417,16 @@ def repair_files(conn, out: Path) -> int:
     return count
 
 
+def _basket_summary(conn, day: str, next_date: str) -> dict:
+    """The summary's ``substitute_basket`` entry when a basket is stored for ``day``."""
+    if "substitute_basket_days" not in st.present_day_tables(conn):
+        return {}
+    head = st.read_day(conn, "substitute_basket_days", day)
+    if not head:
+        return {}
+    return {"substitute_basket": {**basket_file_names(next_date), "overlap": head[0][2]}}
+
+
 def summary_json(conn, day: str, run: dict, state_path, config_path) -> str:
     """The run summary JSON: the booked state of ``day`` read back from the database, and
     ``run`` (what this run did)."""
@@ -432,6 +449,7 @@ def summary_json(conn, day: str, run: dict, state_path, config_path) -> str:
         },  # fmt: skip
         "orders": {"count": len(orders), "file": names["orders_csv"]},
         "disclosed_portfolio": {"csv": names["disclosure_csv"], "json": names["disclosure_json"]},
+        **_basket_summary(conn, day, next_date),
         "limit_breaches": [{"rule": r[1], "figure": r[2], "limit": r[3]} for r in checks if r[4]],
         "run": run,
     }

@@ -329,7 +329,7 @@ def _nothing_to_do(opts: NightlyOptions, day: str) -> tuple[int, str]:
     conn = st.connect(opts.state)
     try:
         st.migrate(conn)
-        written = ds.repair_files(conn, opts.out)
+        written = ds.repair_files(conn, opts.out) + bk.repair_basket_files(conn, opts.out)
         summary = opts.out / f"summary_{day}.json"
         if not summary.exists():
             run = {"status": "already stored"}
@@ -420,6 +420,8 @@ def _book(opts, plan: Plan, builder: ds.DayBuilder, info: dict, t0: float,
                                         {"created": st.now()}))  # fmt: skip
         for t in plan.days:
             day = builder.day(t)
+            if baskets is not None:  # stored with the day, so the files can be re-written
+                day.rows.update(bk.basket_rows(day.next_date, day.date, *baskets[t]))
             st.write_day(conn, day, info["config_hash"], run_id,
                          before_commit=lambda n=done: _pause("before_commit", n))  # fmt: skip
             done += 1
@@ -429,6 +431,7 @@ def _book(opts, plan: Plan, builder: ds.DayBuilder, info: dict, t0: float,
                 bk.write_basket_files(opts.out, day.next_date, day.date, *baskets[t])
             breaches += [(day.date, r[1]) for r in day.rows["limit_checks"] if r[4]]
         ds.repair_files(conn, opts.out)
+        bk.repair_basket_files(conn, opts.out)
     except Exception as exc:
         message = f"failed after booking {done} days: {type(exc).__name__}: {exc}"
         try:

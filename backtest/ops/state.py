@@ -32,9 +32,16 @@ Schema (version :data:`SCHEMA_VERSION`; dates are ``YYYY-MM-DD`` text, money in 
                           applies.
 ``disclosed_portfolios``  for_date, valued_at (= the day it belongs to), instrument, book, name,
                           kind, quantity, price, market_value, notional_usd, pct_net_assets.
+``substitute_basket_days``  (version 4; a semi-transparent fund only) valued_at (PK, the day it
+                          belongs to), for_date, overlap with the actual portfolio (NULL on a
+                          day the fund holds nothing: no overlap to measure).
+``substitute_baskets``    (version 4) for_date, valued_at, instrument, kind, weight (notional
+                          as a fraction of net assets): the published substitute basket.
 
 Every row belongs to one business day (:data:`DAY_COLUMN` names the column per table); a day is
 written or replaced in one transaction (:func:`write_day`), so no partial day can be stored.
+The tables of :data:`OPTIONAL_TABLES` enter a day's hash only when the day has rows in them, so
+a transparent fund's chain is the same as under version 3 (no chain is recomputed by version 4).
 """
 
 from __future__ import annotations
@@ -118,17 +125,32 @@ def _v3(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE days SET chain = ? WHERE date = ?", (previous, date))
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """A semi-transparent fund's substitute baskets, kept with their day (so the published files
+    can be re-written from the database, as the Disclosed Portfolio's are)."""
+    conn.execute(
+        f"""CREATE TABLE substitute_basket_days (valued_at {_D} PRIMARY KEY, for_date {_D},
+            overlap DOUBLE PRECISION)"""
+    )
+    conn.execute(
+        f"""CREATE TABLE substitute_baskets (for_date {_D}, valued_at {_D}, instrument {_ID},
+            kind VARCHAR(32) NOT NULL, weight {_F}, PRIMARY KEY (valued_at, instrument))"""
+    )
+
+
 #: Migration ``k`` (1-based) takes the schema from version ``k-1`` to ``k``. Append, never edit.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("runs, days, nav, holdings, trades, flows, orders, limit checks", _v1),
     ("disclosed portfolios; runs.pid and runs.days_processed", _v2),
     ("hash chain over booked days (days.chain)", _v3),
+    ("substitute baskets (semi-transparent funds)", _v4),
 ]
 #: Tables every state of a given schema version has (checked before a run builds on it).
 SCHEMA_TABLES = {
     1: {"schema_version", "state_info", "runs", "days", "nav", "holdings", "trades", "flows",
         "orders", "limit_checks"},
     2: {"disclosed_portfolios"},
+    4: {"substitute_basket_days", "substitute_baskets"},
 }  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -141,6 +163,8 @@ DAY_COLUMN = {
     "orders": "date",
     "limit_checks": "date",
     "disclosed_portfolios": "valued_at",
+    "substitute_basket_days": "valued_at",
+    "substitute_baskets": "valued_at",
     "days": "date",
 }
 #: Insert order of each per-day table's columns (``days`` is written by :func:`write_day`).
@@ -156,8 +180,12 @@ COLUMNS = {
     "disclosed_portfolios": ("for_date", "valued_at", "instrument", "book", "name", "kind",
                              "quantity", "price", "market_value", "notional_usd",
                              "pct_net_assets"),
+    "substitute_basket_days": ("valued_at", "for_date", "overlap"),
+    "substitute_baskets": ("for_date", "valued_at", "instrument", "kind", "weight"),
 }  # fmt: skip
 DAY_TABLES = tuple(COLUMNS)
+#: Day tables that enter a day's hash only when it has rows in them (see the module docstring).
+OPTIONAL_TABLES = frozenset({"substitute_basket_days", "substitute_baskets"})
 #: Primary key of every table (the row order of reads).
 KEYS = {
     "nav": ("date",),
@@ -167,6 +195,8 @@ KEYS = {
     "orders": ("date", "instrument"),
     "limit_checks": ("date", "rule"),
     "disclosed_portfolios": ("for_date", "instrument", "book"),
+    "substitute_basket_days": ("valued_at",),
+    "substitute_baskets": ("valued_at", "instrument"),
     "days": ("date",),
     "runs": ("id",),
     "state_info": ("name",),
@@ -298,12 +328,12 @@ def stored_days(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
 
 def delete_day(conn: sqlite3.Connection, date: str) -> None:
     """Remove every row of ``date`` (inside a transaction)."""
-    for table in (*DAY_TABLES, "days"):
+    for table in (*present_day_tables(conn), "days"):
         conn.execute(f"DELETE FROM {table} WHERE {DAY_COLUMN[table]} = ?", (date,))
 
 
 def delete_all_days(conn: sqlite3.Connection) -> None:
-    for table in (*DAY_TABLES, "days"):
+    for table in (*present_day_tables(conn), "days"):
         conn.execute(f"DELETE FROM {table}")
 
 
@@ -369,11 +399,26 @@ def day_hash(conn: sqlite3.Connection, date: str, previous: str) -> str:
         "SELECT date, next_date, config_hash FROM days WHERE date = ?", (date,)
     ).fetchone()
     h.update(json.dumps(list(marker or [])).encode())
-    for table in DAY_TABLES:
-        h.update(f"|{table}|".encode())
-        for row in read_day(conn, table, date):
-            h.update(json.dumps(list(row)).encode())
+    for table in present_day_tables(conn):
+        _hash_rows(h, table, read_day(conn, table, date))
     return h.hexdigest()
+
+
+def present_day_tables(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """:data:`DAY_TABLES` less the optional ones a state of an earlier version does not have
+    yet (the chain of a version 3 state is checked before it is migrated)."""
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return tuple(t for t in DAY_TABLES if t not in OPTIONAL_TABLES or t in have)
+
+
+def _hash_rows(h, table: str, rows) -> None:
+    """Add one table's rows of a day to the hash ``h`` (an optional table only when it has
+    rows, so version 4 leaves the chains of earlier states as they were)."""
+    if table in OPTIONAL_TABLES and not rows:
+        return
+    h.update(f"|{table}|".encode())
+    for row in rows:
+        h.update(json.dumps(list(row)).encode())
 
 
 def verify_chain(conn: sqlite3.Connection, last_days: int | None = None) -> str | None:
@@ -392,7 +437,8 @@ def verify_chain(conn: sqlite3.Connection, last_days: int | None = None) -> str 
         days = days[-last_days:]
     first = days[0][0] if days else ""
     by_day: dict[str, dict[str, list[tuple]]] = {d[0]: {} for d in days}
-    for table in DAY_TABLES:
+    tables = present_day_tables(conn)
+    for table in tables:
         cols, key = COLUMNS[table], DAY_COLUMN[table]
         at = cols.index(key) if key in cols else None
         query = (f"SELECT {', '.join(cols)}{'' if at is not None else ', ' + key} FROM {table} "
@@ -405,10 +451,8 @@ def verify_chain(conn: sqlite3.Connection, last_days: int | None = None) -> str 
         h = hashlib.sha256(previous.encode())
         h.update(json.dumps([date, next_date, config_hash]).encode())
         rows = by_day[date]
-        for table in DAY_TABLES:
-            h.update(f"|{table}|".encode())
-            for row in rows.get(table, ()):
-                h.update(json.dumps(list(row)).encode())
+        for table in tables:
+            _hash_rows(h, table, rows.get(table, ()))
         previous = h.hexdigest()
         if chain != previous:
             return date
@@ -436,7 +480,7 @@ def check_consistency(conn: sqlite3.Connection, calendar: Sequence[str] | None =
         problems.append(f"integrity_check: {result[:5]}")
     days = [r[0] for r in conn.execute("SELECT date FROM days ORDER BY date")]
     known = set(days)
-    for table in DAY_TABLES:
+    for table in present_day_tables(conn):
         col = DAY_COLUMN[table]
         found = {r[0] for r in conn.execute(f"SELECT DISTINCT {col} FROM {table}")}
         if found - known:

@@ -18,6 +18,7 @@ from backtest.fund.run import run_fund
 from backtest.fund.spec import FundSpec
 from backtest.market.returns import instrument_returns
 from backtest.ops import basket as bk
+from backtest.ops import state as st
 from backtest.ops.iiv import DisclosedPortfolio, iiv_per_share, session_ticks, simulate_intraday
 from backtest.synthetic.build import synthetic_market
 
@@ -173,3 +174,60 @@ def test_nightly_publishes_the_backtests_basket_beside_the_disclosed_portfolio(t
         assert 0.70 <= got["overlap"].iloc[0] <= 0.95
         doc = json.loads((out / name.replace(".csv", ".json")).read_text())
         assert doc["overlap"] == got["overlap"].iloc[0] and doc["instruments"] == len(got)
+
+
+def test_basket_files_are_kept_with_their_day_and_rewritten_when_missing(tmp_path):
+    """The basket is stored with its day (same transaction, in the hash chain): deleted or
+    never written files (a kill between the commit and the files) are re-written from the
+    database byte for byte by the next run, the summary names them, and a changed stored
+    weight breaks the chain at its day."""
+    text = LALT.read_text().replace('start = "2005-01-03"', 'start = "2015-01-02"')
+    text = text.replace('end = "2024-12-31"', 'end = "2016-12-30"')
+    text = text.replace('inception = "2007-01-03"', 'inception = "2016-01-04"')
+    config = tmp_path / "fund.toml"
+    config.write_text(text + '\n[disclosure]\npolicy = "substitute_basket"\n')
+    state, out = tmp_path / "s.sqlite", tmp_path / "out"
+    args = ["nightly", "--config", str(config), "--asof", "2016-01-29", "--state", str(state),
+            "--out", str(out)]  # fmt: skip
+    assert main(args) in (0, 3)
+    files = sorted(out.glob("substitute_basket_*"))
+    assert len(files) == 2 * 19  # 19 business days booked, a CSV and a JSON each
+    before = {p.name: p.read_bytes() for p in files}
+    lost = [files[0], files[7], files[-1]]
+    for p in lost:
+        p.unlink()
+    assert main(args) == 0  # the day is stored: nothing to book, the files are re-written
+    assert {p.name: p.read_bytes() for p in sorted(out.glob("substitute_basket_*"))} == before
+    conn = st.connect(state)
+    try:
+        assert st.verify_chain(conn) is None
+        days = conn.execute("SELECT valued_at, for_date FROM substitute_basket_days").fetchall()
+        assert len(days) == 19
+        last, for_date = max(days)
+        summary = json.loads((out / f"summary_{last}.json").read_text())
+        assert summary["substitute_basket"]["csv"] == f"substitute_basket_{for_date}.csv"
+        day = days[10][0]
+        conn.execute("UPDATE substitute_baskets SET weight = weight * 1.01 WHERE valued_at = ?",
+                     (day,))  # fmt: skip
+        conn.commit()
+        assert st.verify_chain(conn) == day
+    finally:
+        conn.close()
+
+
+def test_a_transparent_state_keeps_its_chain_across_the_basket_tables_migration(tmp_path):
+    """Version 4 adds the basket tables; a day without basket rows hashes as in version 3, so a
+    version 3 state (chain checked before its migration too) still verifies after it."""
+    conn = st.connect(tmp_path / "s.sqlite")
+    try:
+        st.migrate(conn, 3)
+        day = st.DayRows("2024-01-02", "2024-01-03", {"nav": [("2024-01-02", *range(23), 0)]})
+        st.write_day(conn, day, "h", 1)
+        chain = conn.execute("SELECT chain FROM days").fetchone()[0]
+        assert "substitute_baskets" not in st.present_day_tables(conn)
+        assert st.verify_chain(conn) is None
+        assert st.migrate(conn) == st.SCHEMA_VERSION
+        assert st.verify_chain(conn) is None
+        assert st.day_hash(conn, "2024-01-02", "") == chain
+    finally:
+        conn.close()

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from backtest.market.arrays import readonly_c
 from backtest.market.instruments import FUTURE_KINDS, InstrumentKind, is_option_id
 from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
@@ -175,9 +176,9 @@ def portfolio_var(
     r = returns.reindex(index=weights.index, columns=weights.columns).to_numpy(dtype="float64")
     w = weights.fillna(0.0).to_numpy(dtype="float64")
     var = _rolling_var(
-        np.ascontiguousarray(r),
-        np.ascontiguousarray(w),
-        rows,
+        readonly_c(r),  # read-only C arrays: one compiled signature whatever pandas returns
+        readonly_c(w),
+        readonly_c(rows, np.int64),
         limits.var_lookback_days,
         limits.var_horizon_days,
         limits.var_confidence,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from backtest.market.arrays import readonly_c
 from backtest.market.calendar import TRADING_DAYS_PER_YEAR
 from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
@@ -71,7 +72,7 @@ def portfolio_vol_array(
     """:func:`ewma_portfolio_vol` on arrays: weights and returns of shape (n_dates, n_assets),
     aligned; returns the annualised ex-ante volatility, shape (n_dates,), NaN in the warm-up."""
     lam = 0.5 ** (1.0 / halflife_days)
-    w, r = np.ascontiguousarray(weights), np.ascontiguousarray(returns)
+    w, r = readonly_c(weights), readonly_c(returns)  # one compiled signature
     var = _ewma_portfolio_var(r, w, lam, warmup_days)
     return np.sqrt(var * TRADING_DAYS_PER_YEAR)
 

@@ -72,11 +72,15 @@ def _schedule(
             invested = invested or drifted[i] != 0.0
             wanted = wanted or target[t, i] != 0.0
             gap = max(gap, abs(drifted[i] - target[t, i]))
+        # element by element: a row assignment (``out[t] = target[t]``) makes numba compile a
+        # shape-mismatch error message, ~1.5 s of a cold start
         if starts[t] or (wanted and not invested) or gap > threshold:
-            out[t] = target[t]
+            for i in range(n):
+                out[t, i] = target[t, i]
             rebalanced[t] = True
         else:
-            out[t] = drifted
+            for i in range(n):
+                out[t, i] = drifted[i]
     return out, rebalanced
 
 

@@ -139,10 +139,11 @@ def _rolling_var(
         start = max(0, t - lookback + 1)
         if t - start + 1 < max(min_obs, 2 * horizon):
             continue
-        held = np.flatnonzero(weights[t] != 0.0)
         daily = np.zeros(t - start + 1)
-        for i in held:
+        for i in range(m):  # the held instruments, in column order
             w = weights[t, i]
+            if w == 0.0:
+                continue
             r_i = by_instrument[i, start : t + 1]
             for s in range(daily.shape[0]):
                 daily[s] += w * r_i[s]
@@ -172,10 +173,12 @@ def _quantile(values: np.ndarray, q: float) -> float:
     if n == 1:
         return values[0]
     percentile = q * 100.0
-    if percentile == 100.0:
-        return values.max()
-    if percentile == 0.0:
-        return values.min()
+    if percentile == 100.0 or percentile == 0.0:  # the largest or the smallest value
+        best = values[0]
+        for i in range(1, n):
+            if (values[i] > best) if percentile == 100.0 else (values[i] < best):
+                best = values[i]
+        return best
     rank = 1 + (n - 1) * (percentile / 100.0)
     f = math.floor(rank)
     m = rank - f

@@ -25,6 +25,15 @@ PREMIUM_NOTE = ("Premium/discount model (seed {seed}): market makers hedging wit
                 "sqrt(noise² + TE_daily²).")  # fmt: skip
 
 
+#: Readable headers of the yearly scores and of the premium/discount table.
+SCORE_LABELS = {"r2_basket": "R² basket", "r2_transparent": "R² transparent",
+                "weight_error_basket": "weight error basket",
+                "weight_error_transparent": "weight error transparent"}  # fmt: skip
+EFFECT_LABELS = {"noise_bps": "noise (bp)", "premium_std_bp": "premium std (bp)",
+                 "days_beyond_25bp_pct": "days beyond ±25 bp (%)",
+                 "days_beyond_50bp_pct": "days beyond ±50 bp (%)"}  # fmt: skip
+
+
 def basket_section(d: ReportData, seed: int, spec_doc: dict | None) -> Section | None:
     """The section, or None when the run has no basket summary."""
     run = d.run
@@ -51,15 +60,15 @@ def basket_section(d: ReportData, seed: int, spec_doc: dict | None) -> Section |
                "Weight error of the basket, Σ|b−w|/Σ|w| (median year)"],
     )  # fmt: skip
     scores = run.basket_scores.set_index("year")
-    shown_scores = pd.DataFrame({c: [fmt_num(float(v), 4) for v in scores[c]]
+    shown_scores = pd.DataFrame({SCORE_LABELS.get(c, c): [fmt_num(float(v), 4) for v in scores[c]]
                                  for c in scores.columns}, index=scores.index)  # fmt: skip
     effect = premium_effect(run.nav["nav_per_share"], h["tracking_error_annual"], seed)
-    shown_effect = effect.map(lambda v: fmt_num(float(v), 2))
+    shown_effect = effect.map(lambda v: fmt_num(float(v), 2)).rename(columns=EFFECT_LABELS)
     return section(
         "substitute-basket",
         NOTE.format(lo=lo, hi=hi, window=window, te=te_limit),
         PREMIUM_NOTE.format(seed=seed),
-        charts=[(lambda f: rc.basket_tracking(f, run.basket, te_limit), None)],
+        charts=[(lambda f: rc.basket_tracking(f, run.basket, te_limit, (lo, hi)), None)],
         tables=[("Substitute basket: figures", figures),
                 ("Reverse-engineering score by year", shown_scores),
                 ("Premium/discount model: transparent vs substitute basket", shown_effect)],

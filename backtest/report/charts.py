@@ -275,12 +275,24 @@ def premium_discount(fig, series: pd.Series, edges_bp=(25.0, 50.0)) -> None:
     _axes(ax, "Premium / discount (bp of NAV)", "Closing bid/ask midpoint vs NAV per share")
 
 
-def basket_tracking(fig, summary: pd.DataFrame, threshold_annual: float) -> None:
-    """The substitute basket over time: its published overlap (%, top) and the trailing
-    realised tracking error against the guardrail (% a year, bottom)."""
+def basket_tracking(fig, summary: pd.DataFrame, threshold_annual: float,
+                    band: tuple[float, float] | None = None, window: int = 21) -> None:  # fmt: skip
+    """The substitute basket over time: its published overlap (%, top: the ``window``-day mean,
+    the range of the days in the window shaded, the configured ``band`` dashed) and the
+    trailing realised tracking error against the guardrail (% a year, bottom)."""
     top, bottom = fig.subplots(2, 1, sharex=True)
-    top.plot(summary.index, 100.0 * summary["overlap"], linewidth=0.6, color=FUND_COLOR)
-    _axes(top, "Overlap (%)", "Overlap of the basket with the holdings", xlabel="")
+    overlap = 100.0 * summary["overlap"]
+    rolling = overlap.rolling(window, min_periods=1)
+    top.fill_between(summary.index, rolling.min(), rolling.max(), color=FUND_COLOR, alpha=0.2,
+                     linewidth=0, label=f"range over {window} days")  # fmt: skip
+    top.plot(summary.index, rolling.mean(), linewidth=0.9, color=FUND_COLOR,
+             label=f"{window}-day mean")  # fmt: skip
+    if band is not None and all(np.isfinite(band)):
+        for edge in band:
+            top.axhline(100.0 * edge, color="grey", linestyle="--", linewidth=0.8)
+        top.set_ylim(100.0 * band[0] - 2.0, 100.0 * band[1] + 2.0)
+    _axes(top, "Overlap (%)", "Overlap of the basket with the holdings (band dashed)", xlabel="")
+    top.legend(loc="lower left")
     bottom.plot(summary.index, 100.0 * summary["rolling_te"], linewidth=0.8, color="tab:blue",
                 label="trailing realised tracking error")  # fmt: skip
     bottom.axhline(100.0 * threshold_annual, color="tab:red", linestyle="--",

@@ -139,12 +139,18 @@ def test_files_say_what_the_basket_is(tmp_path):
 
 
 # ------------------------------------------------------------------------------ nightly
-def test_nightly_publishes_the_backtests_basket_beside_the_disclosed_portfolio(tmp_path):
+def _semi_transparent_fund(folder: Path) -> Path:
+    """The built-in fund on 2015–2016, books from 2016-01-04, publishing substitute baskets."""
     text = LALT.read_text().replace('start = "2005-01-03"', 'start = "2015-01-02"')
     text = text.replace('end = "2024-12-31"', 'end = "2016-12-30"')
     text = text.replace('inception = "2007-01-03"', 'inception = "2016-01-04"')
-    config = tmp_path / "fund.toml"
+    config = folder / "fund.toml"
     config.write_text(text + '\n[disclosure]\npolicy = "substitute_basket"\n')
+    return config
+
+
+def test_nightly_publishes_the_backtests_basket_beside_the_disclosed_portfolio(tmp_path):
+    config = _semi_transparent_fund(tmp_path)
     state, out = tmp_path / "s.sqlite", tmp_path / "out"
     asof = "2016-02-29"
     code = main(["nightly", "--config", str(config), "--asof", asof, "--state", str(state),
@@ -181,11 +187,7 @@ def test_basket_files_are_kept_with_their_day_and_rewritten_when_missing(tmp_pat
     never written files (a kill between the commit and the files) are re-written from the
     database byte for byte by the next run, the summary names them, and a changed stored
     weight breaks the chain at its day."""
-    text = LALT.read_text().replace('start = "2005-01-03"', 'start = "2015-01-02"')
-    text = text.replace('end = "2024-12-31"', 'end = "2016-12-30"')
-    text = text.replace('inception = "2007-01-03"', 'inception = "2016-01-04"')
-    config = tmp_path / "fund.toml"
-    config.write_text(text + '\n[disclosure]\npolicy = "substitute_basket"\n')
+    config = _semi_transparent_fund(tmp_path)
     state, out = tmp_path / "s.sqlite", tmp_path / "out"
     args = ["nightly", "--config", str(config), "--asof", "2016-01-29", "--state", str(state),
             "--out", str(out)]  # fmt: skip

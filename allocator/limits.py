@@ -149,7 +149,7 @@ def _rolling_var(
                 daily[s] += w * r_i[s]
         cum = np.cumsum(daily)
         hor = np.empty(cum.shape[0] - horizon + 1)
-        hor[0] = cum[horizon - 1] - 0.0
+        hor[0] = cum[horizon - 1]  # x − 0.0 is x, to the bit
         for j in range(1, hor.shape[0]):
             hor[j] = cum[j + horizon - 1] - cum[j - 1]
         out[k] = max(-_quantile(hor, 1.0 - q), 0.0)

@@ -52,24 +52,13 @@ def cost_rates(market: MarketData, ids: list[str], config: FundConfig):
     return rate, rolled
 
 
-def _unit_notional_usd(market: MarketData, ids: list[str]) -> np.ndarray:
-    """USD notional of one unit of each listed id (multiplier × price × FX), (n_dates, n_ids):
-    :meth:`MarketData.notional_per_unit_usd` for many ids in one array operation."""
-    table = market.instruments.loc[ids]
-    mult = table["multiplier"].to_numpy(dtype="float64")
-    fx = market.fx
-    fx_cols = {c: fx[c].to_numpy(dtype="float64") for c in fx.columns}
-    fx_cols.setdefault("USD", np.ones(len(market.calendar)))
-    nan = np.full(len(market.calendar), np.nan)  # an unknown currency, as fx_to_usd
-    fx_by_id = np.column_stack([fx_cols.get(c, nan) for c in table["currency"]])
-    return market.prices[ids].to_numpy(dtype="float64") * mult * fx_by_id
-
-
 def _cost_rates(ids: list[str], market: MarketData, costs, roll_days: int) -> list:
     """(cost per unit of notional traded, roll flags) of each id, arrays (n_dates,)."""
     table = market.instruments
     listed = [i for i in ids if i in table.index]
-    units = dict(zip(listed, _unit_notional_usd(market, listed).T, strict=True)) if listed else {}
+    # one frame operation for every listed id (per id, this look-up was most of the cost)
+    notional = market.notional_per_unit_usd(listed).to_numpy(dtype="float64")
+    units = dict(zip(listed, notional.T, strict=True))
     out = []
     for iid in ids:
         rolled = np.zeros(len(market.calendar), dtype=bool)

@@ -76,7 +76,7 @@ _TOTAL_RETURN_KINDS = frozenset({InstrumentKind.EQUITY, InstrumentKind.ETF})
 
 
 def _lagged(a: np.ndarray) -> np.ndarray:
-    """Rows shifted down by one (row 0 NaN): ``DataFrame.shift(1)`` on an array."""
+    """Rows shifted down by one (row 0 NaN): ``shift(1)`` on an array of 1 or 2 dimensions."""
     out = np.empty_like(a)
     out[0] = np.nan
     out[1:] = a[:-1]
@@ -104,8 +104,7 @@ def _option_returns(market: MarketData, ids: list[str]) -> np.ndarray:
     market.price_options(ids)
     opts = [IndexOption.from_id(i) for i in ids]
     marks = np.column_stack([market.option_price(o).to_numpy() for o in opts])
-    under = {r: market.index[r].to_numpy(dtype="float64") for r in {o.root for o in opts}}
-    lagged = {r: _lagged(u[:, None])[:, 0] for r, u in under.items()}
+    lagged = {r: _lagged(market.index[r].to_numpy(dtype="float64")) for r in {o.root for o in opts}}
     with np.errstate(divide="ignore", invalid="ignore"):
         return (marks - _lagged(marks)) / np.column_stack([lagged[o.root] for o in opts])
 
@@ -113,17 +112,19 @@ def _option_returns(market: MarketData, ids: list[str]) -> np.ndarray:
 def _total_returns(market: MarketData, ids: list[str]) -> np.ndarray:
     """``(price[t] + dividend[t]) / price[t−1] − 1`` for equities and ETFs (dates × ids)."""
     price = market.prices[ids].to_numpy(dtype="float64")
-    paying = [i for i in ids if i in market.dividends]
     total = price.copy()
+    paying = [j for j, i in enumerate(ids) if i in market.dividends]
     if paying:
-        cols = [j for j, i in enumerate(ids) if i in market.dividends]
-        total[:, cols] = price[:, cols] + market.dividends[paying].to_numpy(dtype="float64")
+        dividends = market.dividends[[ids[j] for j in paying]].to_numpy(dtype="float64")
+        total[:, paying] = price[:, paying] + dividends
     with np.errstate(divide="ignore", invalid="ignore"):
         return total / _lagged(price) - 1.0
 
 
 def _return_of(market: MarketData, iid: str) -> pd.Series:
-    """One instrument's daily return per unit of notional (see the module docstring)."""
+    """One instrument's daily return per unit of notional (see the module docstring), in
+    pandas, one instrument at a time: what :func:`_returns_of` uses for the kinds it does not
+    compute together, and the twin the tests hold the array versions to, bit for bit."""
     table = market.instruments
     if is_option_id(iid) and iid not in table.index:
         opt = IndexOption.from_id(iid)

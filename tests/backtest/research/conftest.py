@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from backtest.fund.spec import FundSpec, StrategySpec
-from backtest.research import Evaluation, Experiment, WalkForward, synthetic_seeds
+from backtest.research import Evaluation, Experiment, WalkForward, run_experiment, synthetic_seeds
+from backtest.research.study import POINTS_DIR
 
 START, END = "2019-01-02", "2020-12-31"
 
@@ -40,6 +43,26 @@ def strategy_experiment(**changes) -> Experiment:
     )
     kwargs.update(changes)
     return Experiment(**kwargs)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupted_run(exp: Experiment, out: Path, after: int) -> list[str]:
+    """Run ``exp`` serially into ``out`` and stop it (an exception) once ``after`` points are
+    done: the keys of those points, each of which must be cached on disk by then."""
+    seen = []
+
+    def stop(result):
+        seen.append(result.key)
+        if len(seen) == after:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_experiment(exp, out=out, scheduler="serial", progress=False, on_result=stop)
+    assert len(list((out / POINTS_DIR).glob("*.json"))) == after
+    return seen
 
 
 @pytest.fixture(scope="module")

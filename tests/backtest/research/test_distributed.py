@@ -14,7 +14,7 @@ from distributed import Client, LocalCluster
 from backtest.research import run_experiment
 from backtest.research.runner import MarketCache
 from backtest.research.study import POINTS_DIR
-from tests.backtest.research.conftest import small_experiment, strategy_experiment
+from tests.backtest.research.conftest import interrupted_run, small_experiment, strategy_experiment
 
 
 @pytest.fixture(scope="module")
@@ -86,22 +86,8 @@ def _exit_soon() -> None:
     threading.Timer(0.2, os._exit, args=(1,)).start()
 
 
-class Interrupt(Exception):
-    pass
-
-
 def test_an_interrupted_experiment_resumes_from_the_cache(experiment, serial, tmp_path):
-    seen = []
-
-    def stop_after_three(result):
-        seen.append(result.key)
-        if len(seen) == 3:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        run_experiment(experiment, out=tmp_path, scheduler="serial", progress=False,
-                       on_result=stop_after_three)  # fmt: skip
-    assert len(list((tmp_path / POINTS_DIR).glob("*.json"))) == 3
+    seen = interrupted_run(experiment, tmp_path, after=3)
     computed = []
     again = run_experiment(experiment, out=tmp_path, scheduler="serial", progress=False,
                            on_result=lambda r: computed.append(r.key))  # fmt: skip

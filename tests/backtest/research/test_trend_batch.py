@@ -14,10 +14,15 @@ from backtest.research import Evaluation, run_experiment
 from backtest.research.evaluate import strategy_daily
 from backtest.research.markets import SyntheticSource
 from backtest.research.runner import Batch, Task, make_tasks, plan_units
-from backtest.research.study import POINTS_DIR
 from backtest.research.trend_batch import batchable, trend_daily, trend_positions
 from strategies.quant.trend import Trend
-from tests.backtest.research.conftest import END, START, small_experiment, strategy_experiment
+from tests.backtest.research.conftest import (
+    END,
+    START,
+    interrupted_run,
+    small_experiment,
+    strategy_experiment,
+)
 
 GRID = {
     "strategies.trend.params.speeds": [[[8, 32]], [[16, 64]], [[8, 32], [32, 128]]],
@@ -87,23 +92,9 @@ def test_grid_order_does_not_change_a_points_row(per_point):
     assert_rows_equal(b, a)
 
 
-class Interrupt(Exception):
-    pass
-
-
 def test_a_batch_caches_each_point_and_a_resume_skips_them(per_point, tmp_path):
     exp = strategy_experiment(grid=GRID)
-    seen = []
-
-    def stop_after_five(result):
-        seen.append(result.key)
-        if len(seen) == 5:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        run_experiment(exp, out=tmp_path, scheduler="serial", progress=False,
-                       on_result=stop_after_five)  # fmt: skip
-    assert len(list((tmp_path / POINTS_DIR).glob("*.json"))) == 5
+    seen = interrupted_run(exp, tmp_path, after=5)
     computed = []
     again = run_experiment(exp, out=tmp_path, scheduler="serial", progress=False,
                            on_result=lambda r: computed.append(r.key))  # fmt: skip

@@ -15,22 +15,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from backtest.analytics import metrics as M
+from tests.backtest.analytics.conftest import DATES, B, R
 
-# Mon 29 Jan 2024 … Wed 7 Feb 2024: three January days, five February days.
-DATES = pd.bdate_range("2024-01-29", periods=8)
-R = [0.02, -0.01, 0.03, -0.04, -0.01, 0.02, -0.02, 0.05]
-B = [0.01, -0.02, 0.01, -0.02, 0.005, 0.01, -0.01, 0.005]
-N = 8
-
-
-@pytest.fixture
-def r() -> pd.Series:
-    return pd.Series(R, index=DATES, name="fund")
-
-
-@pytest.fixture
-def b() -> pd.Series:
-    return pd.Series(B, index=DATES, name="bench")
+N = len(DATES)
 
 
 def _mean(xs):

@@ -14,20 +14,7 @@ from hypothesis import strategies as st
 
 from backtest.analytics import metrics as M
 from backtest.analytics import performance as A
-
-DATES = pd.bdate_range("2024-01-29", periods=8)
-R = [0.02, -0.01, 0.03, -0.04, -0.01, 0.02, -0.02, 0.05]
-B = [0.01, -0.02, 0.01, -0.02, 0.005, 0.01, -0.01, 0.005]
-
-
-@pytest.fixture
-def r() -> pd.Series:
-    return pd.Series(R, index=DATES, name="fund")
-
-
-@pytest.fixture
-def b() -> pd.Series:
-    return pd.Series(B, index=DATES, name="bench")
+from tests.backtest.analytics.conftest import DATES
 
 
 def _random_returns(seed: int, n: int = 500) -> pd.Series:

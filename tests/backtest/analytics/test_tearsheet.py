@@ -13,20 +13,7 @@ import pytest
 from backtest.analytics import metrics as M
 from backtest.analytics import portfolio as P
 from backtest.analytics import tearsheet as T
-
-DATES = pd.bdate_range("2024-01-29", periods=8)  # Mon 29 Jan .. Wed 7 Feb 2024
-R = [0.02, -0.01, 0.03, -0.04, -0.01, 0.02, -0.02, 0.05]
-B = [0.01, -0.02, 0.01, -0.02, 0.005, 0.01, -0.01, 0.005]
-
-
-@pytest.fixture
-def r() -> pd.Series:
-    return pd.Series(R, index=DATES, name="fund")
-
-
-@pytest.fixture
-def b() -> pd.Series:
-    return pd.Series(B, index=DATES, name="bench")
+from tests.backtest.analytics.conftest import DATES, B, R
 
 
 def test_cash_returns_accrue_act_360_on_the_previous_rate():

@@ -40,6 +40,7 @@ from backtest.market.instruments import InstrumentKind
 from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
 from strategies.base import StrategyInputError, register
+from strategies.quant.cross_section import group_columns, industry_zscore
 from strategies.signals import momentum, month_start_mask
 from strategies.sizing import TRADING_DAYS_PER_YEAR, ewma_portfolio_vol
 
@@ -87,36 +88,27 @@ def rolling_beta(
     )
 
 
-def industry_zscore(
-    values: pd.DataFrame, industries: pd.Series, min_names: int = 3, clip: float = 3.0
-) -> pd.DataFrame:
-    """Cross-sectional z-score within each industry, per row: ``(x - mean_ind) / std_ind``.
-
-    ``industries`` maps each column to its industry. Industries with fewer than ``min_names``
-    valid values on a row, or zero dispersion, give NaN; z-scores are clipped to ``±clip``.
-    """
-    out = pd.DataFrame(np.nan, index=values.index, columns=values.columns)
-    for _, cols in industries.groupby(industries).groups.items():
-        block = values[list(cols)]
-        n = block.notna().sum(axis=1)
-        mu, sd = block.mean(axis=1), block.std(axis=1)
-        ok = (n >= min_names) & (sd > 0)
-        z = block.sub(mu, axis=0).div(sd.where(ok), axis=0)
-        out[list(cols)] = z.clip(-clip, clip)
-    return out
-
-
 # --------------------------------------------------------------------------- portfolio
-def select_long_short(score: np.ndarray, industries: np.ndarray, fraction: float) -> np.ndarray:
+def select_long_short(
+    score: np.ndarray,
+    industries: np.ndarray,
+    fraction: float,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Equal-weight long the top and short the bottom ``fraction`` of each industry.
 
     In an industry with ``n`` scored names, ``k = max(1, floor(fraction n))`` names each side get
     ``+1/k`` and ``-1/k`` (so every industry starts net zero with gross 2); industries with fewer
     than 2 scored names and NaN scores get 0. Ties are broken by position (stable sort).
+    ``groups``: :func:`~strategies.quant.cross_section.group_columns` of ``industries`` when the
+    caller has it already (the same industries on every rebalance).
     """
+    columns, starts = group_columns(industries) if groups is None else groups
     w = np.zeros(len(score))
-    for ind in np.unique(industries):
-        idx = np.flatnonzero((industries == ind) & np.isfinite(score))
+    scored = np.isfinite(score)
+    for g in range(len(starts) - 1):
+        cols = columns[starts[g] : starts[g + 1]]
+        idx = cols[scored[cols]]
         if len(idx) < 2:
             continue
         k = max(1, min(int(np.floor(fraction * len(idx))), len(idx) // 2))
@@ -152,6 +144,7 @@ def neutralise(
     betas: np.ndarray,
     industries: np.ndarray,
     max_industry_share: float = 0.25,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Nearest (least-squares) weights on the same names that are beta- and industry-neutral.
 
@@ -171,6 +164,8 @@ def neutralise(
     weights, betas : ndarray of shape (n_names,)
     industries : ndarray of shape (n_names,), any labels.
     max_industry_share : cap on an industry's share of the book's gross exposure.
+    groups : :func:`~strategies.quant.cross_section.group_columns` of ``industries``, when the
+        caller has it already.
 
     Returns
     -------
@@ -179,13 +174,17 @@ def neutralise(
     """
     w0 = np.asarray(weights, dtype=np.float64)
     beta = np.asarray(betas, dtype=np.float64)
-    ind = np.asarray(industries)
+    columns, starts = group_columns(industries) if groups is None else groups
     out = np.zeros(len(w0))
     usable = (w0 != 0) & np.isfinite(w0) & np.isfinite(beta)
     books, gross = [], []
-    for label in np.unique(ind[usable]):
-        idx = np.flatnonzero(usable & (ind == label))
-        basis = np.column_stack([np.ones(len(idx)), beta[idx]])
+    for g in range(len(starts) - 1):  # industries in sorted order, names in column order
+        cols = columns[starts[g] : starts[g + 1]]
+        idx = cols[usable[cols]]
+        if len(idx) == 0:
+            continue
+        basis = np.ones((len(idx), 2))
+        basis[:, 1] = beta[idx]
         w = w0[idx] - basis @ np.linalg.lstsq(basis, w0[idx], rcond=None)[0]
         g = np.abs(w).sum()
         if g > 1e-9 * np.abs(w0[idx]).sum():
@@ -272,16 +271,16 @@ class EquityMarketNeutral:
         ).to_numpy()
         priced = market.prices[ids].notna().to_numpy()
         rebalance = month_start_mask(market.calendar)
-        held = np.zeros((len(market.calendar), len(ids)))
-        current = np.zeros(len(ids))
-        for t in range(len(market.calendar)):
-            if rebalance[t]:
-                ok = priced[t] & np.isfinite(beta[t])
-                w0 = select_long_short(
-                    np.where(ok, score[t], np.nan), industries, self.select_fraction
-                )
-                current = neutralise(w0, beta[t], industries, self.max_industry_share)
-            held[t] = np.where(priced[t], current, 0.0)
+        groups = group_columns(industries)  # the same industries on every rebalance
+        books = np.zeros((int(rebalance.sum()) + 1, len(ids)))  # row 0: nothing held yet
+        for k, t in enumerate(np.flatnonzero(rebalance), start=1):
+            ok = priced[t] & np.isfinite(beta[t])
+            w0 = select_long_short(
+                np.where(ok, score[t], np.nan), industries, self.select_fraction, groups
+            )
+            books[k] = neutralise(w0, beta[t], industries, self.max_industry_share, groups)
+        # each day holds the book of the last rebalance at or before it, 0 where not priced
+        held = np.where(priced, books[np.cumsum(rebalance)], 0.0)
         return pd.DataFrame(held, index=market.calendar, columns=ids)
 
     def target_positions(self, market: MarketData) -> pd.DataFrame:

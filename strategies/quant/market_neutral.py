@@ -288,10 +288,10 @@ class EquityMarketNeutral:
         ids = self.universe(market)
         returns = instrument_returns(market, ids)
         raw = self.raw_weights(market, returns)
-        vol = ewma_portfolio_vol(raw, returns, self.halflife_days).to_numpy()
+        rebalance = month_start_mask(market.calendar)  # the only rows whose vol is read
+        vol = ewma_portfolio_vol(raw, returns, self.halflife_days, rows=rebalance).to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(vol > 1e-12, self.vol_target_annual / vol, 0.0)
-        rebalance = month_start_mask(market.calendar)
         scale = pd.Series(np.where(rebalance, np.nan_to_num(scale), np.nan)).ffill().fillna(0.0)
         sized = raw.mul(scale.to_numpy(), axis=0)
         gross = sized.abs().sum(axis=1)

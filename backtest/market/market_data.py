@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.market.instruments import (
+    FUTURE_KINDS,
     TABLE_COLUMNS,
     IndexOption,
     InstrumentKind,
@@ -59,6 +60,10 @@ from backtest.market.instruments import (
 )
 from backtest.market.instruments import Equity as _equity
 from backtest.market.pricing import bs_price, surface_vol
+
+#: cache key (with an instrument id) of one instrument's daily return per unit of notional
+#: (:func:`backtest.market.returns.instrument_returns`)
+RETURN_KEY = "instrument_return"
 
 T = TypeVar("T")
 
@@ -203,7 +208,9 @@ class MarketData:
         """Rows with ``start <= date <= end``."""
         i = int(self.calendar.searchsorted(pd.Timestamp(start), side="left"))
         j = int(self.calendar.searchsorted(pd.Timestamp(end), side="right"))
-        return self._take(slice(i, j))
+        cut = self._take(slice(i, j))
+        cut._memo.update(self._row_local_returns(slice(i, j), cut))
+        return cut
 
     def _take(self, rows: slice) -> MarketData:
         changes = {name: getattr(self, name).iloc[rows] for name in DATED_FIELDS}
@@ -228,6 +235,39 @@ class MarketData:
             for key, marks in self._memo.items()
             if key[0] == "option_price" and IndexOption.from_id(key[1]).expiry >= first
         }
+
+    def _row_local_returns(self, rows: slice, cut: MarketData) -> dict:
+        """The instrument returns already computed (:data:`RETURN_KEY`, by
+        :func:`backtest.market.returns.instrument_returns`) that the cut would compute
+        identically, for :meth:`between` (a fund's days cut from its history).
+
+        A return on a row reads that row and the previous one only (prices, dividends, adjusted
+        prices, fx, rates, calendar days, option marks): so the cut's row ``k ≥ 1`` is this
+        market's row, and its first row is NaN (no previous row; every formula reads one).
+        Left to be recomputed: options expiring before the cut's first day (their marks are, see
+        :meth:`_row_local_marks`), and futures whose held price is a different column on the
+        cut (the contract's price when it has one on the market's rows, else the adjusted
+        price). :meth:`until` carries none over, so the truncation tests recompute them.
+        """
+        if not len(cut.calendar):
+            return {}
+        first, table = cut.calendar[0], self.instruments
+        out = {}
+        for key, values in self._memo.items():
+            if key[0] != RETURN_KEY:
+                continue
+            iid = key[1]
+            if iid not in table.index:
+                if IndexOption.from_id(iid).expiry < first:
+                    continue
+            elif InstrumentKind(table.at[iid, "kind"]) in FUTURE_KINDS and iid in self.prices:
+                here = np.isfinite(self.prices[iid].to_numpy(dtype="float64")).any()
+                if here != np.isfinite(cut.prices[iid].to_numpy(dtype="float64")).any():
+                    continue
+            kept = np.array(values[rows], dtype="float64")
+            kept[0] = np.nan
+            out[key] = kept
+        return out
 
     # ------------------------------------------------------------------ queries
     @property
@@ -409,9 +449,11 @@ class MarketData:
         """``compute()`` once per ``key`` for this market, then the stored result.
 
         For pure functions of the market only (instrument returns, option marks): the market is
-        immutable, and a cut (:meth:`until`, :meth:`between`) is a new market with an empty
-        cache, so a truncated market never sees a result computed on more data. Callers must
-        not modify what they get back.
+        immutable, and a cut (:meth:`until`, :meth:`between`) is a new market whose cache holds
+        only the results it would compute identically on its own rows (option marks, and for
+        :meth:`between` instrument returns: :meth:`_row_local_marks`,
+        :meth:`_row_local_returns`), so a truncated market never sees a result computed on more
+        data. Callers must not modify what they get back.
         """
         if key not in self._memo:
             self._memo[key] = compute()

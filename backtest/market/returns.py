@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
-from backtest.market.market_data import MarketData
+from backtest.market.market_data import RETURN_KEY, MarketData
 
 
 def _calendar_days(calendar: pd.DatetimeIndex) -> np.ndarray:
@@ -45,7 +45,7 @@ def instrument_returns(market: MarketData, ids: list[str] | None = None) -> pd.D
     """
     ids = list(market.instruments.index if ids is None else ids)
     market.price_options([i for i in ids if is_option_id(i) and i not in market.instruments.index])
-    keys = [("instrument_return", iid) for iid in ids]
+    keys = [(RETURN_KEY, iid) for iid in ids]
     columns = market.cached_batch(
         keys, lambda missing: _returns_of(market, [k[1] for k in missing])
     )

@@ -134,21 +134,29 @@ def _rolling_var(
             if np.isfinite(r):
                 by_instrument[i, s] = r
     out = np.full(rows.shape[0], np.nan)
+    size = max(1, min(lookback, n))  # one set of buffers for every row
+    daily_buf, cum_buf, hor_buf = np.empty(size), np.empty(size), np.empty(size)
     for k in range(rows.shape[0]):
         t = rows[k]
         start = max(0, t - lookback + 1)
         if t - start + 1 < max(min_obs, 2 * horizon):
             continue
-        daily = np.zeros(t - start + 1)
+        length = t - start + 1
+        daily = daily_buf[:length]
+        daily[:] = 0.0
         for i in range(m):  # the held instruments, in column order
             w = weights[t, i]
             if w == 0.0:
                 continue
             r_i = by_instrument[i, start : t + 1]
-            for s in range(daily.shape[0]):
+            for s in range(length):
                 daily[s] += w * r_i[s]
-        cum = np.cumsum(daily)
-        hor = np.empty(cum.shape[0] - horizon + 1)
+        cum = cum_buf[:length]
+        acc = 0.0  # np.cumsum as numba computes it: a running sum started at 0.0
+        for s in range(length):
+            acc += daily[s]
+            cum[s] = acc
+        hor = hor_buf[: length - horizon + 1]
         hor[0] = cum[horizon - 1]  # x − 0.0 is x, to the bit
         for j in range(1, hor.shape[0]):
             hor[j] = cum[j + horizon - 1] - cum[j - 1]
@@ -164,7 +172,8 @@ def _quantile(values: np.ndarray, q: float) -> float:
     numba's own ``np.quantile`` compiles ~2.8 s of generic code (cold start); this is its scalar
     path: ``rank = 1 + (n − 1)·(100q / 100)``, the order statistics ``k = ⌊rank⌋ − 1`` and
     ``k + 1``, and ``lower·(1 − m) + upper·m`` with ``m = rank − ⌊rank⌋``. Order statistics do
-    not depend on how they are found, so a plain quickselect gives the same two values.
+    not depend on how they are found, so a plain quickselect gives the same two values, and so
+    does keeping the ``k + 2`` smallest in one pass when ``k`` is small (the VaR tail).
     """
     n = values.shape[0]
     for i in range(n):
@@ -183,12 +192,46 @@ def _quantile(values: np.ndarray, q: float) -> float:
     f = math.floor(rank)
     m = rank - f
     k = int(f - 1)
+    if k + 2 <= _SMALL_RANK:  # e.g. the 1% tail of 480 values: the 5th and 6th smallest
+        lower, upper = _two_smallest_from(values, k)
+        return lower * (1 - m) + upper * m
     lower = _select(values, k)
     upper = values[k + 1]
     for i in range(k + 2, n):  # the partition left values[k + 1:] >= lower: their minimum
         if values[i] < upper:
             upper = values[i]
     return lower * (1 - m) + upper * m
+
+
+#: :func:`_quantile` finds order statistics below this rank with :func:`_two_smallest_from`
+_SMALL_RANK = 32
+
+
+@njit(cache=True)
+def _two_smallest_from(values: np.ndarray, k: int) -> tuple[float, float]:
+    """The ``k``-th and ``k+1``-th smallest values (0-based) of ``values`` (no NaN, more than
+    ``k + 1`` of them), from one pass that keeps the ``k + 2`` smallest sorted (insertion).
+
+    Order statistics do not depend on how they are found, so these are the values
+    :func:`_select` and the scan after it give; for a small ``k`` (a VaR tail) this pass is a
+    few times quicker than partitioning the whole window."""
+    size = k + 2
+    kept = np.empty(size)
+    count = 0
+    for i in range(values.shape[0]):
+        v = values[i]
+        if count < size:
+            j = count
+            count += 1
+        elif v < kept[size - 1]:
+            j = size - 1
+        else:
+            continue
+        while j > 0 and kept[j - 1] > v:
+            kept[j] = kept[j - 1]
+            j -= 1
+        kept[j] = v
+    return kept[k], kept[k + 1]
 
 
 @njit(cache=True)

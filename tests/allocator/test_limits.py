@@ -298,3 +298,20 @@ def test_the_kernels_quantile_is_numbas_np_quantile_to_the_last_bit():
         assert got == numba_quantile(a, q), (trial, n, q)
         assert got == pytest.approx(np.quantile(a, q), rel=1e-12, abs=1e-15)
     assert np.isnan(_quantile(np.array([0.1, np.nan, 0.3]), 0.5))
+
+
+def test_the_two_smallest_pass_equals_a_sort_on_edges():
+    """The small-rank path of ``_quantile``: the k-th and (k+1)-th smallest, as a sort gives
+    them, with ties, k = 0, exactly k + 2 values, the smallest last, and the window untouched."""
+    from allocator.limits import _SMALL_RANK, _two_smallest_from
+
+    rng = np.random.default_rng(12)
+    cases = [np.array([3.0, 1.0]), np.array([2.0, 2.0, 2.0]), np.arange(40.0)[::-1],
+             np.round(rng.normal(0.0, 1.0, 500), 1), rng.normal(0.0, 0.02, 481)]  # fmt: skip
+    for a in cases:
+        for k in range(min(_SMALL_RANK - 1, len(a) - 1)):
+            before = a.copy()
+            lower, upper = _two_smallest_from(a, k)
+            ordered = np.sort(a)
+            assert (lower, upper) == (ordered[k], ordered[k + 1]), (len(a), k)
+            assert np.array_equal(a, before)

@@ -104,7 +104,6 @@ def instrument_attributes(market: MarketData, ids) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- VaR
-@njit(cache=True)
 def _rolling_var(
     returns: np.ndarray,
     weights: np.ndarray,
@@ -118,19 +117,40 @@ def _rolling_var(
     returns up to row t (inclusive), for t in ``rows``; a loss fraction floored at 0, NaN with
     fewer than ``min_obs`` days of history.
 
-    ``returns`` and ``weights`` are (n_dates, n_instruments) float64; ``rows`` (n_rows,) int64.
-    Within a row only the instruments with a non-zero weight are summed, in column order, so the
-    figures equal the dense sum's exactly. (A ``prange`` over rows compiles four times slower,
-    ~20 s cold, for little gain on two cores: see the speed notes in the README.)
+    ``returns`` and ``weights`` are (n_dates, n_instruments) float64 arrays of any memory
+    layout; ``rows`` (n_rows,) int64. Within a row only the instruments with a non-zero weight
+    are summed, in column order, so the figures equal the dense sum's exactly. The kernel
+    (:func:`_rolling_var_kernel`) reads them instrument by instrument: a frame's array from
+    pandas is column-major, so its transpose is handed over without a copy. (A ``prange`` over
+    rows compiles four times slower, ~20 s cold, for little gain on two cores: see the speed
+    notes in the README.)
     """
-    n, m = returns.shape
-    # by instrument, missing returns as 0: the inner loop runs down contiguous memory. Per day
+    by_instrument = readonly_c(np.asarray(returns, dtype=np.float64).T)
+    weights_by_instrument = readonly_c(np.asarray(weights, dtype=np.float64).T)
+    return _rolling_var_kernel(by_instrument, weights_by_instrument, readonly_c(rows, np.int64),
+                               lookback, horizon, q, min_obs)  # fmt: skip
+
+
+@njit(cache=True)
+def _rolling_var_kernel(
+    returns_t: np.ndarray,
+    weights_t: np.ndarray,
+    rows: np.ndarray,
+    lookback: int,
+    horizon: int,
+    q: float,
+    min_obs: int,
+) -> np.ndarray:
+    """Kernel of :func:`_rolling_var` on instrument-major arrays: ``returns_t`` and
+    ``weights_t`` of shape (n_instruments, n_dates), C-contiguous."""
+    m, n = returns_t.shape
+    # missing returns as 0, by instrument: the inner loop runs down contiguous memory. Per day
     # the terms are still added in column order, and adding a signed zero leaves a sum that
     # started at +0.0 unchanged, so the figures equal skipping the missing returns exactly.
     by_instrument = np.zeros((m, n))
-    for s in range(n):
-        for i in range(m):
-            r = returns[s, i]
+    for i in range(m):
+        for s in range(n):
+            r = returns_t[i, s]
             if np.isfinite(r):
                 by_instrument[i, s] = r
     out = np.full(rows.shape[0], np.nan)
@@ -145,7 +165,7 @@ def _rolling_var(
         daily = daily_buf[:length]
         daily[:] = 0.0
         for i in range(m):  # the held instruments, in column order
-            w = weights[t, i]
+            w = weights_t[i, t]
             if w == 0.0:
                 continue
             r_i = by_instrument[i, start : t + 1]
@@ -287,10 +307,10 @@ def portfolio_var(
     rows = np.arange(len(weights)) if rows is None else np.asarray(rows, dtype=np.int64)
     r = returns.reindex(index=weights.index, columns=weights.columns).to_numpy(dtype="float64")
     w = weights.fillna(0.0).to_numpy(dtype="float64")
-    var = _rolling_var(
-        readonly_c(r),  # read-only C arrays: one compiled signature whatever pandas returns
-        readonly_c(w),
-        readonly_c(rows, np.int64),
+    var = _rolling_var(  # column-major arrays from pandas: no copy on the way to the kernel
+        r,
+        w,
+        rows,
         limits.var_lookback_days,
         limits.var_horizon_days,
         limits.var_confidence,

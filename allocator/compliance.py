@@ -105,9 +105,12 @@ def check_limits(
         count = (qty[cols] != 0).sum(axis=1) if cols else pd.Series(0, dates)
         frames.append(_rule(dates, name, count, 0.0))
     weights = notional.div(na, axis=0)
-    returns = instrument_returns(market, list(weights.columns))
+    # the VaR sums the held instruments only: the returns of the others (e.g. options that
+    # expired before the fund's first day) are neither needed nor computed
+    held = weights.columns[(weights.fillna(0.0) != 0.0).any(axis=0).to_numpy()]
+    returns = instrument_returns(market, list(held))
     rows = np.arange(len(dates))
-    fund_var = portfolio_var(weights, returns, limits, rows).to_numpy()
+    fund_var = portfolio_var(weights[held], returns, limits, rows).to_numpy()
     allowed = var_limit(market, limits, rows).to_numpy()
     measured = np.isfinite(fund_var)  # the test applies once there is enough history
     frames.append(_rule(dates, "var_18f4", np.nan_to_num(fund_var), allowed, applies=measured))

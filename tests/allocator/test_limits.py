@@ -315,3 +315,26 @@ def test_the_two_smallest_pass_equals_a_sort_on_edges():
             ordered = np.sort(a)
             assert (lower, upper) == (ordered[k], ordered[k + 1]), (len(a), k)
             assert np.array_equal(a, before)
+
+
+def test_compliance_var_over_the_held_instruments_equals_the_var_over_every_column():
+    """check_limits sums the VaR over the instruments held at some point only; a column never
+    held (with missing returns, here) changes nothing, to the last bit."""
+    from allocator.limits import portfolio_var
+    from backtest.market.returns import instrument_returns
+
+    market = crafted_market(n_days=400)
+    prices = market.prices.copy()
+    prices.iloc[::7, prices.columns.get_loc("BANK1")] = np.nan  # gaps in a never-held column
+    market = market.replace(prices=prices)
+    targets = one_shot(market, {"TECH1": 0.3, "FUT": 2.0, "BANK1": 0.0, "ILLQ": 0.05}, day=3,
+                       persist=True)  # fmt: skip
+    result = simulate(market, targets, FundConfig.frictionless(1e7))
+    weights = result.notionals.div(result.nav["net_assets"], axis=0)
+    assert (weights["BANK1"] == 0).all() and (weights["TECH1"] != 0).any()
+    rows = np.arange(len(weights))
+    dense = portfolio_var(weights, instrument_returns(market, list(weights.columns)), Limits(),
+                          rows).to_numpy()  # fmt: skip
+    figure = check_limits(result, market).query("rule == 'var_18f4'")["figure"].to_numpy()
+    assert np.isfinite(dense[260:]).all() and (dense[260:] > 0).all()
+    assert np.array_equal(figure, np.nan_to_num(dense))

@@ -5,10 +5,13 @@ loop over industries it replaced (:func:`industry_zscore_py`, kept as the plain-
 tests compare it with) cost ~10 frame operations per industry and signal (~0.09 s of a 20-year,
 120-stock run); the kernel does the same arithmetic in one pass and gives the same bits:
 
-- pandas' row mean and standard deviation of a column block (``DataFrame.mean(axis=1)``,
-  ``std(axis=1)``, no bottleneck) fill missing values with 0 and add the columns one after
-  another, in column order, starting from the first column (numpy's reduction of a
-  Fortran-ordered block along its rows); the kernel adds them in the same order;
+- pandas' row mean and standard deviation of a frame held in one block (``mean(axis=1)``,
+  ``std(axis=1)``, no bottleneck; any frame built from one array, as these signals are) fill
+  missing values with 0 and add the columns one after another, in column order, starting
+  from the first (numpy's reduction of the ``(columns, rows)`` block along its first axis);
+  the kernel adds them in the same order. (On a frame of several blocks pandas sums block by
+  block and then adds the blocks' sums, so the last bits depend on how the frame was built;
+  the kernel's order is column order whatever the frame.)
 - the variance is ``Σ (mean − x)² / (n − 1)`` over the known values (two passes, as
   ``pandas.core.nanops.nanvar``), NaN with fewer than 2 values, and the z-score
   ``(x − mean) / std`` clipped to ``±clip``.

@@ -213,10 +213,19 @@ class MarketData:
         return cut
 
     def _take(self, rows: slice) -> MarketData:
-        changes = {name: getattr(self, name).iloc[rows] for name in DATED_FIELDS}
-        changes["curves"] = {root: c.iloc[rows] for root, c in self.curves.items()}
-        cut = dataclasses.replace(self, calendar=self.calendar[rows], **changes)
-        cut._memo.update(self._row_local_marks(rows, cut))
+        """The market on ``rows``: the calendar, every dated frame and every curve cut, the
+        rest shared. Built without :meth:`__post_init__`, whose checks the cut of a valid
+        market passes and whose copies a row slice does not need (under copy-on-write it is a
+        new frame, with the labels already normalised): ~30 ms a cut on 20 years."""
+        cut = object.__new__(MarketData)
+        for f in dataclasses.fields(self):
+            object.__setattr__(cut, f.name, getattr(self, f.name))
+        object.__setattr__(cut, "calendar", self.calendar[rows])
+        for name in DATED_FIELDS:
+            object.__setattr__(cut, name, getattr(self, name).iloc[rows])
+        object.__setattr__(cut, "curves", {root: c.iloc[rows] for root, c in self.curves.items()})
+        object.__setattr__(cut, "approximations", dict(self.approximations))
+        object.__setattr__(cut, "_memo", self._row_local_marks(rows, cut))
         return cut
 
     def _row_local_marks(self, rows: slice, cut: MarketData) -> dict:

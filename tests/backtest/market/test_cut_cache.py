@@ -86,3 +86,30 @@ def test_cut_returns_equal_a_fresh_cut_on_real_data():
     ids = list(parent.instruments.index)
     mid = parent.calendar[len(parent.calendar) // 3]
     _assert_cut_equals_fresh(parent, ids, mid, parent.end)
+
+
+def test_a_cut_equals_the_checked_construction_and_is_independent(synthetic_5y):
+    """``_take`` builds the cut without ``__post_init__``: every field equals the cut built
+    through the constructor's checks, and writing to the cut's frames leaves the parent as is."""
+    import dataclasses
+
+    from backtest.market.market_data import DATED_FIELDS
+
+    m, rows = synthetic_5y, slice(300, 900)
+    checked = dataclasses.replace(
+        m, calendar=m.calendar[rows], **{n: getattr(m, n).iloc[rows] for n in DATED_FIELDS},
+        curves={root: c.iloc[rows] for root, c in m.curves.items()},
+    )  # fmt: skip
+    cut = m.between(m.calendar[300], m.calendar[899])
+    assert cut.equals(checked) and cut.name == checked.name
+    assert cut.calendar.name == "date" and cut.approximations == checked.approximations
+    for name in DATED_FIELDS:
+        a, b = getattr(cut, name), getattr(checked, name)
+        assert a.index.name == b.index.name and list(a.columns) == list(b.columns), name
+    for root, c in cut.curves.items():
+        assert c.equals(checked.curves[root]) and list(c.columns) == list(
+            checked.curves[root].columns
+        )
+    before = m.prices.iloc[300, 0]
+    cut.prices.iloc[0, 0] = -1.0
+    assert m.prices.iloc[300, 0] == before

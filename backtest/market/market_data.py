@@ -260,16 +260,18 @@ class MarketData:
         """
         if not len(cut.calendar):
             return {}
-        first, table = cut.calendar[0], self.instruments
+        first = cut.calendar[0]
+        kinds = self.instruments["kind"].to_dict()
+        futures = {k.value for k in FUTURE_KINDS}
         out = {}
         for key, values in self._memo.items():
             if key[0] != RETURN_KEY:
                 continue
             iid = key[1]
-            if iid not in table.index:
+            if iid not in kinds:
                 if IndexOption.from_id(iid).expiry < first:
                     continue
-            elif InstrumentKind(table.at[iid, "kind"]) in FUTURE_KINDS and iid in self.prices:
+            elif str(kinds[iid]) in futures and iid in self.prices:
                 here = np.isfinite(self.prices[iid].to_numpy(dtype="float64")).any()
                 if here != np.isfinite(cut.prices[iid].to_numpy(dtype="float64")).any():
                     continue

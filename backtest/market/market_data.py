@@ -415,28 +415,28 @@ class MarketData:
         rows = self.calendar if dates is None else dates
         n, k = len(rows), len(opts)
         tau = np.concatenate([_tau_years(rows, o.expiry) for o in opts])
-        spot = np.tile(self._column(self.index, root, dates), k)
+        live = tau > 0  # after expiry the mark is the payoff: no surface, no model
+        at = np.tile(np.arange(n), k)[live]  # the date row of each live (option, date)
+        tau_live = tau[live]
+        spot = self._column(self.index, root, dates)[at]
         dy_col = f"{root}_DY"
         has_dy = dy_col in self.index
-        q = np.tile(self._column(self.index, dy_col, dates), k) if has_dy else np.zeros(n * k)
+        q = self._column(self.index, dy_col, dates)[at] if has_dy else np.zeros(len(at))
         q_fwd = q if has_dy else 0.0  # as index_forward reads it
-        r = np.tile(self._column(self.rates, "USD", dates), k)
-        strike = np.repeat(np.array([o.strike for o in opts], dtype="float64"), n)
+        r = self._column(self.rates, "USD", dates)[at]
+        strike = np.repeat(np.array([o.strike for o in opts], dtype="float64"), n)[live]
         surf = self.vol_surface if dates is None else self.vol_surface.loc[rows]
-        vol = surface_vol(
-            np.tile(surf[list(SURFACE_COLUMNS[:5])].to_numpy(), (k, 1)),
+        vol = surface_vol(  # element by element: the same values as on every (option, date)
+            surf[list(SURFACE_COLUMNS[:5])].to_numpy()[at],
             np.asarray(SURFACE_TENORS_YEARS),
-            np.tile(surf["skew"].to_numpy(), k),
-            np.tile(surf["curvature"].to_numpy(), k),
-            spot * np.exp((r - q_fwd) * tau),
+            surf["skew"].to_numpy()[at],
+            surf["curvature"].to_numpy()[at],
+            spot * np.exp((r - q_fwd) * tau_live),
             strike,
-            np.maximum(tau, 1 / 365),
+            np.maximum(tau_live, 1 / 365),
         )
-        vol = np.where(tau > 0, vol, np.nan)
-        live = tau > 0
         price = np.empty(n * k)
-        price[live] = bs_price(spot[live], strike[live], tau[live], r[live], q[live], vol[live],
-                               is_call)  # fmt: skip
+        price[live] = bs_price(spot, strike, tau_live, r, q, vol, is_call)
         out = []
         for j, opt in enumerate(opts):
             p = price[j * n : (j + 1) * n].copy()

@@ -137,8 +137,10 @@ class Trend:
         if not ids:
             return pd.DataFrame(index=market.calendar, dtype="float64")
         returns = instrument_returns(market, ids)
-        live = live_mask(trend_prices(market, ids))
+        price = trend_prices(market, ids)  # read once: for the live mask and the forecast
+        live = live_mask(price)
         vol = return_vol(returns, self.vol_span_days).where(live)
-        raw = (self.forecast(market).where(live) / FORECAST_TARGET_ABS / vol).fillna(0.0)
+        forecast = trend_forecast(price.ffill(), self.speeds, self.forecast_cap, self.vol_span_days)
+        raw = (forecast.where(live) / FORECAST_TARGET_ABS / vol).fillna(0.0)
         raw = raw.where(raw.abs() < float("inf"), 0.0)
         return vol_target(raw, market, self.vol_target_annual, returns=returns)

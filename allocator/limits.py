@@ -156,6 +156,7 @@ def _rolling_var_kernel(
     out = np.full(rows.shape[0], np.nan)
     size = max(1, min(lookback, n))  # one set of buffers for every row
     daily_buf, cum_buf, hor_buf = np.empty(size), np.empty(size), np.empty(size)
+    held = np.empty(m, dtype=np.int64)
     for k in range(rows.shape[0]):
         t = rows[k]
         start = max(0, t - lookback + 1)
@@ -164,13 +165,29 @@ def _rolling_var_kernel(
         length = t - start + 1
         daily = daily_buf[:length]
         daily[:] = 0.0
+        n_held = 0
         for i in range(m):  # the held instruments, in column order
+            if weights_t[i, t] != 0.0:
+                held[n_held] = i
+                n_held += 1
+        j = 0
+        while j + 4 <= n_held:  # four at a time: each day's terms still added one by one
+            i0, i1, i2, i3 = held[j], held[j + 1], held[j + 2], held[j + 3]
+            w0, w1, w2, w3 = weights_t[i0, t], weights_t[i1, t], weights_t[i2, t], weights_t[i3, t]
+            r0 = by_instrument[i0, start : t + 1]
+            r1 = by_instrument[i1, start : t + 1]
+            r2 = by_instrument[i2, start : t + 1]
+            r3 = by_instrument[i3, start : t + 1]
+            for s in range(length):
+                daily[s] = (((daily[s] + w0 * r0[s]) + w1 * r1[s]) + w2 * r2[s]) + w3 * r3[s]
+            j += 4
+        while j < n_held:
+            i = held[j]
             w = weights_t[i, t]
-            if w == 0.0:
-                continue
             r_i = by_instrument[i, start : t + 1]
             for s in range(length):
                 daily[s] += w * r_i[s]
+            j += 1
         cum = cum_buf[:length]
         acc = 0.0  # np.cumsum as numba computes it: a running sum started at 0.0
         for s in range(length):

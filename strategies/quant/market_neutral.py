@@ -102,13 +102,35 @@ def select_long_short(
     than 2 scored names and NaN scores get 0. Ties are broken by position (stable sort).
     ``groups``: :func:`~strategies.quant.cross_section.group_columns` of ``industries`` when the
     caller has it already (the same industries on every rebalance).
+
+    Every industry at once: one stable sort by (industry, score) and each name's rank within
+    its industry; the same weights as :func:`select_long_short_py`, one industry at a time.
     """
+    score = np.asarray(score, dtype=np.float64)
     columns, starts = group_columns(industries) if groups is None else groups
+    codes = np.full(len(score), -1, dtype=np.int64)  # industry of each name, -1: none
+    codes[columns] = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    idx = np.flatnonzero(np.isfinite(score) & (codes >= 0))
+    order = idx[np.lexsort((score[idx], codes[idx]))]  # stable: ties keep their position
+    code = codes[order]
+    counts = np.bincount(code, minlength=len(starts) - 1)
+    first = np.cumsum(counts) - counts
+    rank = np.arange(len(order)) - first[code]
+    n = counts[code]
+    k = np.maximum(1, np.minimum(np.floor(fraction * n).astype(np.int64), n // 2))
+    inv = 1.0 / k
     w = np.zeros(len(score))
-    scored = np.isfinite(score)
-    for g in range(len(starts) - 1):
-        cols = columns[starts[g] : starts[g + 1]]
-        idx = cols[scored[cols]]
+    long, short = (n >= 2) & (rank >= n - k), (n >= 2) & (rank < k)
+    w[order[long]] = inv[long]
+    w[order[short]] = -inv[short]
+    return w
+
+
+def select_long_short_py(score: np.ndarray, industries: np.ndarray, fraction: float) -> np.ndarray:
+    """Plain twin of :func:`select_long_short`, one industry at a time, for the tests."""
+    w = np.zeros(len(score))
+    for ind in np.unique(industries):
+        idx = np.flatnonzero((industries == ind) & np.isfinite(score))
         if len(idx) < 2:
             continue
         k = max(1, min(int(np.floor(fraction * len(idx))), len(idx) // 2))

@@ -49,9 +49,12 @@ def instrument_returns(market: MarketData, ids: list[str] | None = None) -> pd.D
     columns = market.cached_batch(
         keys, lambda missing: _returns_of(market, [k[1] for k in missing])
     )
-    values = np.column_stack(columns) if columns else np.empty((len(market.calendar), 0))
-    values = np.where(np.isinf(values), np.nan, values)
-    return pd.DataFrame(values, index=market.calendar, columns=ids)
+    if not columns:
+        return pd.DataFrame(np.empty((len(market.calendar), 0)), index=market.calendar, columns=ids)
+    # one copy, (ids × dates) as pandas stores a frame's block: handed over as is
+    values = np.stack(columns)
+    values[np.isinf(values)] = np.nan
+    return pd.DataFrame(values.T, index=market.calendar, columns=ids, copy=False)
 
 
 def _returns_of(market: MarketData, ids: list[str]) -> list[np.ndarray]:

@@ -85,3 +85,16 @@ def test_the_batch_cache_computes_each_missing_key_once(synthetic_5y):
     assert calls == [[("t", 1), ("t", 2)], [("t", 3)]]
     with pytest.raises(ValueError, match="1 values for 2 keys"):
         m.cached_batch([("u", 1), ("u", 2)], lambda missing: [0])
+
+
+def test_the_returns_frame_is_laid_out_as_a_frame_built_from_one_array(synthetic_5y):
+    """instrument_returns hands pandas its (ids × dates) block without a copy: the frame, and
+    pandas' row and column sums over it (whose last bits depend on the block's memory layout),
+    are those of the frame built the usual way from a (dates × ids) array."""
+    m = synthetic_5y.replace()
+    got = instrument_returns(m)
+    usual = pd.DataFrame(got.to_numpy().copy(), index=got.index, columns=got.columns)
+    assert got.equals(usual) and np.isinf(got.to_numpy()).sum() == 0
+    for axis in (0, 1):
+        a, b = got.sum(axis=axis).to_numpy(), usual.sum(axis=axis).to_numpy()
+        assert np.array_equal(a.view(np.int64), b.view(np.int64))

@@ -81,13 +81,16 @@ def combine(positions: dict[str, pd.DataFrame], weights: pd.DataFrame) -> pd.Dat
     columns = sorted(set().union(*(p.columns for p in positions.values())))
     where = {c: j for j, c in enumerate(columns)}
     total = None
-    for name, pos in positions.items():
-        part = np.zeros((len(pos.index), len(columns)))
-        part[:, [where[c] for c in pos.columns]] = pos.to_numpy(dtype="float64")
-        part *= weights[name].to_numpy(dtype="float64")[:, None]
-        total = part if total is None else total + part
+    for name, pos in positions.items():  # (instruments × dates): pandas' block layout
+        part = np.zeros((len(columns), len(pos.index)))
+        part[[where[c] for c in pos.columns]] = pos.to_numpy(dtype="float64").T
+        part *= weights[name].to_numpy(dtype="float64")[None, :]
+        if total is None:
+            total = part
+        else:
+            total += part
     first = next(iter(positions.values()))
-    return pd.DataFrame(total, index=first.index, columns=columns)
+    return pd.DataFrame(total.T, index=first.index, columns=columns, copy=False)
 
 
 def live_stream(stream: pd.Series, exposures: pd.DataFrame, lag_days: int = 1) -> pd.Series:

@@ -250,3 +250,19 @@ def test_attribution_adds_up_and_leaves_a_residual_under_1pct_a_year(default_run
     unscaled = strategy_pnl(dataclasses.replace(folder, limit_scale=None))
     _, before = attribution_tables(unscaled, nav["net_assets"])
     assert before["implementation (residual)"].drop("Since inception").abs().mean() > 0.02
+
+
+def test_combine_by_hand_with_signed_zeros_and_a_missing_instrument():
+    """Σ_s weight_s × exposure_s on the union of columns (sorted), in the order of the
+    strategies, an instrument a strategy does not hold counting as 0 × its weight (so signed
+    zeros come out as the dense sum makes them)."""
+    idx = pd.bdate_range("2024-01-01", periods=3)
+    a = pd.DataFrame({"X": [1.0, -2.0, -1.0], "Y": [0.5, 0.0, 2.0]}, index=idx)
+    b = pd.DataFrame({"Z": [4.0, 1.0, 0.0]}, index=idx)
+    w = pd.DataFrame({"a": [0.5, 0.0, 1.0], "b": [0.25, -1.0, 2.0]}, index=idx)
+    got = combine({"a": a, "b": b}, w)
+    assert list(got.columns) == ["X", "Y", "Z"] and got.index.equals(idx)
+    expected = np.array([[0.5, 0.25, 1.0], [0.0, 0.0, -1.0], [-1.0, 2.0, 0.0]])
+    assert np.array_equal(got.to_numpy(), expected)
+    # row 1: X = (-2 × 0.0) + (0 × -1) = -0.0 + -0.0 = -0.0; Y = (0 × 0.0) + (0 × -1) = +0.0
+    assert np.signbit(got.at[idx[1], "X"]) and not np.signbit(got.at[idx[1], "Y"])

@@ -41,6 +41,7 @@ from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
 from strategies.base import StrategyInputError, register
 from strategies.quant.cross_section import group_columns, industry_zscore
+from strategies.rolling import rolling_mean
 from strategies.signals import momentum, month_start_mask
 from strategies.sizing import TRADING_DAYS_PER_YEAR, ewma_portfolio_vol
 
@@ -74,9 +75,8 @@ def rolling_beta(
     both = np.isfinite(y) & np.isfinite(x)
     xm, ym = np.where(both, x, np.nan), np.where(both, y, np.nan)
 
-    def mean(a: np.ndarray) -> np.ndarray:
-        frame = pd.DataFrame(a)
-        return frame.rolling(window_days, min_periods=min_days).mean().to_numpy()
+    def mean(a: np.ndarray) -> np.ndarray:  # DataFrame.rolling(...).mean(), to the bit
+        return rolling_mean(a, window_days, min_days)
 
     ex, ey = mean(xm), mean(ym)
     cov = mean(xm * ym) - ex * ey

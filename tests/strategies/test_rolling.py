@@ -1,0 +1,71 @@
+"""Trailing means: the numba kernel by hand and, to the last bit, against pandas'
+``DataFrame.rolling(...).mean()`` on missing and infinite values, runs of one value, windows of
+one sign, signed zeros, one-row windows and windows longer than the data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strategies.rolling import rolling_mean, rolling_mean_py
+
+
+def assert_bit_equal(a: np.ndarray, b: np.ndarray) -> None:
+    assert a.shape == b.shape and np.array_equal(np.isnan(a), np.isnan(b))
+    ok = ~np.isnan(a)
+    assert np.array_equal(a[ok].view(np.int64), b[ok].view(np.int64))
+
+
+def test_rolling_mean_by_hand():
+    x = np.array([[1.0, 2.0], [np.nan, 4.0], [3.0, np.inf], [5.0, 8.0]])
+    got = rolling_mean(x, window=2, min_periods=1)
+    expected = np.array([[1.0, 2.0], [1.0, 3.0], [3.0, 4.0], [4.0, 8.0]])
+    assert np.array_equal(got, expected)
+    assert np.isnan(rolling_mean(x, window=2, min_periods=2)[:3, 0]).all()
+    with pytest.raises(ValueError, match="window"):
+        rolling_mean(x, window=0, min_periods=0)
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 40, 400])
+def test_rolling_mean_equals_pandas_on_edge_cases(window):
+    rng = np.random.default_rng(window)
+    x = rng.normal(0.0, 1e-3, (300, 6))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[17, 1], x[90, 2] = np.inf, -np.inf
+    x[40:120, 3] = 0.1  # a run of one value: its mean is that value exactly
+    x[:, 4] = np.abs(x[:, 4])  # one sign only: a negative rounding artefact becomes 0
+    x[:, 5] = -np.abs(x[:, 5])
+    x[::7, 5] = -0.0
+    x[0, 0] = np.nan  # a missing first value
+    for min_periods in sorted({0, 1, window // 2, window}):
+        assert_bit_equal(
+            rolling_mean(x, window, min_periods), rolling_mean_py(x, window, min_periods)
+        )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 200),
+    m=st.integers(1, 5),
+    window=st.integers(1, 60),
+    scale=st.sampled_from([1e-6, 1e-2, 1.0, 1e4]),
+    rounded=st.booleans(),
+)
+def test_rolling_mean_equals_pandas_random(seed, n, m, window, scale, rounded):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, scale, (n, m))
+    if rounded:
+        x = np.round(x / scale, 0) * scale  # ties and repeated values
+    x[rng.random(x.shape) < 0.15] = np.nan
+    min_periods = int(rng.integers(0, window + 1))
+    assert_bit_equal(rolling_mean(x, window, min_periods), rolling_mean_py(x, window, min_periods))
+
+
+def test_rolling_mean_is_causal():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 3))
+    full = rolling_mean(x, 20, 10)
+    assert_bit_equal(rolling_mean(x[:70], 20, 10), full[:70])

@@ -14,6 +14,10 @@ column at once:
 - ±inf counts as missing (pandas turns it into NaN before its kernels).
 
 The tests hold it to ``DataFrame.rolling(...).mean()`` (:func:`rolling_mean_py`) bit for bit.
+
+:func:`ewm_mean` does the same for ``DataFrame.ewm(com=..., adjust=True).mean()`` (pandas'
+``ewm`` recursion: ``y = (w·y + x) / (w + 1)``, ``w ← (1 − α)·w + 1``; a missing value ages the
+weight, a repeated value leaves the mean as it is).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from numba import njit
 
 from backtest.market.arrays import readonly_c
 
-__all__ = ["rolling_mean", "rolling_mean_py"]
+__all__ = ["ewm_mean", "ewm_mean_py", "rolling_mean", "rolling_mean_py"]
 
 
 @njit(cache=True)
@@ -102,3 +106,59 @@ def rolling_mean_py(values: np.ndarray, window: int, min_periods: int) -> np.nda
     """The pandas twin of :func:`rolling_mean` (one compiled pass per column), for the tests."""
     frame = pd.DataFrame(np.asarray(values, dtype=np.float64))
     return frame.rolling(window, min_periods=min_periods).mean().to_numpy()
+
+
+@njit(cache=True)
+def _ewm_mean(values: np.ndarray, com: float, min_periods: int) -> np.ndarray:
+    """Kernel of :func:`ewm_mean`. values (n_dates, n_columns) float64, C order (±inf as
+    missing); returns the means, same shape. Day by day, every column in turn."""
+    n, m = values.shape
+    out = np.empty((n, m))
+    if n == 0:
+        return out
+    alpha = 1.0 / (1.0 + com)
+    old_wt_factor = 1.0 - alpha
+    new_wt = 1.0
+    weighted = np.empty(m)
+    old_wt = np.ones(m)
+    nobs = np.zeros(m, dtype=np.int64)
+    for c in range(m):
+        v = values[0, c]
+        weighted[c] = v if np.isfinite(v) else np.nan
+        nobs[c] = 1 if np.isfinite(v) else 0
+        out[0, c] = weighted[c] if nobs[c] >= min_periods else np.nan
+    for i in range(1, n):
+        for c in range(m):
+            cur = values[i, c]
+            is_observation = np.isfinite(cur)
+            if is_observation:
+                nobs[c] += 1
+            w = weighted[c]
+            if not np.isnan(w):
+                old_wt[c] *= old_wt_factor
+                if is_observation:
+                    if w != cur:  # a repeated value leaves the mean as it is
+                        w = old_wt[c] * w + new_wt * cur
+                        w = w / (old_wt[c] + new_wt)
+                        weighted[c] = w
+                    old_wt[c] += new_wt
+            elif is_observation:
+                weighted[c] = cur
+            out[i, c] = weighted[c] if nobs[c] >= min_periods else np.nan
+    return out
+
+
+def ewm_mean(values: np.ndarray, com: float, min_periods: int = 1) -> np.ndarray:
+    """Exponentially weighted mean (``adjust=True``, centre of mass ``com``) of each column of
+    ``values`` (n_dates, n_columns); NaN until ``max(min_periods, 1)`` values are known. Equal
+    to the last bit to ``pd.DataFrame(values).ewm(com=com, min_periods=...).mean()``."""
+    if not com >= 0:
+        raise ValueError("ewm_mean: com must be >= 0")
+    kernel_input = readonly_c(values)
+    return _ewm_mean(kernel_input, float(com), max(int(min_periods), 1))
+
+
+def ewm_mean_py(values: np.ndarray, com: float, min_periods: int = 1) -> np.ndarray:
+    """The pandas twin of :func:`ewm_mean`, for the tests."""
+    frame = pd.DataFrame(np.asarray(values, dtype=np.float64))
+    return frame.ewm(com=com, min_periods=min_periods, adjust=True).mean().to_numpy()

@@ -6,10 +6,11 @@ the inputs only (causal exponentially weighted means, expanding sums, row-wise r
 strategy built from them passes the truncation test bit for bit.
 
 Why pandas/numpy and not vectorbt here: ``DataFrame.ewm(adjust=True)`` is the exact, causal
-EWMA pysystemtrade uses (vectorbt's ``MA.run(ewm=True)`` is the ``adjust=False`` recursion with a
-``min_periods = span`` warm-up, and importing vectorbt costs ~3 s). Batched trend sweeps
-(``backtest.research.trend_batch``) use vectorbt's numba EWMA kernel with ``adjust=True``, the
-same recursion as :func:`ewma`, equal to it to the last bit.
+EWMA pysystemtrade uses (vectorbt's ``MA.run(ewm=True)`` is the ``adjust=False`` recursion with
+a ``min_periods = span`` warm-up, and importing vectorbt costs ~3 s); :func:`ewma` computes it
+with :func:`strategies.rolling.ewm_mean`, pandas' recursion over every column in one numba pass,
+equal to pandas' to the last bit. Batched trend sweeps (``backtest.research.trend_batch``) use
+vectorbt's numba EWMA kernel with ``adjust=True``, the same recursion, equal to the last bit.
 
 Units: prices in price points, returns as decimals per day, vols annualised decimals unless the
 name says ``daily``; carry as an annual decimal of the price; forecasts are unitless with an
@@ -25,6 +26,7 @@ import pandas as pd
 
 from backtest.market.calendar import TRADING_DAYS_PER_YEAR
 from backtest.market.futures import curve_carry, years_between
+from strategies.rolling import ewm_mean
 
 Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
 
@@ -48,7 +50,9 @@ def ewma(values: Frame, span_days: float, min_periods: int = 1) -> Frame:
     ``y_t = Σ_i (1-α)^i x_{t-i} / Σ_i (1-α)^i`` over the observations so far; NaN inputs keep the
     previous value. Causal. Reference: pandas ``DataFrame.ewm``; Carver, *Systematic Trading*.
     """
-    return values.ewm(span=span_days, min_periods=min_periods, adjust=True).mean()
+    if span_days < 1:
+        raise ValueError("span must satisfy: span >= 1")
+    return _ewm(values, (span_days - 1) / 2.0, min_periods)  # pandas' centre of mass of a span
 
 
 def price_vol(price: Frame, span_days: float = 35, min_periods: int = 10) -> Frame:
@@ -196,7 +200,17 @@ def ewma_com(values: Frame, com_days: float, min_periods: int = 1) -> Frame:
     argument of ``ewm`` (pysystemtrade's ``ewm(90)``)."""
     if com_days == 0:
         return values
-    return values.ewm(com=com_days, min_periods=min_periods, adjust=True).mean()
+    return _ewm(values, com_days, min_periods)
+
+
+def _ewm(values: Frame, com: float, min_periods: int) -> Frame:
+    """``values.ewm(com=com, min_periods=min_periods, adjust=True).mean()``, every column in one
+    numba pass (:func:`strategies.rolling.ewm_mean`, equal to pandas' to the last bit)."""
+    if isinstance(values, pd.Series):
+        out = ewm_mean(values.to_numpy(dtype="float64")[:, None], com, min_periods)[:, 0]
+        return pd.Series(out, index=values.index, name=values.name)
+    out = ewm_mean(values.to_numpy(dtype="float64"), com, min_periods)
+    return pd.DataFrame(out, index=values.index, columns=values.columns)
 
 
 #: Centre of mass (days) of the published carry smoothing: pysystemtrade ``carry`` rule,

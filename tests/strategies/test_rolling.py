@@ -1,15 +1,18 @@
-"""Trailing means: the numba kernel by hand and, to the last bit, against pandas'
-``DataFrame.rolling(...).mean()`` on missing and infinite values, runs of one value, windows of
-one sign, signed zeros, one-row windows and windows longer than the data."""
+"""Trailing and exponentially weighted means: the numba kernels by hand and, to the last bit,
+against pandas' ``rolling(...).mean()`` and ``ewm(...).mean()`` on missing and infinite values,
+runs of one value, windows of one sign, signed zeros, one-row windows and windows longer than
+the data."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies.rolling import rolling_mean, rolling_mean_py
+from strategies.rolling import ewm_mean, ewm_mean_py, rolling_mean, rolling_mean_py
+from strategies.signals import ewma, ewma_com
 
 
 def assert_bit_equal(a: np.ndarray, b: np.ndarray) -> None:
@@ -69,3 +72,59 @@ def test_rolling_mean_is_causal():
     x = rng.normal(size=(120, 3))
     full = rolling_mean(x, 20, 10)
     assert_bit_equal(rolling_mean(x[:70], 20, 10), full[:70])
+
+
+# --------------------------------------------------------------------------- EWMA
+def test_ewm_mean_by_hand():
+    """com 1 (α = ½), adjust: y₁ = x₁; y₂ = (½·x₁ + x₂) / 1.5; a missing value ages the weight."""
+    x = np.array([[1.0], [4.0], [np.nan], [2.0]])
+    got = ewm_mean(x, com=1.0)[:, 0]
+    y2 = (0.5 * 1.0 + 4.0) / 1.5
+    w = (0.5 + 1.0) * 0.5 * 0.5  # y2's weight 1.5, aged on the missing day and on day 3
+    assert got[0] == 1.0 and got[1] == pytest.approx(y2, rel=1e-15) and got[2] == got[1]
+    assert got[3] == pytest.approx((w * y2 + 2.0) / (w + 1.0), rel=1e-15)
+    with pytest.raises(ValueError, match="com"):
+        ewm_mean(x, com=-1.0)
+
+
+@pytest.mark.parametrize("com", [0.0, 0.5, 17.0, 127.5])
+def test_ewm_mean_equals_pandas_on_edge_cases(com):
+    rng = np.random.default_rng(int(com * 10))
+    x = rng.normal(0.0, 1e-2, (300, 5))
+    x[:7, 0] = np.nan  # a late start
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[17, 1], x[90, 2] = np.inf, -np.inf
+    x[40:120, 3] = 0.1  # a run of one value
+    x[::5, 4] = -0.0
+    for min_periods in (0, 1, 10, 400):
+        assert_bit_equal(ewm_mean(x, com, min_periods), ewm_mean_py(x, com, min_periods))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 200),
+    m=st.integers(1, 4),
+    com=st.floats(0.0, 300.0),
+    rounded=st.booleans(),
+)
+def test_ewm_mean_equals_pandas_random(seed, n, m, com, rounded):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, (n, m))
+    if rounded:
+        x = np.round(x, 0)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    min_periods = int(rng.integers(0, 12))
+    assert_bit_equal(ewm_mean(x, com, min_periods), ewm_mean_py(x, com, min_periods))
+
+
+def test_signals_ewma_is_pandas_ewm_for_frames_and_series():
+    idx = pd.bdate_range("2020-01-01", periods=80)
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame(rng.normal(size=(80, 3)), index=idx, columns=["A", "B", "C"])
+    frame.iloc[:9, 1] = np.nan
+    pd.testing.assert_frame_equal(ewma(frame, 35, 10), frame.ewm(span=35, min_periods=10).mean())
+    series = frame["B"].rename("b")
+    pd.testing.assert_series_equal(ewma_com(series, 90.0), series.ewm(com=90.0).mean())
+    with pytest.raises(ValueError, match="span"):
+        ewma(frame, 0.5)

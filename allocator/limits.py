@@ -26,16 +26,13 @@ and whether it was breached.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
-from backtest.market.arrays import readonly_c
+from allocator.var import _rolling_var, reference_var_windows
 from backtest.market.instruments import FUTURE_KINDS, InstrumentKind, is_option_id
 from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
@@ -104,218 +101,6 @@ def instrument_attributes(market: MarketData, ids) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- VaR
-def _rolling_var(
-    returns: np.ndarray,
-    weights: np.ndarray,
-    rows: np.ndarray,
-    lookback: int,
-    horizon: int,
-    q: float,
-    min_obs: int,
-) -> np.ndarray:
-    """Historical VaR of ``weights[t]`` over the last ``lookback`` overlapping ``horizon``-day
-    returns up to row t (inclusive), for t in ``rows``; a loss fraction floored at 0, NaN with
-    fewer than ``min_obs`` days of history.
-
-    ``returns`` and ``weights`` are (n_dates, n_instruments) float64 arrays of any memory
-    layout; ``rows`` (n_rows,) int64. Within a row only the instruments with a non-zero weight
-    are summed, in column order, so the figures equal the dense sum's exactly. The kernel
-    (:func:`_rolling_var_kernel`) reads them instrument by instrument: a frame's array from
-    pandas is column-major, so its transpose is handed over without a copy. (A ``prange`` over
-    rows compiles four times slower, ~20 s cold, for little gain on two cores: see the speed
-    notes in the README.)
-    """
-    by_instrument = readonly_c(np.asarray(returns, dtype=np.float64).T)
-    weights_by_instrument = readonly_c(np.asarray(weights, dtype=np.float64).T)
-    return _rolling_var_kernel(by_instrument, weights_by_instrument, readonly_c(rows, np.int64),
-                               lookback, horizon, q, min_obs)  # fmt: skip
-
-
-@njit(cache=True)
-def _rolling_var_kernel(
-    returns_t: np.ndarray,
-    weights_t: np.ndarray,
-    rows: np.ndarray,
-    lookback: int,
-    horizon: int,
-    q: float,
-    min_obs: int,
-) -> np.ndarray:
-    """Kernel of :func:`_rolling_var` on instrument-major arrays: ``returns_t`` and
-    ``weights_t`` of shape (n_instruments, n_dates), C-contiguous."""
-    m, n = returns_t.shape
-    # missing returns as 0, by instrument: the inner loop runs down contiguous memory. Per day
-    # the terms are still added in column order, and adding a signed zero leaves a sum that
-    # started at +0.0 unchanged, so the figures equal skipping the missing returns exactly.
-    by_instrument = np.zeros((m, n))
-    for i in range(m):
-        for s in range(n):
-            r = returns_t[i, s]
-            if np.isfinite(r):
-                by_instrument[i, s] = r
-    out = np.full(rows.shape[0], np.nan)
-    size = max(1, min(lookback, n))  # one set of buffers for every row
-    daily_buf, cum_buf, hor_buf = np.empty(size), np.empty(size), np.empty(size)
-    held = np.empty(m, dtype=np.int64)
-    for k in range(rows.shape[0]):
-        t = rows[k]
-        start = max(0, t - lookback + 1)
-        if t - start + 1 < max(min_obs, 2 * horizon):
-            continue
-        length = t - start + 1
-        daily = daily_buf[:length]
-        daily[:] = 0.0
-        n_held = 0
-        for i in range(m):  # the held instruments, in column order
-            if weights_t[i, t] != 0.0:
-                held[n_held] = i
-                n_held += 1
-        j = 0
-        while j + 4 <= n_held:  # four at a time: each day's terms still added one by one
-            i0, i1, i2, i3 = held[j], held[j + 1], held[j + 2], held[j + 3]
-            w0, w1, w2, w3 = weights_t[i0, t], weights_t[i1, t], weights_t[i2, t], weights_t[i3, t]
-            r0 = by_instrument[i0, start : t + 1]
-            r1 = by_instrument[i1, start : t + 1]
-            r2 = by_instrument[i2, start : t + 1]
-            r3 = by_instrument[i3, start : t + 1]
-            for s in range(length):
-                daily[s] = (((daily[s] + w0 * r0[s]) + w1 * r1[s]) + w2 * r2[s]) + w3 * r3[s]
-            j += 4
-        while j < n_held:
-            i = held[j]
-            w = weights_t[i, t]
-            r_i = by_instrument[i, start : t + 1]
-            for s in range(length):
-                daily[s] += w * r_i[s]
-            j += 1
-        cum = cum_buf[:length]
-        acc = 0.0  # np.cumsum as numba computes it: a running sum started at 0.0
-        for s in range(length):
-            acc += daily[s]
-            cum[s] = acc
-        hor = hor_buf[: length - horizon + 1]
-        hor[0] = cum[horizon - 1]  # x − 0.0 is x, to the bit
-        for j in range(1, hor.shape[0]):
-            hor[j] = cum[j + horizon - 1] - cum[j - 1]
-        out[k] = max(-_quantile(hor, 1.0 - q), 0.0)
-    return out
-
-
-@njit(cache=True)
-def _quantile(values: np.ndarray, q: float) -> float:
-    """``np.quantile(values, q)`` (linear interpolation) as numba computes it, to the last bit,
-    for a 1-D array of finite float64 values (reordered in place); NaN when one is NaN.
-
-    numba's own ``np.quantile`` compiles ~2.8 s of generic code (cold start); this is its scalar
-    path: ``rank = 1 + (n − 1)·(100q / 100)``, the order statistics ``k = ⌊rank⌋ − 1`` and
-    ``k + 1``, and ``lower·(1 − m) + upper·m`` with ``m = rank − ⌊rank⌋``. Order statistics do
-    not depend on how they are found, so a plain quickselect gives the same two values, and so
-    does keeping the ``k + 2`` smallest in one pass when ``k`` is small (the VaR tail).
-    """
-    n = values.shape[0]
-    for i in range(n):
-        if np.isnan(values[i]):
-            return np.nan
-    if n == 1:
-        return values[0]
-    percentile = q * 100.0
-    if percentile == 100.0 or percentile == 0.0:  # the largest or the smallest value
-        best = values[0]
-        for i in range(1, n):
-            if (values[i] > best) if percentile == 100.0 else (values[i] < best):
-                best = values[i]
-        return best
-    rank = 1 + (n - 1) * (percentile / 100.0)
-    f = math.floor(rank)
-    m = rank - f
-    k = int(f - 1)
-    if k + 2 <= _SMALL_RANK:  # e.g. the 1% tail of 480 values: the 5th and 6th smallest
-        lower, upper = _two_smallest_from(values, k)
-        return lower * (1 - m) + upper * m
-    lower = _select(values, k)
-    upper = values[k + 1]
-    for i in range(k + 2, n):  # the partition left values[k + 1:] >= lower: their minimum
-        if values[i] < upper:
-            upper = values[i]
-    return lower * (1 - m) + upper * m
-
-
-#: :func:`_quantile` finds order statistics below this rank with :func:`_two_smallest_from`
-_SMALL_RANK = 32
-
-
-@njit(cache=True)
-def _two_smallest_from(values: np.ndarray, k: int) -> tuple[float, float]:
-    """The ``k``-th and ``k+1``-th smallest values (0-based) of ``values`` (no NaN, more than
-    ``k + 1`` of them), from one pass that keeps the ``k + 2`` smallest sorted (insertion).
-
-    Order statistics do not depend on how they are found, so these are the values
-    :func:`_select` and the scan after it give; for a small ``k`` (a VaR tail) this pass is a
-    few times quicker than partitioning the whole window."""
-    size = k + 2
-    kept = np.empty(size)
-    count = 0
-    for i in range(values.shape[0]):
-        v = values[i]
-        if count < size:
-            j = count
-            count += 1
-        elif v < kept[size - 1]:
-            j = size - 1
-        else:
-            continue
-        while j > 0 and kept[j - 1] > v:
-            kept[j] = kept[j - 1]
-            j -= 1
-        kept[j] = v
-    return kept[k], kept[k + 1]
-
-
-@njit(cache=True)
-def _select(a: np.ndarray, k: int) -> float:
-    """The ``k``-th smallest value (0-based) of ``a``, partitioning ``a`` in place so that
-    ``a[:k] <= a[k] <= a[k + 1:]`` (quickselect, median-of-three pivot)."""
-    lo, hi = 0, a.shape[0] - 1
-    while hi > lo:
-        mid = (lo + hi) >> 1
-        if a[mid] < a[lo]:
-            a[lo], a[mid] = a[mid], a[lo]
-        if a[hi] < a[lo]:
-            a[lo], a[hi] = a[hi], a[lo]
-        if a[mid] < a[hi]:
-            a[mid], a[hi] = a[hi], a[mid]
-        pivot = a[hi]  # the median of the three
-        i = lo
-        for j in range(lo, hi):
-            if a[j] < pivot:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-        a[i], a[hi] = a[hi], a[i]
-        if i == k:
-            break
-        if i < k:
-            lo = i + 1
-        else:
-            hi = i - 1
-    return a[k]
-
-
-def rolling_var_py(returns, weights, rows, lookback, horizon, q, min_obs) -> np.ndarray:
-    """Plain-Python twin of :func:`_rolling_var` (dense sums, no numba), for the tests."""
-    out = np.full(len(rows), np.nan)
-    for k, t in enumerate(rows):
-        start = max(0, t - lookback + 1)
-        if t - start + 1 < max(min_obs, 2 * horizon):
-            continue
-        w = weights[t]
-        r = returns[start : t + 1]
-        daily = np.where((w != 0.0) & np.isfinite(r), r * w, 0.0).sum(axis=1)
-        cum = np.cumsum(daily)
-        hor = cum[horizon - 1 :] - np.concatenate(([0.0], cum[: len(cum) - horizon]))
-        out[k] = max(-np.quantile(hor, 1.0 - q), 0.0)
-    return out
-
-
 def portfolio_var(
     weights: pd.DataFrame, returns: pd.DataFrame, limits: Limits, rows: np.ndarray | None = None
 ) -> pd.Series:
@@ -352,27 +137,44 @@ def var_limit(market: MarketData, limits: Limits, rows: np.ndarray, ahead_days: 
     key = ("var_limit", limits.reference, limits.var_confidence, limits.var_horizon_days,
            limits.var_lookback_days, limits.var_min_history_days, limits.var_relative_max,
            limits.var_absolute_max)  # fmt: skip
-    now = market.cached(key, lambda: _var_limit_all_dates(market, limits))
     if ahead_days <= 0:
+        now = market.cached(key, lambda: _var_limit_all_dates(market, limits))
         return now.iloc[rows]
-    ahead = [now]
-    for j in range(1, ahead_days + 1):  # the window without its j oldest days
-        shorter = dataclasses.replace(limits, var_lookback_days=limits.var_lookback_days - j)
-        ahead.append(market.cached(key + ("without oldest", j),
-                                   lambda s=shorter: _var_limit_all_dates(market, s)))  # fmt: skip
+    # today's limit and the window without its j oldest days, j = 1..k: computed together
+    keys = [key] + [key + ("without oldest", j) for j in range(1, ahead_days + 1)]
+    ahead = market.cached_batch(
+        keys,
+        lambda missing: _var_limits_without_oldest(
+            market, limits, [keys.index(m) for m in missing]
+        ),
+    )
+    now = ahead[0]
     lowest = np.minimum.reduce([a.to_numpy() for a in ahead])
     return pd.Series(lowest, index=now.index, name=now.name).iloc[rows]
 
 
 def _var_limit_all_dates(market: MarketData, limits: Limits) -> pd.Series:
+    return _var_limits_without_oldest(market, limits, [0])[0]
+
+
+def _var_limits_without_oldest(market: MarketData, limits: Limits, drops: list[int]) -> list:
+    """The limit on every date (:func:`var_limit` with no look-ahead) over the look-back without
+    its ``j`` oldest days, for each ``j`` in ``drops``: the reference's VaR over every window in
+    one pass (:func:`allocator.var.reference_var_windows`, the figures of
+    :func:`portfolio_var` with one look-back at a time, to the bit)."""
     dates = market.calendar
-    if limits.reference and limits.reference in market.benchmarks:
-        ref = market.benchmarks[[limits.reference]].pct_change()
-        w = pd.DataFrame(1.0, index=dates, columns=[limits.reference])
-        ref_var = portfolio_var(w, ref, limits)
+    if not (limits.reference and limits.reference in market.benchmarks):
+        return [pd.Series(limits.var_absolute_max, index=dates) for _ in drops]
+    ref = market.benchmarks[[limits.reference]].pct_change()[limits.reference]
+    var = reference_var_windows(ref.to_numpy(dtype="float64"), limits.var_lookback_days,
+                                max(drops) + 1, limits.var_horizon_days, limits.var_confidence,
+                                limits.var_min_history_days)  # fmt: skip
+    out = []
+    for j in drops:
+        ref_var = pd.Series(var[j], index=dates, name="var")
         ref_var = ref_var.where(ref_var > 0)
-        return (limits.var_relative_max * ref_var).fillna(limits.var_absolute_max)
-    return pd.Series(limits.var_absolute_max, index=dates)
+        out.append((limits.var_relative_max * ref_var).fillna(limits.var_absolute_max))
+    return out
 
 
 # ---------------------------------------------------------------------------- pre-trade

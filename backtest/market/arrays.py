@@ -3,8 +3,9 @@
 numba compiles one specialisation per argument type, and an array's type includes whether it
 is writable. Under pandas' copy-on-write, ``DataFrame.to_numpy()`` returns read-only views of
 some frames and writable copies of others, so the same kernel was compiled twice in one run
-(``allocator.limits._rolling_var`` and ``strategies.sizing._ewma_portfolio_var``: ~4 s of a cold
-start). Kernels that only read their inputs take them through :func:`readonly_c`.
+(the VaR kernel, now ``allocator.var._rolling_var_kernel``, and
+``strategies.sizing._ewma_portfolio_var``: ~4 s of a cold start). Kernels that only read
+their inputs take them through :func:`readonly_c`.
 """
 
 from __future__ import annotations

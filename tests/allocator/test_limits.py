@@ -158,7 +158,7 @@ def test_var_test_needs_a_year_of_history_and_floors_gains_at_zero():
 
 
 def test_rolling_var_kernel_equals_its_plain_python_twin_and_a_hand_count():
-    from allocator.limits import _rolling_var, rolling_var_py
+    from allocator.var import _rolling_var, rolling_var_py
 
     rng = np.random.default_rng(4)
     n, m = 400, 12
@@ -204,7 +204,7 @@ def _row_by_row_var(returns, weights, rows, lookback, horizon, q, min_obs):
 def test_rolling_var_by_instrument_equals_the_row_by_row_sum_to_the_last_bit():
     from numba import njit
 
-    from allocator.limits import _rolling_var
+    from allocator.var import _rolling_var
 
     rng = np.random.default_rng(5)
     r = rng.normal(0.0, 0.01, (300, 8))
@@ -282,7 +282,7 @@ def test_the_kernels_quantile_is_numbas_np_quantile_to_the_last_bit():
     value, and the quantiles 0, 1 and in between; NaN in, NaN out; numpy agrees to rounding."""
     from numba import njit
 
-    from allocator.limits import _quantile
+    from allocator.var import _quantile
 
     numba_quantile = njit(lambda a, q: np.quantile(a, q))
     rng = np.random.default_rng(11)
@@ -303,7 +303,7 @@ def test_the_kernels_quantile_is_numbas_np_quantile_to_the_last_bit():
 def test_the_two_smallest_pass_equals_a_sort_on_edges():
     """The small-rank path of ``_quantile``: the k-th and (k+1)-th smallest, as a sort gives
     them, with ties, k = 0, exactly k + 2 values, the smallest last, and the window untouched."""
-    from allocator.limits import _SMALL_RANK, _two_smallest_from
+    from allocator.var import _SMALL_RANK, _two_smallest_from
 
     rng = np.random.default_rng(12)
     cases = [np.array([3.0, 1.0]), np.array([2.0, 2.0, 2.0]), np.arange(40.0)[::-1],
@@ -338,3 +338,30 @@ def test_compliance_var_over_the_held_instruments_equals_the_var_over_every_colu
     figure = check_limits(result, market).query("rule == 'var_18f4'")["figure"].to_numpy()
     assert np.isfinite(dense[260:]).all() and (dense[260:] > 0).all()
     assert np.array_equal(figure, np.nan_to_num(dense))
+
+
+@pytest.mark.parametrize(
+    ("n", "lookback", "windows", "horizon", "min_obs", "q"),
+    [(700, 500, 4, 20, 250, 0.99), (300, 120, 3, 5, 40, 0.95), (90, 200, 4, 10, 30, 0.99),
+     (400, 60, 2, 7, 20, 0.5), (260, 100, 5, 3, 10, 0.999)],
+)  # fmt: skip
+def test_reference_var_over_several_lookbacks_equals_one_at_a_time(
+    n, lookback, windows, horizon, min_obs, q
+):
+    """The windows that start on one day are prefixes of the longest: one pass gives, to the
+    bit, the reference VaR of each look-back L − j computed on its own (missing returns, signed
+    zeros, ties, windows longer than the data, a quantile taking the quickselect)."""
+    from allocator.var import _rolling_var, reference_var_windows
+
+    rng = np.random.default_rng(n + lookback)
+    r = np.round(rng.normal(0.0, 0.01, n), 4)
+    r[rng.random(n) < 0.05] = np.nan
+    r[rng.random(n) < 0.03] = -0.0
+    got = reference_var_windows(r, lookback, windows, horizon, q, min_obs)
+    rows = np.arange(n, dtype=np.int64)
+    for j in range(windows):
+        alone = _rolling_var(r[:, None], np.ones((n, 1)), rows, lookback - j, horizon, q, min_obs)
+        assert np.array_equal(np.isnan(got[j]), np.isnan(alone)), j
+        ok = ~np.isnan(alone)
+        assert np.array_equal(got[j][ok].view(np.int64), alone[ok].view(np.int64)), j
+        assert ok.sum() > 0 or n < max(min_obs, 2 * horizon)

@@ -11,7 +11,8 @@ Prints, each a median of ``--repeat`` runs (default 5) after a warm-up (numba co
 - ``run_fund`` for 5, 10, 20 and 40 synthetic years, and for 60, 250 and 1,000 equities in the
   market-neutral book alone: cost should grow about linearly in years; in names the book's EWMA
   covariance (``strategies.sizing``, updated every day over every pair of names) is
-  O(days × names²) — ~0.8 s of the ~3.5 s at 1,000 names, ~0.05 s at 250 — the rest about linear;
+  O(days × names²) — ~0.8 s at 1,000 names, ~0.05 s at 250 — and the rest grows about linearly
+  but slows once its arrays outgrow the cache (the VaR kernels' returns, 1,000 × 4,500: 36 MB);
 - peak resident memory of a default ``multistrat backtest`` (fresh process, report included).
 
 Run: ``python benchmarks/pipeline_speed.py [--repeat 5] [--skip-scaling] [--skip-sweep]``.

@@ -269,7 +269,10 @@ def apply_limits(
         over = fund_var > allowed
         if over.any():
             scale = (allowed / fund_var).where(over, 1.0)
-            out.loc[scale.index] = out.loc[scale.index].mul(scale, axis=0)
+            if scale.index.equals(out.index):  # every row decided: one product, no row look-up
+                out = out.mul(scale, axis=0)
+            else:
+                out.loc[scale.index] = out.loc[scale.index].mul(scale, axis=0)
             book_scale.loc[scale.index] = book_scale.loc[scale.index] * scale
             for d in scale.index[over.to_numpy()]:
                 log.append((d, "var_18f4", "fund", fund_var[d], scale[d]))

@@ -198,12 +198,33 @@ def strategy_notes(spec, run) -> list[tuple[str, str, str]]:
 
 def cmd_backtest(args) -> int:
     from allocator.compliance import summary  # at run time: start-up (module docstring)
-    from backtest.fund.run import fund_metrics, run_fund
-    from backtest.report.outputs import check_out_dir, write_run
+    from backtest.report.chart_pool import chart_workers
+    from backtest.report.outputs import check_out_dir
 
     first, last = window_dates(args.start, args.end)  # refuse a bad date before any work
     spec = _load_spec(args.config, args.data)
     check_out_dir(args.out)  # refuse a foreign folder before computing anything
+    # the report's second drawing process starts now and warms up while the fund runs
+    with chart_workers() as pool:
+        run, metrics, out = _run_and_write(args, spec, first, last, pool)
+    history = run.history if run.history is not None else run.market
+    print("\n".join(describe_run(args, spec, history)))
+    print(f"{spec.name}: {run.market!r}")
+    print(format_summary(metrics, summary(run.compliance)))
+    print(weights_note(run.weights, spec.allocator))
+    for column, leg, text in strategy_notes(spec, run):
+        print(f"note {column}.{leg}: {text}")
+    for what, text in run.market.approximations.items():
+        print(f"data {what}: derived, {text}")
+    print("\n" + wrote_line(out))
+    return ExitCode.LIMIT_BREACH if metrics["compliance_breaches"] else ExitCode.OK
+
+
+def _run_and_write(args, spec, first, last, pool):
+    """Run the fund of ``args`` and write its folder: ``(run, metrics, folder)``."""
+    from backtest.fund.run import fund_metrics, run_fund  # at run time: start-up
+    from backtest.report.outputs import write_run
+
     market = None
     if args.data is not None:
         from backtest.data.folder import load_market  # at run time: start-up
@@ -218,15 +239,4 @@ def cmd_backtest(args) -> int:
         market = cut_window(market, first, last, spec.inception)
     run = run_fund(spec, market, progress=not args.no_progress)
     metrics = fund_metrics(run)
-    out = write_run(run, args.out, metrics)
-    history = run.history if run.history is not None else run.market
-    print("\n".join(describe_run(args, spec, history)))
-    print(f"{spec.name}: {run.market!r}")
-    print(format_summary(metrics, summary(run.compliance)))
-    print(weights_note(run.weights, spec.allocator))
-    for column, leg, text in strategy_notes(spec, run):
-        print(f"note {column}.{leg}: {text}")
-    for what, text in run.market.approximations.items():
-        print(f"data {what}: derived, {text}")
-    print("\n" + wrote_line(out))
-    return ExitCode.LIMIT_BREACH if metrics["compliance_breaches"] else ExitCode.OK
+    return run, metrics, write_run(run, args.out, metrics, pool=pool)

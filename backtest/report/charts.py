@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import zlib
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,8 @@ class Section:
     """One section of the report.
 
     ``charts``: ``(draw, height_in)`` pairs, ``draw(fig)`` drawing into a figure (``height_in``
-    None: :data:`CHART_SIZE_IN`); ``tables``: ``(caption, DataFrame of strings)``.
+    None: :data:`CHART_SIZE_IN`), made by :func:`drawing` so it can be drawn in another process;
+    ``tables``: ``(caption, DataFrame of strings)``.
     """
 
     anchor: str
@@ -76,6 +78,17 @@ class Section:
     notes: list[str] = field(default_factory=list)
     charts: list = field(default_factory=list)
     tables: list = field(default_factory=list)
+
+
+def drawing(draw, *args):
+    """``fig -> draw(fig, *args)`` as a picklable object (``draw`` a module-level function, the
+    ``args`` plain data), so that a chart can be drawn in another process
+    (:func:`backtest.report.render.section_pngs`)."""
+    return partial(_draw_with, draw, args)
+
+
+def _draw_with(draw, args: tuple, fig) -> None:
+    draw(fig, *args)
 
 
 # ---------------------------------------------------------------------------------- formats
@@ -355,6 +368,11 @@ def chart_png(draw, height_in: float | None = None) -> bytes:
                          dpi=PNG_SCALE * HTML_DPI, layout="constrained")  # fmt: skip
         try:
             draw(fig)
+            # Lay out once, then save without a layout engine: ``savefig`` with one would draw
+            # the figure twice (a draw without rendering for the layout, then the real one);
+            # the PNG is the same, byte for byte, in ~80% of the time.
+            fig.get_layout_engine().execute(fig)
+            fig.set_layout_engine("none")
             buf = io.BytesIO()
             fig.savefig(buf, format="png", metadata={"Software": None})
         finally:

@@ -198,9 +198,9 @@ def _performance_sections(d: ReportData) -> list[Section]:
     return [
         summary,
         section("cumulative", NOTES["cumulative"],
-                charts=[(lambda f: rc.cumulative(f, lv), None)]),
+                charts=[(rc.drawing(rc.cumulative, lv), None)]),
         section("drawdowns", NOTES["drawdowns"], *window_notes,
-                charts=[(lambda f: rc.drawdowns(f, rt), None)],
+                charts=[(rc.drawing(rc.drawdowns, rt), None)],
                 tables=[("Maximum drawdown", formatted(max_dd)),
                         ("Five worst drawdowns of the fund", table)]),
     ]  # fmt: skip
@@ -211,7 +211,7 @@ def _market_sections(d: ReportData) -> list[Section]:
     months = monthly_table(d.fund)
     height = min(9.0, 2.0 + 0.3 * len(months))
     monthly = section("monthly", NOTES["monthly"],
-                       charts=[(lambda f: rc.monthly_heatmap(f, months), height)])  # fmt: skip
+                       charts=[(rc.drawing(rc.monthly_heatmap, months), height)])  # fmt: skip
     if not others:
         return [section("correlation", NOTES["no-broad"]), section("beta", NOTES["no-broad"]),
                 monthly]  # fmt: skip
@@ -227,10 +227,10 @@ def _market_sections(d: ReportData) -> list[Section]:
     height = 2.0 + 2.3 * len(others)
     return [
         section("correlation", NOTES["correlation"].format(*w),
-                 charts=[(lambda f: rc.rolling_correlation(f, d.fund, others, w), height)],
+                 charts=[(rc.drawing(rc.rolling_correlation, d.fund, others, w), height)],
                  tables=tables),
         section("beta", NOTES["beta"].format(*w),
-                 charts=[(lambda f: rc.rolling_beta(f, d.fund, others, w), height)]),
+                 charts=[(rc.drawing(rc.rolling_beta, d.fund, others, w), height)]),
         monthly,
     ]  # fmt: skip
 
@@ -242,7 +242,7 @@ def _weights_section(d: ReportData) -> Section:
                           "Maximum": w_all.max(), "Last": w_all.iloc[-1]})  # fmt: skip
     table = formatted(stats.rename_axis("strategy"), fmt_num)
     return section("weights", NOTES["weights"],
-                    charts=[(lambda f: rc.strategy_weights(f, w), None)],
+                    charts=[(rc.drawing(rc.strategy_weights, w), None)],
                     tables=[("Weights (fraction of net assets)", table)])  # fmt: skip
 
 
@@ -251,7 +251,7 @@ def _attribution(anchor: str, pnl: pd.DataFrame | None, d: ReportData, what: str
         return section(anchor, NOTES[anchor], NOTES["missing"].format(file))
     cumulative, table = attribution_tables(pnl, d.run.nav["net_assets"])
     return section(anchor, NOTES[anchor], NOTES["attribution"],
-                    charts=[(lambda f: rc.attribution(f, cumulative, what), None)],
+                    charts=[(rc.drawing(rc.attribution, cumulative, what), None)],
                     tables=[(f"Contribution to return by {what}", formatted(table))])  # fmt: skip
 
 
@@ -273,7 +273,7 @@ def _costs_section(d: ReportData) -> Section:
     if d.run.trades is not None and len(d.run.trades):
         tables.append(("Executions and trading costs (USD) by book, from trades.csv",
                        formatted(trades_table(d.run.trades), lambda x: fmt_num(x, 0))))  # fmt: skip
-    return section("costs", NOTES["costs"], charts=[(lambda f: rc.cost_drag(f, bars), None)],
+    return section("costs", NOTES["costs"], charts=[(rc.drawing(rc.cost_drag, bars), None)],
                     tables=tables)  # fmt: skip
 
 
@@ -308,7 +308,7 @@ def _subsidiary_section(d: ReportData) -> Section:
         "Cap": fmt_pct(cap, 0)}}).rename_axis("measure")  # fmt: skip
     return section(
         "subsidiary", NOTES["subsidiary"].format(cap),
-        charts=[(lambda f: rc.subsidiary_share(f, pct, cap, quarter_ends), None)],
+        charts=[(rc.drawing(rc.subsidiary_share, pct, cap, quarter_ends), None)],
         tables=[("Investment in the Subsidiary", stats),
                 *_subsidiary_positions(d.run.holdings_last, nav["net_assets"].iloc[-1])],
     )  # fmt: skip
@@ -346,7 +346,7 @@ def _premium_discount_section(d: ReportData, market_price, seed: int) -> Section
     starts = [v[0] for v in pdm.disclosure_periods(series.index).values() if len(v)]
     window = series.loc[min(starts) :] if starts else series
     return section("premium-discount", NOTES["premium-discount"], source,
-                    charts=[(lambda f: rc.premium_discount(f, window), None)],
+                    charts=[(rc.drawing(rc.premium_discount, window), None)],
                     tables=[("Frequency distribution (days, % of days)", shown)])  # fmt: skip
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,12 +47,33 @@ def chart_workers() -> Iterator[ProcessPoolExecutor | None]:
     if available_cores() < 2:
         yield None
         return
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(1, mp_context=context, initializer=_ignore_interrupts)
     try:
-        pool.submit(_warm_up)
+        _start(pool)
         yield pool
     finally:  # after an error too: charts not started are dropped, the worker ends
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start(pool: ProcessPoolExecutor) -> None:
+    """Start the worker (its warm-up), ignoring Ctrl-C from its first instruction: a process
+    inherits an ignored signal, and Python keeps it ignored (else a Ctrl-C during its start-up
+    would print a second traceback; the main process handles it and ends the worker)."""
+    if threading.current_thread() is not threading.main_thread():
+        pool.submit(_warm_up)  # signal handlers are the main thread's: the initializer does it
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pool.submit(_warm_up)  # the executor starts its process here
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_interrupts() -> None:
+    """In the worker: Ctrl-C is for the main process, which ends the worker (no second
+    traceback from it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warm_up() -> None:

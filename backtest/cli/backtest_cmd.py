@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import textwrap
 import tomllib
+from concurrent.futures.process import BrokenProcessPool
 from importlib.resources import files
 from pathlib import Path
 
@@ -222,21 +223,43 @@ def cmd_backtest(args) -> int:
 
 def _run_and_write(args, spec, first, last, pool):
     """Run the fund of ``args`` and write its folder: ``(run, metrics, folder)``."""
-    from backtest.fund.run import fund_metrics, run_fund  # at run time: start-up
+    from backtest.fund.run import fund_benchmarks, fund_metrics, run_fund  # at run time: start-up
     from backtest.report.outputs import write_run
+    from backtest.synthetic import synthetic_market
 
-    market = None
     if args.data is not None:
         from backtest.data.folder import load_market  # at run time: start-up
 
         market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
+    else:
+        m = spec.market
+        market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
     if first is not None or last is not None:
-        if market is None:
-            from backtest.synthetic import synthetic_market  # at run time: start-up
-
-            m = spec.market
-            market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
         market = cut_window(market, first, last, spec.inception)
+    # the benchmarks (five strategies of the proxy index) in the worker while the fund runs
+    benchmarks = _submit(pool, fund_benchmarks, spec, market)
     run = run_fund(spec, market, progress=not args.no_progress)
     metrics = fund_metrics(run)
-    return run, metrics, write_run(run, args.out, metrics, pool=pool)
+    bench = _result(benchmarks, fund_benchmarks, spec, market)
+    return run, metrics, write_run(run, args.out, metrics, pool=pool, benchmarks=bench)
+
+
+def _submit(pool, fn, *args):
+    """``fn(*args)`` handed to the worker; None without one (or a broken one)."""
+    if pool is None:
+        return None
+    try:
+        return pool.submit(fn, *args)
+    except (BrokenProcessPool, RuntimeError):
+        return None
+
+
+def _result(future, fn, *args):
+    """The worker's result of ``fn(*args)``, or ``fn(*args)`` here when there is no worker,
+    or it failed (an error of ``fn`` itself is then raised here, as without a worker)."""
+    if future is not None:
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - recomputed here: the same result or the same error
+            pass
+    return fn(*args)

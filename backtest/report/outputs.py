@@ -42,6 +42,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from backtest.fund.run import FundRun
 from backtest.report.build import RUN_CHARTS, build_report, section_charts
 from backtest.report.csv_writer import write_csv
@@ -102,11 +104,13 @@ def write_run(
     overwrite: bool = True,
     report: bool = True,
     pool=None,
+    benchmarks: pd.DataFrame | None = None,
 ) -> Path:
     """Write every output of ``run`` to ``out_dir`` (files in the module docstring).
 
     ``pool``: a worker process that draws the report's charts while this one writes the tables
-    (:func:`backtest.report.chart_pool.chart_workers`; None: everything here, in turn)."""
+    (:func:`backtest.report.chart_pool.chart_workers`; None: everything here, in turn).
+    ``benchmarks``: ``benchmarks.csv`` if already computed (:func:`extra_run_files`)."""
     out = check_out_dir(out_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty")
@@ -115,7 +119,7 @@ def write_run(
     try:
         _follow_umask(tmp, 0o777)
         (tmp / RUN_MARKER).write_text("written by multistrat backtest (write_run)\n")
-        extra = extra_run_files(run)  # computed once: written, and shown in the report
+        extra = extra_run_files(run, benchmarks)  # computed once: written and shown
 
         def tables() -> None:
             _write_tables(run, metrics, extra, tmp)

@@ -43,7 +43,11 @@ def available_cores() -> int:
 @contextmanager
 def chart_workers() -> Iterator[ProcessPoolExecutor | None]:
     """``with chart_workers() as pool``: one worker process for :func:`section_pngs`, started
-    and warming up at once, ended with the block; None on a one-core machine."""
+    and warming up at once, ended with the block; None on a one-core machine.
+
+    As with any ``spawn`` pool, a script that calls it must do so under ``if __name__ ==
+    "__main__":`` (the worker imports the script); a worker that cannot start (e.g. a script
+    read from standard input) leaves every chart to this process, with the same result."""
     if available_cores() < 2:
         yield None
         return

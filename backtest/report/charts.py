@@ -219,7 +219,8 @@ def monthly_heatmap(fig, table: pd.DataFrame) -> None:
     size = 8 if table.shape[0] <= 12 else 7
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
-            ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=size)
+            # inside its cell: no part of the layout (the same figure, laid out faster)
+            ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=size, in_layout=False)
     ax.grid(False)
     _axes(ax, "Year", "Fund monthly returns (%)", xlabel="Month")
     fig.colorbar(image, ax=ax, label="Return (%)", shrink=0.8)

@@ -224,6 +224,7 @@ def cmd_backtest(args) -> int:
 def _run_and_write(args, spec, first, last, pool):
     """Run the fund of ``args`` and write its folder: ``(run, metrics, folder)``."""
     from backtest.fund.run import fund_benchmarks, fund_metrics, run_fund  # at run time: start-up
+    from backtest.report.chart_pool import warm_up
     from backtest.report.outputs import write_run
     from backtest.synthetic import synthetic_market
 
@@ -238,6 +239,7 @@ def _run_and_write(args, spec, first, last, pool):
         market = cut_window(market, first, last, spec.inception)
     # the benchmarks (five strategies of the proxy index) in the worker while the fund runs
     benchmarks = _submit(pool, fund_benchmarks, spec, market)
+    _submit(pool, warm_up)  # then matplotlib and its fonts, before the first chart
     run = run_fund(spec, market, progress=not args.no_progress)
     metrics = fund_metrics(run)
     bench = _result(benchmarks, fund_benchmarks, spec, market)

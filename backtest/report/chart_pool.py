@@ -3,8 +3,9 @@
 Drawing is the report's cost (matplotlib: layout, ticks, text, rasterising and PNG encoding,
 ~0.15 s a chart, 20 charts for the default run) and it is pure Python under the GIL, so threads
 would not help. :func:`chart_workers` starts one worker process with the standard library's
-``ProcessPoolExecutor`` (``spawn``, so nothing of this process's state is shared) and warms it up
-(matplotlib imported, fonts loaded) while the fund runs; :func:`section_pngs` then hands it every
+``ProcessPoolExecutor`` (``spawn``, so nothing of this process's state is shared); it imports
+the report's modules, then (:func:`warm_up`) matplotlib and its fonts, while the fund runs (the
+CLI also has it compute the benchmarks meanwhile). :func:`section_pngs` then hands it every
 chart, first to last, while this process does other work (``meanwhile``: the run folder's tables)
 and draws charts from the last one back, taking only those the worker has not started
 (``Future.cancel``). The two meet in the middle; each chart is drawn once, by one process, with
@@ -17,6 +18,7 @@ charts are drawn here, one after the other.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import signal
@@ -29,7 +31,7 @@ from contextlib import contextmanager
 from backtest.report import charts
 from backtest.report.charts import Section, chart_png, drawing
 
-__all__ = ["chart_workers", "section_pngs"]
+__all__ = ["chart_workers", "section_pngs", "warm_up"]
 
 
 def available_cores() -> int:
@@ -43,7 +45,8 @@ def available_cores() -> int:
 @contextmanager
 def chart_workers() -> Iterator[ProcessPoolExecutor | None]:
     """``with chart_workers() as pool``: one worker process for :func:`section_pngs`, started
-    and warming up at once, ended with the block; None on a one-core machine.
+    at once (it imports the report's modules), ended with the block; None on a one-core
+    machine. Submit :func:`warm_up` when it has nothing else to do before the charts.
 
     As with any ``spawn`` pool, a script that calls it must do so under ``if __name__ ==
     "__main__":`` (the worker imports the script); a worker that cannot start (e.g. a script
@@ -64,12 +67,13 @@ def _start(pool: ProcessPoolExecutor) -> None:
     """Start the worker (its warm-up), ignoring Ctrl-C from its first instruction: a process
     inherits an ignored signal, and Python keeps it ignored (else a Ctrl-C during its start-up
     would print a second traceback; the main process handles it and ends the worker)."""
+    imports = (importlib.import_module, __name__)  # this module, and the report's modules
     if threading.current_thread() is not threading.main_thread():
-        pool.submit(_warm_up)  # signal handlers are the main thread's: the initializer does it
+        pool.submit(*imports)  # signal handlers are the main thread's: the initializer does it
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        pool.submit(_warm_up)  # the executor starts its process here
+        pool.submit(*imports)  # the executor starts its process here
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -80,8 +84,8 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _warm_up() -> None:
-    """Import matplotlib and load the fonts, in the worker, before the first real chart."""
+def warm_up() -> None:
+    """Import matplotlib and load the fonts (to run in the worker before its first chart)."""
     chart_png(drawing(_blank), 1.0)
 
 

@@ -17,11 +17,11 @@ from backtest.errors import ExitCode
 
 #: The built-in fund, shipped with the package (``examples/lalt.toml`` is the same file, for
 #: reading and copying; a test keeps them equal).
-DEFAULT_CONFIG = files("backtest.fund") / "lalt.toml"
+DEFAULT_CONFIG = files("backtest") / "fund" / "lalt.toml"
 #: The built-in fund on a futures-only folder (``--data`` in the pysystemtrade layout, no
 #: ``--config``): carry, trend, cross-sectional momentum and the volatility premium, no equity
 #: market-neutral sleeve (``examples/futures.toml`` is the same file).
-FUTURES_CONFIG = files("backtest.fund") / "futures.toml"
+FUTURES_CONFIG = files("backtest") / "fund" / "futures.toml"
 
 
 def register_commands(sub) -> None:

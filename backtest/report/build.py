@@ -77,9 +77,9 @@ def build_report(
     ----------
     run : a :class:`RunFolder` (e.g. :func:`~backtest.report.run_folder.from_run`) or the path
         of a folder written by :func:`backtest.report.outputs.write_run`.
-    benchmarks : built-in names (:data:`backtest.analytics.benchmarks.BENCHMARK_NAMES`) and/or paths
-        of CSV files (``date,level`` or ``date,return``); default: every built-in one. CSV files
-        add to the built-in ones; naming built-in ones chooses among them.
+    benchmarks : built-in names (:data:`backtest.analytics.benchmark_names.BENCHMARK_NAMES`)
+        and/or paths of CSV files (``date,level`` or ``date,return``); default: every built-in
+        one. CSV files add to the built-in ones; naming built-in ones chooses among them.
     market : MarketData, optional
         The run's market, for the built-in benchmarks (else the run's ``benchmarks``).
     fmt : ``"html"`` (one self-contained file) or ``"pdf"`` (one page per section).

@@ -13,7 +13,8 @@ import pandas as pd
 
 from backtest.analytics import performance as an
 from backtest.analytics import premium_discount as pdm
-from backtest.analytics.benchmarks import BENCHMARK_NAMES, benchmark_series
+from backtest.analytics.benchmark_names import BENCHMARK_NAMES
+from backtest.analytics.benchmarks import benchmark_series
 from backtest.analytics.tearsheet import cash_returns, own_window, worst_drawdowns
 from backtest.data.series import load_market_prices, load_user_benchmark
 from backtest.market.calendar import quarter_end_flags

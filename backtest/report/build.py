@@ -48,7 +48,7 @@ from backtest.report import render as rc
 from backtest.report.chart_pool import section_pngs
 from backtest.report.charts import chart_png
 from backtest.report.run_folder import RunFolder, read_run
-from backtest.report.sections import SECONDARY_MARKET_SEED, report_sections
+from backtest.report.sections import SECONDARY_MARKET_SEED, iter_sections, report_sections
 
 __all__ = ["RUN_CHARTS", "build_report", "section_charts"]
 
@@ -99,25 +99,29 @@ def build_report(
         raise ValueError(f"format must be 'html' or 'pdf', got {fmt!r}")
     if not isinstance(run, RunFolder):
         run = read_run(run)
-    sections = report_sections(run, benchmarks, market, market_price, secondary_seed, relative_to)
+    sections = iter_sections(run, benchmarks, market, market_price, secondary_seed, relative_to)
     dates = run.nav.index
     title = f"{run.name}: benchmark comparison"
     subtitle = (f"Backtest from {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d} ({len(dates)} "
                 f"trading days), run folder {run.path.resolve().name}.")  # fmt: skip
     target = Path(out) if out is not None else run.path / f"report.{fmt}"
+    if fmt == "html":  # every section built (and its charts drawn) before anything is written
+        sections, pngs = section_pngs(sections, pool, meanwhile)
+        text = rc.render_html(title, subtitle, sections, pngs)
+        by_anchor = {s.anchor: p for s, p in zip(sections, pngs, strict=True)}
+        charts = {a: by_anchor[a][0] for a in chart_files or {}}
+    else:
+        sections = list(sections)
+        if meanwhile is not None:
+            meanwhile()
+        charts = _first_charts(sections, chart_files or {})
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         if fmt == "html":
-            pngs = section_pngs(sections, pool, meanwhile)
-            tmp.write_text(rc.render_html(title, subtitle, sections, pngs), encoding="utf-8")
-            by_anchor = {s.anchor: p for s, p in zip(sections, pngs, strict=True)}
-            charts = {a: by_anchor[a][0] for a in chart_files or {}}
+            tmp.write_text(text, encoding="utf-8")
         else:
-            if meanwhile is not None:
-                meanwhile()
             rc.render_pdf(tmp, title, subtitle, sections)
-            charts = _first_charts(sections, chart_files or {})
         for anchor, path in (chart_files or {}).items():
             Path(path).write_bytes(charts[anchor])
         tmp.replace(target)

@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -94,47 +94,57 @@ def _blank(fig) -> None:
 
 
 def section_pngs(
-    sections: list[Section], pool: ProcessPoolExecutor | None = None, meanwhile=None
-) -> list[list[bytes]]:
-    """The PNG bytes of every chart of every section (:func:`chart_png`), in order.
+    sections: Iterable[Section], pool: ProcessPoolExecutor | None = None, meanwhile=None
+) -> tuple[list[Section], list[list[bytes]]]:
+    """``(sections, pngs)``: the sections (a list of those ``sections`` yields) and the PNG bytes
+    of each one's charts (:func:`chart_png`), in order.
 
-    ``pool``: from :func:`chart_workers` (None: drawn in this process). ``meanwhile``: a
-    function called with no argument after the charts are handed to the worker and before this
-    process draws any (with no pool: first).
+    ``pool``: from :func:`chart_workers` (None: drawn in this process); each section's charts
+    are handed to it as the section comes, so that a generator of sections
+    (:func:`~backtest.report.sections.iter_sections`) has the worker drawing while the next
+    sections are built. ``meanwhile``: a function called with no argument once every section
+    is built and before this process draws any chart (with no pool: first).
     """
-    jobs = [(draw, height) for s in sections for draw, height in s.charts]
-    if pool is None or len(jobs) < 2:
-        if meanwhile is not None:
-            meanwhile()
-        pngs = [chart_png(draw, height) for draw, height in jobs]
-    else:
-        pngs = _shared(jobs, pool, meanwhile)
-    out, k = [], 0
-    for s in sections:
-        out.append(pngs[k : k + len(s.charts)])
-        k += len(s.charts)
-    return out
-
-
-def _shared(jobs: list, pool: ProcessPoolExecutor, meanwhile) -> list[bytes]:
-    """The worker draws from the first chart on, this process from the last back."""
-    pngs: list[bytes | None] = [None] * len(jobs)
-    try:
-        futures = [pool.submit(charts.chart_png, draw, height) for draw, height in jobs]
-    except (BrokenProcessPool, RuntimeError):  # a dead or shut-down pool: draw them here
-        futures = []
+    built: list[Section] = []
+    jobs: list[tuple] = []
+    futures: list = []
+    for section in sections:
+        built.append(section)
+        for draw, height in section.charts:
+            jobs.append((draw, height))
+            if pool is not None:
+                futures.append(_submit(pool, draw, height))
     if meanwhile is not None:
         meanwhile()
-    if not futures:
-        return [chart_png(draw, height) for draw, height in jobs]
+    pngs = _shared(jobs, futures) if pool is not None else [chart_png(*job) for job in jobs]
+    out, k = [], 0
+    for section in built:
+        out.append(pngs[k : k + len(section.charts)])
+        k += len(section.charts)
+    return built, out
+
+
+def _submit(pool: ProcessPoolExecutor, draw, height):
+    """The future of one chart drawn by the worker; None when the pool is dead or shut down."""
+    try:
+        return pool.submit(charts.chart_png, draw, height)
+    except (BrokenProcessPool, RuntimeError):
+        return None
+
+
+def _shared(jobs: list, futures: list) -> list[bytes]:
+    """This process draws from the last chart back, every one the worker has not started
+    (it draws from the first on); then takes the worker's."""
+    pngs: list[bytes | None] = [None] * len(jobs)
     for k in range(len(jobs) - 1, -1, -1):
-        if not futures[k].cancel():  # the worker has it (or had it): the two have met
-            break
+        if futures[k] is not None and not futures[k].cancel():
+            break  # the worker has it (or had it): the two have met
         pngs[k] = chart_png(*jobs[k])
     for k, future in enumerate(futures):
-        if pngs[k] is None:
-            try:
-                pngs[k] = future.result()
-            except BrokenProcessPool:  # the worker died (killed, out of memory): draw it here
-                pngs[k] = chart_png(*jobs[k])
+        if pngs[k] is not None:
+            continue
+        try:
+            pngs[k] = future.result() if future is not None else chart_png(*jobs[k])
+        except BrokenProcessPool:  # the worker died (killed, out of memory): draw it here
+            pngs[k] = chart_png(*jobs[k])
     return pngs

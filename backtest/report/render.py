@@ -147,7 +147,7 @@ def render_html(
     """The whole report as one self-contained HTML document; ``pngs`` the charts already drawn
     (:func:`~backtest.report.chart_pool.section_pngs`), else they are drawn here."""
     e = html.escape
-    pngs = section_pngs(sections) if pngs is None else pngs
+    pngs = section_pngs(sections)[1] if pngs is None else pngs
     toc = "".join(f'<li><a href="#{e(s.anchor)}">{e(s.title)}</a></li>' for s in sections)
     parts = ["<!DOCTYPE html>", '<html lang="en">', '<head><meta charset="utf-8">',
              f"<title>{e(title)}</title>", f"<style>{CSS}</style></head>", "<body>",

@@ -7,6 +7,7 @@ Every public name here is re-exported by :mod:`backtest.report`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -365,6 +366,15 @@ def report_sections(run: RunFolder, benchmarks=None, market=None, market_price=N
     ``relative_to``: the benchmark of the relative view (a built-in name or a CSV's stem);
     default the proxy multi-strategy index, else the first benchmark shown.
     """
+    return list(iter_sections(run, benchmarks, market, market_price, secondary_seed,
+                              relative_to))  # fmt: skip
+
+
+def iter_sections(run: RunFolder, benchmarks=None, market=None, market_price=None,
+                  secondary_seed: int = SECONDARY_MARKET_SEED,
+                  relative_to: str | None = None) -> Iterator[Section]:  # fmt: skip
+    """:func:`report_sections` one at a time, each as soon as it is built (its charts can be
+    drawn while the next ones are built: :func:`backtest.report.chart_pool.section_pngs`)."""
     bench, requested, notes = resolve_benchmarks(run, benchmarks, market)
     for name, why in (run.metrics.get("skipped_strategies") or {}).items():
         notes.append(f"Strategy {name} was skipped in this run: {why}")
@@ -381,13 +391,20 @@ def report_sections(run: RunFolder, benchmarks=None, market=None, market_price=N
     d = ReportData(run, levels, returns, ["fund", *requested], notes,
                    _cash(run, returns.index), relative_to or default)  # fmt: skip
     perf = _performance_sections(d)
-    sections = [perf[0], ts.relative_section(d), *perf[1:], ts.rolling_risk_section(d),
-                ts.distribution_section(d), *_market_sections(d), _weights_section(d),
-                ts.strategies_section(d), ts.exposure_section(d)]  # fmt: skip
-    sections += _attribution_sections(d)
-    sections += [_costs_section(d), _subsidiary_section(d), _limits_section(d)]
-    sections.append(_premium_discount_section(d, market_price, secondary_seed))
+    yield perf[0]
+    yield ts.relative_section(d)
+    yield from perf[1:]
+    yield ts.rolling_risk_section(d)
+    yield ts.distribution_section(d)
+    yield from _market_sections(d)
+    yield _weights_section(d)
+    yield ts.strategies_section(d)
+    yield ts.exposure_section(d)
+    yield from _attribution_sections(d)
+    yield _costs_section(d)
+    yield _subsidiary_section(d)
+    yield _limits_section(d)
+    yield _premium_discount_section(d, market_price, secondary_seed)
     basket = basket_section(d, secondary_seed, run.spec)
     if basket is not None:  # a semi-transparent fund only
-        sections.append(basket)
-    return sections
+        yield basket

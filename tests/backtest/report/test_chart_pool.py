@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,13 +37,13 @@ def sections() -> list[Section]:
 
 @pytest.fixture(scope="module")
 def alone(sections) -> list[list[bytes]]:
-    return chart_pool.section_pngs(sections)
+    return chart_pool.section_pngs(sections)[1]
 
 
 def test_drawn_with_a_worker_equals_drawn_alone(sections, alone):
     calls = []
     with chart_pool.chart_workers() as pool:
-        got = chart_pool.section_pngs(sections, pool, meanwhile=lambda: calls.append(1))
+        got = chart_pool.section_pngs(iter(sections), pool, meanwhile=lambda: calls.append(1))[1]
     assert got == alone
     assert [len(p) for p in got] == [1, 0, 2, 1]
     assert all(p[:8] == b"\x89PNG\r\n\x1a\n" for ps in got for p in ps)
@@ -70,7 +71,7 @@ def test_the_worker_draws_while_this_process_is_busy(sections, alone, monkeypatc
             while not all(f.done() for f in futures) and time.monotonic() < deadline:
                 time.sleep(0.05)
 
-        got = chart_pool.section_pngs(sections, pool, meanwhile=wait)
+        got = chart_pool.section_pngs(sections, pool, meanwhile=wait)[1]
     assert got == alone
 
 
@@ -80,7 +81,7 @@ def test_a_dead_pool_falls_back_to_drawing_here(sections, alone):
         if pool is None:
             pytest.skip("one core: no worker")
         pool.shutdown()
-        got = chart_pool.section_pngs(sections, pool, meanwhile=lambda: calls.append(1))
+        got = chart_pool.section_pngs(iter(sections), pool, meanwhile=lambda: calls.append(1))[1]
     assert got == alone
     assert calls == [1]
 
@@ -94,4 +95,29 @@ def test_without_a_pool_meanwhile_runs_first(sections):
 
 def _record(fig, order: list) -> None:
     order.append("drawn")
+    fig.subplots()
+
+
+def test_a_sections_charts_are_drawn_while_the_next_sections_are_built(tmp_path):
+    """The worker draws the first section's chart before the generator yields the second one
+    (a chart that marks a file when drawn; the generator waits for the mark)."""
+    if chart_pool.available_cores() < 2:
+        pytest.skip("one core: no worker")
+    mark = tmp_path / "drawn"
+
+    def built_slowly():
+        yield Section("first", "First", charts=[(drawing(_touch, str(mark)), 1.0)])
+        deadline = time.monotonic() + 120
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield Section("second", "Second", charts=[(drawing(_record, []), 1.0)])
+
+    with chart_pool.chart_workers() as pool:
+        built, pngs = chart_pool.section_pngs(built_slowly(), pool)
+    assert mark.exists()
+    assert [s.anchor for s in built] == ["first", "second"] and [len(p) for p in pngs] == [1, 1]
+
+
+def _touch(fig, path: str) -> None:
+    Path(path).touch()
     fig.subplots()

@@ -198,15 +198,17 @@ def strategy_notes(spec, run) -> list[tuple[str, str, str]]:
 
 
 def cmd_backtest(args) -> int:
-    from allocator.compliance import summary  # at run time: start-up (module docstring)
-    from backtest.report.chart_pool import chart_workers
-    from backtest.report.outputs import check_out_dir
+    from backtest.workers import helper_process  # at run time: the standard library only
 
-    first, last = window_dates(args.start, args.end)  # refuse a bad date before any work
-    spec = _load_spec(args.config, args.data)
-    check_out_dir(args.out)  # refuse a foreign folder before computing anything
-    # the report's second drawing process starts now and warms up while the fund runs
-    with chart_workers() as pool:
+    # the helper process starts first: it imports the report's modules while this one imports
+    # the fund's, computes the benchmarks while the fund runs, then draws half the charts
+    with helper_process(warm="backtest.report.chart_pool") as pool:
+        from allocator.compliance import summary  # at run time: start-up (module docstring)
+        from backtest.report.outputs import check_out_dir
+
+        first, last = window_dates(args.start, args.end)  # refuse a bad date before any work
+        spec = _load_spec(args.config, args.data)
+        check_out_dir(args.out)  # refuse a foreign folder before computing anything
         run, metrics, out = _run_and_write(args, spec, first, last, pool)
     history = run.history if run.history is not None else run.market
     print("\n".join(describe_run(args, spec, history)))

@@ -2,29 +2,20 @@
 
 Drawing is the report's cost (matplotlib: layout, ticks, text, rasterising and PNG encoding,
 ~0.15 s a chart, 20 charts for the default run) and it is pure Python under the GIL, so threads
-would not help. :func:`chart_workers` starts one worker process with the standard library's
-``ProcessPoolExecutor`` (``spawn``, so nothing of this process's state is shared); it imports
-the report's modules, then (:func:`warm_up`) matplotlib and its fonts, while the fund runs (the
-CLI also has it compute the benchmarks meanwhile). :func:`section_pngs` then hands it every
-chart, first to last, while this process does other work (``meanwhile``: the run folder's tables)
-and draws charts from the last one back, taking only those the worker has not started
+would not help. :func:`chart_workers` starts one worker process (:mod:`backtest.workers`); it
+imports the report's modules, then (:func:`warm_up`) matplotlib and its fonts, while the fund
+runs (the CLI also has it compute the benchmarks meanwhile). :func:`section_pngs` then hands it
+every chart, first to last, while this process does other work (``meanwhile``: the run folder's
+tables) and draws charts from the last one back, taking only those the worker has not started
 (``Future.cancel``). The two meet in the middle; each chart is drawn once, by one process, with
 the same code, so the PNG bytes do not depend on who drew them (a test checks it).
 
-Dask is the engine for research at scale; for 20 charts of one report its start-up (~2 s) would
-cost more than it saves. Without a pool (a one-core machine, or a caller that passes none) the
-charts are drawn here, one after the other.
+Without a pool (a one-core machine, or a caller that passes none) the charts are drawn here, one
+after the other.
 """
 
 from __future__ import annotations
 
-import atexit
-import importlib
-import multiprocessing
-import os
-import signal
-import sys
-import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,67 +23,19 @@ from contextlib import contextmanager
 
 from backtest.report import charts
 from backtest.report.charts import Section, chart_png, drawing
+from backtest.workers import helper_process
 
 __all__ = ["chart_workers", "section_pngs", "warm_up"]
 
 
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the OS says, else all)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 @contextmanager
 def chart_workers() -> Iterator[ProcessPoolExecutor | None]:
-    """``with chart_workers() as pool``: one worker process for :func:`section_pngs`, started
-    at once (it imports the report's modules), ended with the block; None on a one-core
-    machine. Submit :func:`warm_up` when it has nothing else to do before the charts.
-
-    As with any ``spawn`` pool, a script that calls it must do so under ``if __name__ ==
-    "__main__":`` (the worker imports the script); a worker that cannot start (e.g. a script
-    read from standard input) leaves every chart to this process, with the same result."""
-    if available_cores() < 2:
-        yield None
-        return
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker)
-    try:
-        _start(pool)
+    """``with chart_workers() as pool``: one worker process for :func:`section_pngs`
+    (:func:`backtest.workers.helper_process`), started at once (it imports the report's
+    modules), ended with the block; None on a one-core machine. Submit :func:`warm_up` when it
+    has nothing else to do before the charts."""
+    with helper_process(warm=__name__) as pool:
         yield pool
-    finally:  # after an error too: charts not started are dropped, the worker ends
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _start(pool: ProcessPoolExecutor) -> None:
-    """Start the worker (its warm-up), ignoring Ctrl-C from its first instruction: a process
-    inherits an ignored signal, and Python keeps it ignored (else a Ctrl-C during its start-up
-    would print a second traceback; the main process handles it and ends the worker)."""
-    imports = (importlib.import_module, __name__)  # this module, and the report's modules
-    if threading.current_thread() is not threading.main_thread():
-        pool.submit(*imports)  # signal handlers are the main thread's: _init_worker does it
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        pool.submit(*imports)  # the executor starts its process here
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _init_worker() -> None:
-    """In the worker: Ctrl-C is for the main process, which ends the worker (no second
-    traceback from it); and the worker's exit skips the interpreter's tear-down (a spawned
-    process exits through ``sys.exit``, whose collection of matplotlib's and pandas' objects
-    took ~0.3 s that the main process waited for). Its results are sent before then."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    atexit.register(_exit_now)
-
-
-def _exit_now() -> None:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
 
 
 def warm_up() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from backtest.report import chart_pool, charts
 from backtest.report.charts import Section, drawing
+from backtest.workers import available_cores
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_drawn_with_a_worker_equals_drawn_alone(sections, alone):
 
 def test_the_worker_draws_while_this_process_is_busy(sections, alone, monkeypatch):
     """With time to spare (``meanwhile`` waits), the worker draws every chart: none here."""
-    if chart_pool.available_cores() < 2:
+    if available_cores() < 2:
         pytest.skip("one core: no worker")
 
     def not_here(*args):
@@ -101,7 +102,7 @@ def _record(fig, order: list) -> None:
 def test_a_sections_charts_are_drawn_while_the_next_sections_are_built(tmp_path):
     """The worker draws the first section's chart before the generator yields the second one
     (a chart that marks a file when drawn; the generator waits for the mark)."""
-    if chart_pool.available_cores() < 2:
+    if available_cores() < 2:
         pytest.skip("one core: no worker")
     mark = tmp_path / "drawn"
 

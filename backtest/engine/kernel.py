@@ -75,7 +75,7 @@ __all__ = [
     "C_LIABILITIES", "C_NAV_PS", "C_NAV_PS_5DP", "C_NET_ASSETS", "C_PAYABLES", "C_SHARES",
     "C_SHORTFALL", "C_SUB_NA", "C_TOTAL_ASSETS", "C_TRANSFER", "K_FORWARD", "K_FUTURE",
     "K_OPTION", "K_SECURITY", "N_COLS", "KernelOutputs", "KernelParams", "nan_to_num_inplace",
-    "round_half_up", "run_kernel",
+    "new_outputs", "round_half_up", "run_kernel", "run_kernel_into",
 ]  # fmt: skip
 
 # the flow received today and booked tomorrow: shares, value at the 5-dp NAV, cash, fee (USD)
@@ -286,14 +286,51 @@ def _subsidiary_transfer(cash, acc_int, pos0, sub_na, need, quarter_end, params)
     return max(transfer, -max(cash[1], 0.0))
 
 
-@njit(cache=True)
+def new_outputs(n_days: int, n_instruments: int) -> KernelOutputs:
+    """Fresh output arrays for :func:`run_kernel_into`: zeros, ``trade_price`` NaN.
+
+    Allocated by numpy rather than inside the compiled kernel: numpy asks the OS for huge pages
+    on large arrays (``madvise``), numba's allocator does not, and first-touch page faults on
+    the ~8 × T × N × 8 bytes of outputs were half of the kernel's time on large problems
+    (``benchmarks/simulator_speed.py``) and most of its run-to-run spread.
+    """
+    shape = (n_days, n_instruments)
+    z = np.zeros
+    return KernelOutputs(
+        qty=z(shape), mv=z(shape), notional=z(shape), pnl=z(shape), cost=z(shape),
+        trade_qty=z(shape), trade_price=np.full(shape, np.nan), trade_cost=z(shape),
+        fund=z((n_days, N_COLS)),
+    )  # fmt: skip
+
+
 def run_kernel(
     price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
     kind, book, mult, expiry_idx, cost_bps, commission,
     target, month_end, quarter_end, flow_units, flow_in_kind,
     params,
 ):  # fmt: skip
-    """Run the fund. See the module docstring for the day's steps.
+    """Run the fund into fresh outputs (:func:`new_outputs`, then :func:`run_kernel_into`);
+    arguments as :func:`run_kernel_into` documents them. Returns the fields of
+    :class:`KernelOutputs`, in order, as a plain tuple (the caller names them:
+    ``KernelOutputs(*run_kernel(...))``)."""
+    out = new_outputs(*price.shape)
+    run_kernel_into(
+        price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
+        kind, book, mult, expiry_idx, cost_bps, commission,
+        target, month_end, quarter_end, flow_units, flow_in_kind,
+        params, out,
+    )  # fmt: skip
+    return tuple(out)
+
+
+@njit(cache=True)
+def run_kernel_into(
+    price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
+    kind, book, mult, expiry_idx, cost_bps, commission,
+    target, month_end, quarter_end, flow_units, flow_in_kind,
+    params, out,
+):  # fmt: skip
+    """Run the fund, writing into ``out``. See the module docstring for the day's steps.
 
     Parameters (T days, N instruments)
     ----------
@@ -313,22 +350,14 @@ def run_kernel(
     month_end, quarter_end : (T,) bool; flow_units (T,) int64 signed creation units;
     flow_in_kind : (T,) bool.
     params : :class:`KernelParams`, the fund's scalar rules.
-
-    Returns
-    -------
-    The fields of :class:`KernelOutputs`, in order, as a plain tuple (the caller names them:
-    ``KernelOutputs(*run_kernel(...))``).
+    out : :class:`KernelOutputs` of C-contiguous arrays as :func:`new_outputs` makes them (zeros,
+        ``trade_price`` NaN; shapes (T, N), ``fund`` (T, N_COLS)), filled in place.
     """
     T, N = price.shape
-    qty = np.zeros((T, N))
-    mv = np.zeros((T, N))
-    notional = np.zeros((T, N))
-    pnl = np.zeros((T, N))
-    cost = np.zeros((T, N))
-    trade_qty = np.zeros((T, N))
-    trade_price = np.full((T, N), np.nan)
-    trade_cost = np.zeros((T, N))
-    fund = np.zeros((T, N_COLS))
+    qty, mv, notional, pnl, cost = out.qty, out.mv, out.notional, out.pnl, out.cost
+    trade_qty, trade_price, trade_cost, fund = (
+        out.trade_qty, out.trade_price, out.trade_cost, out.fund
+    )  # fmt: skip
 
     shares = params.initial_shares
     q = np.zeros(N)
@@ -424,4 +453,3 @@ def run_kernel(
                      params.buffer_pct_position, params.buffer_cost_ref_bps,
                      params.buffer_to_edge)  # fmt: skip
         na_prev = na
-    return qty, mv, notional, pnl, cost, trade_qty, trade_price, trade_cost, fund

@@ -1,0 +1,113 @@
+"""The kernel's inputs: the one-pass column fill against pandas, and the shared-memory fast path
+(``under`` is ``price`` when nothing needs an underlying of its own) against the general path."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.engine import kernel as sim_kernel
+from backtest.engine.config import FundConfig
+from backtest.engine.fill import ffill_columns_into
+from backtest.engine.simulator import prepare_inputs, simulate
+from backtest.market.instruments import IndexOption
+from backtest.market.market_data import MarketData
+
+BIG = np.finfo(np.float64).max
+
+
+def gappy_table() -> pd.DataFrame:
+    """6 days × 4 columns: leading NaN, gaps, ±inf (a value, carried forward), -0.0."""
+    nan, inf = np.nan, np.inf
+    return pd.DataFrame(
+        [[nan, 1.5, -0.0, nan],
+         [2.0, nan, nan, nan],
+         [nan, inf, 3.0, nan],
+         [nan, nan, nan, -inf],
+         [4.0, 7.0, nan, nan],
+         [nan, nan, -1.0, 5.0]]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_one_pass_fill_equals_pandas_ffill_then_nan_to_num_bit_for_bit(order):
+    table = gappy_table()
+    src = np.asarray(table.to_numpy(), order=order)
+    src_cols = np.array([3, 0, 1, 2], dtype=np.int64)  # permuted, into scattered columns
+    dst_cols = np.array([4, 0, 2, 5], dtype=np.int64)
+    dst = np.full((6, 7), 9.0)
+    ffill_columns_into(src, src_cols, dst, dst_cols)
+    expected = np.nan_to_num(table.ffill().to_numpy()[:, src_cols], nan=0.0)
+    np.testing.assert_array_equal(dst[:, dst_cols], expected)
+    np.testing.assert_array_equal(np.signbit(dst[:, dst_cols]), np.signbit(expected))  # -0.0
+    assert (dst[:, [1, 3, 6]] == 9.0).all()  # other columns untouched
+    # by hand: column 1 carries +inf (→ +max) over its gap; column 3 is 0 until its -inf
+    np.testing.assert_array_equal(dst[:, 2], [1.5, 1.5, BIG, BIG, 7.0, 7.0])
+    np.testing.assert_array_equal(dst[:, 4], [0.0, 0.0, 0.0, -BIG, -BIG, 5.0])
+    # and the plain-Python twin
+    twin = np.full((6, 7), 9.0)
+    ffill_columns_into.py_func(src, src_cols, twin, dst_cols)
+    np.testing.assert_array_equal(twin, dst)
+
+
+def test_security_prices_are_the_forward_filled_table_with_leading_gaps_at_zero():
+    rng = np.random.default_rng(2)
+    dates = pd.bdate_range("2021-01-04", periods=60)
+    values = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, (60, 4)), axis=0))
+    values[:10, 1] = np.nan  # listed late
+    values[20:25, 2] = np.nan  # a suspension
+    prices = pd.DataFrame(values, index=dates, columns=["A", "B", "C", "D"])
+    market = MarketData.from_prices(prices)
+    targets = pd.DataFrame(0.2, index=dates, columns=["D", "B", "C"])  # a subset, reordered
+    arrays = prepare_inputs(market, targets, FundConfig.frictionless(1e6)).arrays
+    expected = prices[["D", "B", "C"]].ffill().fillna(0.0).to_numpy()
+    np.testing.assert_array_equal(arrays["price"], expected)
+    assert arrays["price"][:10, 1].sum() == 0.0 and arrays["price"][22, 2] == values[19, 2]
+
+
+@pytest.fixture(scope="module")
+def two_paths(synthetic_5y):
+    """One problem through both paths: equities and futures alone (``under`` is ``price``), and
+    the same plus an option column that is never traded (``under`` an array of its own)."""
+    market = synthetic_5y
+    cal = market.calendar
+    ids = market.ids(["equity"])[:8] + market.ids(["equity_index_future", "bond_future"])[:4]
+    rng = np.random.default_rng(4)
+    months = np.r_[True, cal.month[1:] != cal.month[:-1]]
+    targets = pd.DataFrame(np.nan, index=cal, columns=ids)
+    targets.loc[months] = rng.uniform(0.0, 0.12, (months.sum(), len(ids)))
+    expiry = cal[len(cal) // 2]
+    put = IndexOption("SPX", expiry, 5 * round(market.index["SPX"].iloc[0] / 5), False).id
+    with_put = targets.assign(**{put: np.nan})
+    cfg = FundConfig(initial_shares=2_000_000)
+    return (prepare_inputs(market, targets, cfg), prepare_inputs(market, with_put, cfg), cfg,
+            market, targets)  # fmt: skip
+
+
+def test_fast_path_shares_the_price_array_and_the_general_path_copies_it(two_paths):
+    fast, general, _, market, _ = two_paths
+    assert fast.arrays["under"] is fast.arrays["price"]
+    assert general.arrays["under"] is not general.arrays["price"]
+    n = len(fast.ids)
+    np.testing.assert_array_equal(general.arrays["under"][:, :n], fast.arrays["price"])
+    np.testing.assert_array_equal(general.arrays["price"][:, :n], fast.arrays["price"])
+    spx = market.index["SPX"].ffill().to_numpy()
+    np.testing.assert_array_equal(general.arrays["under"][:, n], spx)  # the option's underlying
+
+
+def test_fast_and_general_paths_give_identical_results(two_paths):
+    fast, general, cfg, market, targets = two_paths
+    n = len(fast.ids)
+    a = sim_kernel.KernelOutputs(*sim_kernel.run_kernel(**fast.arrays))
+    b = sim_kernel.KernelOutputs(*sim_kernel.run_kernel(**general.arrays))
+    assert (b.qty[:, n] == 0).all() and (a.trade_qty != 0).sum() > 100  # idle option; trades
+    assert (a.qty[:, 8:] != 0).any()  # futures held
+    for name in ("qty", "mv", "notional", "pnl", "cost", "trade_qty", "trade_cost"):
+        np.testing.assert_array_equal(getattr(b, name)[:, :n], getattr(a, name), err_msg=name)
+    np.testing.assert_array_equal(b.trade_price[:, :n], a.trade_price)
+    np.testing.assert_array_equal(b.fund, a.fund)
+    # the same with ``under`` as an array of its own on the fast path's problem
+    own = sim_kernel.run_kernel(**{**fast.arrays, "under": fast.arrays["price"].copy()})
+    for x, y in zip(own, a, strict=True):
+        np.testing.assert_array_equal(x, y)
+    # and simulate() is the fast path's kernel run
+    np.testing.assert_array_equal(simulate(market, targets, cfg).outputs.fund, a.fund)

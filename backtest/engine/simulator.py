@@ -205,7 +205,7 @@ def prepare_inputs(
     arrays = dict(
         price=price, prev_ref=ref, rolled=rolled, fx=fx, under=under, div=div, rate_for=rate_for,
         **_daily_arrays(market, config), kind=kind, book=book, mult=mult, expiry_idx=expiry_idx,
-        cost_bps=cost_bps, commission=commission, target=_target_array(targets),
+        cost_bps=cost_bps, commission=commission, **_target_arrays(targets),
         month_end=month_end_flags(dates),
         quarter_end=quarter_end_flags(dates, config.subsidiary.fiscal_year_end_month),
     )  # fmt: skip
@@ -257,9 +257,11 @@ def _flow_arrays(dates: pd.DatetimeIndex, flows: pd.DataFrame) -> dict[str, np.n
     return {"flow_units": units, "flow_in_kind": in_kind}
 
 
-def _target_array(targets: pd.DataFrame) -> np.ndarray:
-    """The targets (already on the calendar) as a C-contiguous float64 array (dates × ids)."""
-    return np.ascontiguousarray(targets.to_numpy(dtype="float64"))
+def _target_arrays(targets: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``target``: the targets (already on the calendar) as a C-contiguous float64 array (dates
+    × ids); ``decided``: bool (dates,), the rows holding a finite target."""
+    target = np.ascontiguousarray(targets.to_numpy(dtype="float64"))
+    return {"target": target, "decided": np.isfinite(target).any(axis=1)}
 
 
 def kernel_params(config: FundConfig, has_sub: bool) -> K.KernelParams:

@@ -20,6 +20,7 @@ import pandas as pd
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowKind, FundConfig
 from backtest.engine.fill import ffill_columns_into
+from backtest.market.arrays import readonly_c
 from backtest.market.calendar import month_end_flags, next_session, quarter_end_flags
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
 from backtest.market.market_data import MarketData
@@ -120,10 +121,11 @@ def prepare_inputs(
 ) -> SimulationInputs:
     """Validate and convert to the kernel's arrays.
 
-    Arrays the kernel only reads may share memory: when no column needs an underlying of its
-    own (no option, no currency forward), ``under`` *is* ``price`` (securities and futures
-    measure notional on their own price); ``prev_ref``, ``rolled`` and ``rate_for`` stay
-    untouched zeros (never paged in) unless futures or forwards read them.
+    Every array is read-only, and some share memory: when no column needs an underlying of
+    its own (no option, no currency forward), ``under`` *is* ``price`` (securities and futures
+    measure notional on their own price); ``fx`` of an all-USD book, and ``prev_ref``,
+    ``rolled``, ``div`` and ``rate_for`` when no column writes them (no futures, no dividends,
+    no forwards), are constant arrays made once per market and width.
     """
     targets = _validate_targets(targets, market)
     dates = market.calendar
@@ -131,19 +133,28 @@ def prepare_inputs(
     ids = [str(c) for c in targets.columns]
     N = len(ids)
     table = market.instruments
-    listed = [j for j, iid in enumerate(ids) if iid in table.index]
+    in_table = table.index.get_indexer(ids) >= 0
+    listed = list(np.flatnonzero(in_table))
     rows = table.loc[[ids[j] for j in listed]]
     cols = np.asarray(listed, dtype=np.int64)
     kinds = rows["kind"].map(InstrumentKind)
     is_future = kinds.isin(FUTURE_KINDS).to_numpy()
     is_forward = (kinds == InstrumentKind.CURRENCY_FORWARD).to_numpy()
     is_security = ~is_future & ~is_forward
+    has_fut, has_fwd = bool(is_future.any()), bool(is_forward.any())
+    sec_ids = [ids[j] for j in cols[is_security]]
+    paying = any(i in market.dividends.columns for i in sec_ids)
+    non_usd = bool((rows["currency"] != "USD").any())
     f64 = lambda: np.zeros((T, N))  # noqa: E731
-    price, ref, div, rate_for = f64(), f64(), f64(), f64()
-    own_under = len(listed) < N or bool(is_forward.any())  # options, forwards
+    zeros = _constant(market, N, 0.0)  # for the arrays no column writes
+    price = f64()
+    ref = f64() if has_fut else zeros
+    div = f64() if paying else zeros
+    rate_for = f64() if has_fwd else zeros
+    own_under = len(listed) < N or has_fwd  # options, forwards
     under = f64() if own_under else price
-    fx = np.ones((T, N))
-    rolled = np.zeros((T, N), dtype=np.bool_)
+    fx = np.ones((T, N)) if non_usd or has_fwd else _constant(market, N, 1.0)
+    rolled = np.zeros((T, N), dtype=np.bool_) if has_fut else _constant(market, N, False)
     kind = np.zeros(N, dtype=np.int64)
     book = np.zeros(N, dtype=np.int64)
     mult = np.ones(N)
@@ -151,8 +162,8 @@ def prepare_inputs(
     commission = np.zeros(N)
     asset_class = np.empty(N, dtype=object)
     costs = config.costs
-    market.price_options([i for i in ids if i not in table.index])  # together, once per market
-    for j in (j for j in range(N) if ids[j] not in table.index):  # on-demand options
+    market.price_options([ids[j] for j in np.flatnonzero(~in_table)])  # together, once
+    for j in np.flatnonzero(~in_table):  # on-demand options
         opt = IndexOption.from_id(ids[j])
         kind[j] = K.K_OPTION
         mult[j] = opt.multiplier
@@ -165,7 +176,6 @@ def prepare_inputs(
     mult[cols] = rows["multiplier"].to_numpy()
     book[cols] = rows["subsidiary_only"].to_numpy().astype(np.int64)
     asset_class[cols] = rows["asset_class"].to_numpy()
-    non_usd = bool((rows["currency"] != "USD").any())
     if non_usd:
         fx[:, cols] = market.fx_to_usd(list(rows.index)).ffill().to_numpy()
     for j in cols[is_future]:
@@ -188,17 +198,17 @@ def prepare_inputs(
     sec = cols[is_security]
     if len(sec):
         kind[sec] = K.K_SECURITY
-        _fill_securities(market, [ids[j] for j in sec], sec, price, under, div)
+        _fill_securities(market, sec_ids, sec, price, under, div if paying else None)
         commission[sec] = costs.commission_per_share_usd
     cost_bps = np.array([costs.half_spread_bps.get(str(a), 0.0) for a in asset_class], dtype=float)
     # NaN → 0, ±inf → ±max where filled by pandas: security columns were sanitised as they
     # were filled (sanitising twice changes nothing); prev_ref is read for futures only (0
     # elsewhere); fx and rate_for stay 1 and 0 unless set
     filled = [price] if len(sec) < N else []
-    filled += ([under] if own_under else []) + ([ref] if is_future.any() else [])
-    if non_usd or len(fwd):
+    filled += ([under] if own_under else []) + ([ref] if has_fut else [])
+    if non_usd or has_fwd:
         filled.append(fx)
-    if len(fwd):
+    if has_fwd:
         filled.append(rate_for)
     for a in filled:
         K.nan_to_num_inplace(a)
@@ -211,14 +221,29 @@ def prepare_inputs(
     )  # fmt: skip
     flows = flow_schedule(dates, config)
     arrays.update(_flow_arrays(dates, flows))
+    for a in arrays.values():  # the kernel and every reader only read them (some are shared)
+        a.flags.writeable = False
     arrays["params"] = kernel_params(config, has_sub=bool((book == 1).any()))
     return SimulationInputs(dates, ids, arrays, asset_class, flows)
+
+
+def _constant(market: MarketData, n_ids: int, value: float | bool) -> np.ndarray:
+    """A read-only (n_dates, n_ids) array of ``value`` (float64, or bool for a bool ``value``),
+    made once per market, width and value: the ``fx`` of USD instruments, the zeros of inputs
+    no column writes (a fresh one was 8 bytes per instrument-day of new memory every run)."""
+
+    def make() -> np.ndarray:
+        a = np.full((len(market.calendar), n_ids), value, dtype=type(value))
+        a.flags.writeable = False
+        return a
+
+    return market.cached(("kernel_constant", n_ids, value, type(value).__name__), make)
 
 
 def _fill_securities(market: MarketData, sec_ids: list[str], sec: np.ndarray, price, under, div):
     """Securities' columns ``sec`` of ``price`` (forward-filled and sanitised, in one pass from
     the market's price table), of ``under`` (the same, unless it *is* ``price``) and of
-    ``div`` (dividends on ex-dates, 0 elsewhere)."""
+    ``div`` (dividends on ex-dates, 0 elsewhere; None: no security pays any)."""
     src_cols = market.prices.columns.get_indexer(sec_ids)
     if (src_cols < 0).any():  # as pandas' frame[ids] raised it
         missing = [sec_ids[k] for k in np.flatnonzero(src_cols < 0)]
@@ -227,7 +252,7 @@ def _fill_securities(market: MarketData, sec_ids: list[str], sec: np.ndarray, pr
     ffill_columns_into(values, src_cols.astype(np.int64), price, sec)
     if under is not price:
         under[:, sec] = price[:, sec]
-    if any(i in market.dividends.columns for i in sec_ids):
+    if div is not None:
         div[:, sec] = market.dividends.reindex(columns=sec_ids).fillna(0.0).to_numpy()
 
 
@@ -260,7 +285,7 @@ def _flow_arrays(dates: pd.DatetimeIndex, flows: pd.DataFrame) -> dict[str, np.n
 def _target_arrays(targets: pd.DataFrame) -> dict[str, np.ndarray]:
     """``target``: the targets (already on the calendar) as a C-contiguous float64 array (dates
     × ids); ``decided``: bool (dates,), the rows holding a finite target."""
-    target = np.ascontiguousarray(targets.to_numpy(dtype="float64"))
+    target = readonly_c(targets.to_numpy(dtype="float64"))  # a view: the frame stays writable
     return {"target": target, "decided": np.isfinite(target).any(axis=1)}
 
 

@@ -106,8 +106,37 @@ def test_fast_and_general_paths_give_identical_results(two_paths):
     np.testing.assert_array_equal(b.trade_price[:, :n], a.trade_price)
     np.testing.assert_array_equal(b.fund, a.fund)
     # the same with ``under`` as an array of its own on the fast path's problem
-    own = sim_kernel.run_kernel(**{**fast.arrays, "under": fast.arrays["price"].copy()})
+    under = fast.arrays["price"].copy()
+    under.flags.writeable = False  # as prepare_inputs hands every array over
+    own = sim_kernel.run_kernel(**{**fast.arrays, "under": under})
     for x, y in zip(own, a, strict=True):
         np.testing.assert_array_equal(x, y)
     # and simulate() is the fast path's kernel run
     np.testing.assert_array_equal(simulate(market, targets, cfg).outputs.fund, a.fund)
+
+
+def test_inputs_are_read_only_and_constant_ones_are_made_once_per_market_and_width(two_paths):
+    fast, general, cfg, market, targets = two_paths
+    for inputs in (fast, general):
+        for name, a in inputs.arrays.items():
+            if isinstance(a, np.ndarray):
+                assert not a.flags.writeable, name
+    with pytest.raises(ValueError, match="read-only"):
+        fast.arrays["price"][0, 0] = 1.0
+    # the synthetic equities and futures here include non-USD ones: fx of its own
+    assert (fast.arrays["fx"] != 1.0).any()
+    usd = MarketData.from_prices(market.prices[market.ids(["equity"])[:3]])
+    tg = pd.DataFrame(0.2, index=usd.calendar, columns=usd.prices.columns)
+    a, b = (prepare_inputs(usd, tg, cfg).arrays for _ in range(2))
+    assert a["fx"] is b["fx"] and (a["fx"] == 1.0).all() and a["fx"].shape == (len(tg), 3)
+    # no futures, forwards or dividends: one array of zeros serves all three, bools for rolls
+    assert a["prev_ref"] is a["div"] is a["rate_for"] is b["div"]
+    assert (a["div"] == 0.0).all() and a["div"].shape == (len(tg), 3)
+    assert a["rolled"] is b["rolled"] and a["rolled"].dtype == bool and not a["rolled"].any()
+    assert a["price"] is not b["price"]
+    # with futures (the synthetic book), their arrays are their own, the forwards' still shared
+    assert fast.arrays["prev_ref"] is not fast.arrays["rate_for"]
+    assert fast.arrays["rolled"].any() and (fast.arrays["prev_ref"] != 0).any()
+    tg.iloc[0, 0] = 0.3  # the caller's frame stays writable (the target array is a view)
+    c = prepare_inputs(usd, tg[tg.columns[:2]], cfg).arrays
+    assert c["fx"].shape == (len(tg), 2)

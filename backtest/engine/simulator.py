@@ -146,11 +146,10 @@ def prepare_inputs(
     paying = any(i in market.dividends.columns for i in sec_ids)
     non_usd = bool((rows["currency"] != "USD").any())
     f64 = lambda: np.zeros((T, N))  # noqa: E731
-    zeros = _constant(market, N, 0.0)  # for the arrays no column writes
     price = f64()
-    ref = f64() if has_fut else zeros
-    div = f64() if paying else zeros
-    rate_for = f64() if has_fwd else zeros
+    ref = f64() if has_fut else _constant(market, N, 0.0)  # zeros no column writes
+    div = f64() if paying else _constant(market, N, 0.0)
+    rate_for = f64() if has_fwd else _constant(market, N, 0.0)
     own_under = len(listed) < N or has_fwd  # options, forwards
     under = f64() if own_under else price
     fx = np.ones((T, N)) if non_usd or has_fwd else _constant(market, N, 1.0)
@@ -233,7 +232,9 @@ def _constant(market: MarketData, n_ids: int, value: float | bool) -> np.ndarray
     no column writes (a fresh one was 8 bytes per instrument-day of new memory every run)."""
 
     def make() -> np.ndarray:
-        a = np.full((len(market.calendar), n_ids), value, dtype=type(value))
+        shape = (len(market.calendar), n_ids)
+        # zeros: calloc'd, never paged in where never read (prev_ref, rate_for)
+        a = np.full(shape, value, dtype=type(value)) if value else np.zeros(shape, type(value))
         a.flags.writeable = False
         return a
 

@@ -14,6 +14,12 @@ gives the median wall time, the spread ``(max - min) / median`` over the rounds,
 CPU time of the process with its spread (a wall-time spread much wider than the CPU-time spread
 is other processes taking the cores, not the code). Ratios are of medians.
 
+What still varies on our VM (Firecracker, nested KVM, free page reporting on): the first touch
+of fresh memory. ``simulate()`` writes ~8 × T × N × 8 bytes of new outputs (160 MB here); numpy
+backs them with huge pages, which cost ~0.1 ms per 2 MB when the guest has recently freed
+memory at hand and 2–5 ms (system time) when it must take memory already handed back to the
+host, e.g. right after vectorbt's run. The CPU column shows it: system time is CPU time.
+
 Run: ``python benchmarks/simulator_speed.py [--days 5000 --stocks 500] [--skip-bt]``.
 Prints the figures; asserts nothing (performance targets are read, not unit-tested).
 """

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from backtest.engine import kernel as sim_kernel
-from backtest.engine.config import FundConfig
+from backtest.engine.config import Flow, FlowSchedule, FundConfig
 from backtest.engine.fill import ffill_columns_into
 from backtest.engine.simulator import prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
@@ -140,3 +140,34 @@ def test_inputs_are_read_only_and_constant_ones_are_made_once_per_market_and_wid
     tg.iloc[0, 0] = 0.3  # the caller's frame stays writable (the target array is a view)
     c = prepare_inputs(usd, tg[tg.columns[:2]], cfg).arrays
     assert c["fx"].shape == (len(tg), 2)
+
+
+def test_a_redemption_on_a_day_without_targets_still_sells_pro_rata_and_books_the_sales():
+    """The kernel skips target rows with no finite value and the booking pass after days with
+    no order: a cash redemption received on such a day must still raise cash (pro-rata sales of
+    the securities, flagged) and the sales be booked the next day."""
+    rng = np.random.default_rng(8)
+    dates = pd.bdate_range("2021-01-04", periods=30)
+    prices = pd.DataFrame(50 * np.exp(np.cumsum(rng.normal(0, 0.01, (30, 3)), axis=0)),
+                          index=dates, columns=["A", "B", "C"])  # fmt: skip
+    market = MarketData.from_prices(prices)
+    tg = pd.DataFrame(np.nan, index=dates, columns=prices.columns)
+    tg.iloc[0] = 0.33  # 99% invested, then no decision at all
+    day = 12
+    cfg = FundConfig.frictionless(1e6, shares=200_000).replace(
+        creation_unit_shares=100_000, min_shares_outstanding=0,
+        flows=FlowSchedule(flows=(Flow(dates[day], -1, "cash"),)),
+    )  # fmt: skip
+    inputs = prepare_inputs(market, tg, cfg)
+    assert not inputs.arrays["decided"][1:].any()
+    result = simulate(market, tg, cfg)
+    sales = result.trades[result.trades["date"] == dates[day]]
+    assert len(sales) == 3 and (sales["quantity"] < 0).all()
+    assert result.nav["cash_shortfall"].iloc[day]
+    q = result.quantities
+    np.testing.assert_array_equal(q.iloc[day + 1], q.iloc[day] + sales["quantity"].to_numpy())
+    # half the fund left: the sales (≥ the redemption) were pro rata, within a share
+    frac = -sales["quantity"].to_numpy() / q.iloc[day].to_numpy()
+    assert np.ptp(frac) < 3 / q.iloc[day].min() and 0.49 < frac.mean() < 0.51
+    assert result.nav["cash"].iloc[day + 1] >= 0.0
+    assert result.nav["shares_outstanding"].iloc[day + 1] == 100_000

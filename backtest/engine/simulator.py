@@ -19,7 +19,7 @@ import pandas as pd
 
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowKind, FundConfig
-from backtest.engine.fill import ffill_columns_into
+from backtest.engine.fill import constant_array, fill_securities
 from backtest.market.arrays import readonly_c
 from backtest.market.calendar import month_end_flags, next_session, quarter_end_flags
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
@@ -147,13 +147,13 @@ def prepare_inputs(
     non_usd = bool((rows["currency"] != "USD").any())
     f64 = lambda: np.zeros((T, N))  # noqa: E731
     price = f64()
-    ref = f64() if has_fut else _constant(market, N, 0.0)  # zeros no column writes
-    div = f64() if paying else _constant(market, N, 0.0)
-    rate_for = f64() if has_fwd else _constant(market, N, 0.0)
+    ref = f64() if has_fut else constant_array(market, N, 0.0)  # zeros no column writes
+    div = f64() if paying else constant_array(market, N, 0.0)
+    rate_for = f64() if has_fwd else constant_array(market, N, 0.0)
     own_under = len(listed) < N or has_fwd  # options, forwards
     under = f64() if own_under else price
-    fx = np.ones((T, N)) if non_usd or has_fwd else _constant(market, N, 1.0)
-    rolled = np.zeros((T, N), dtype=np.bool_) if has_fut else _constant(market, N, False)
+    fx = np.ones((T, N)) if non_usd or has_fwd else constant_array(market, N, 1.0)
+    rolled = np.zeros((T, N), dtype=np.bool_) if has_fut else constant_array(market, N, False)
     kind = np.zeros(N, dtype=np.int64)
     book = np.zeros(N, dtype=np.int64)
     mult = np.ones(N)
@@ -197,7 +197,7 @@ def prepare_inputs(
     sec = cols[is_security]
     if len(sec):
         kind[sec] = K.K_SECURITY
-        _fill_securities(market, sec_ids, sec, price, under, div if paying else None)
+        fill_securities(market, sec_ids, sec, price, under, div if paying else None)
         commission[sec] = costs.commission_per_share_usd
     cost_bps = np.array([costs.half_spread_bps.get(str(a), 0.0) for a in asset_class], dtype=float)
     # NaN → 0, ±inf → ±max where filled by pandas: security columns were sanitised as they
@@ -224,37 +224,6 @@ def prepare_inputs(
         a.flags.writeable = False
     arrays["params"] = kernel_params(config, has_sub=bool((book == 1).any()))
     return SimulationInputs(dates, ids, arrays, asset_class, flows)
-
-
-def _constant(market: MarketData, n_ids: int, value: float | bool) -> np.ndarray:
-    """A read-only (n_dates, n_ids) array of ``value`` (float64, or bool for a bool ``value``),
-    made once per market, width and value: the ``fx`` of USD instruments, the zeros of inputs
-    no column writes (a fresh one was 8 bytes per instrument-day of new memory every run)."""
-
-    def make() -> np.ndarray:
-        shape = (len(market.calendar), n_ids)
-        # zeros: calloc'd, never paged in where never read (prev_ref, rate_for)
-        a = np.full(shape, value, dtype=type(value)) if value else np.zeros(shape, type(value))
-        a.flags.writeable = False
-        return a
-
-    return market.cached(("kernel_constant", n_ids, value, type(value).__name__), make)
-
-
-def _fill_securities(market: MarketData, sec_ids: list[str], sec: np.ndarray, price, under, div):
-    """Securities' columns ``sec`` of ``price`` (forward-filled and sanitised, in one pass from
-    the market's price table), of ``under`` (the same, unless it *is* ``price``) and of
-    ``div`` (dividends on ex-dates, 0 elsewhere; None: no security pays any)."""
-    src_cols = market.prices.columns.get_indexer(sec_ids)
-    if (src_cols < 0).any():  # as pandas' frame[ids] raised it
-        missing = [sec_ids[k] for k in np.flatnonzero(src_cols < 0)]
-        raise KeyError(f"{missing[:10]} not in the market's prices")
-    values = market.cached(("price_values",), lambda: market.prices.to_numpy(dtype="float64"))
-    ffill_columns_into(values, src_cols.astype(np.int64), price, sec)
-    if under is not price:
-        under[:, sec] = price[:, sec]
-    if div is not None:
-        div[:, sec] = market.dividends.reindex(columns=sec_ids).fillna(0.0).to_numpy()
 
 
 def _daily_arrays(market: MarketData, config: FundConfig) -> dict[str, np.ndarray]:

@@ -1,5 +1,7 @@
-"""The kernel's inputs: the one-pass column fill against pandas, and the shared-memory fast path
-(``under`` is ``price`` when nothing needs an underlying of its own) against the general path."""
+"""The kernel's inputs: the one-pass column fill against pandas, the shared-memory fast path
+(``under`` is ``price`` when nothing needs an underlying of its own) against the general path,
+read-only and constant arrays, and the passes the kernel skips (rows without targets, bookings
+after days without orders) on a day that still trades."""
 
 import numpy as np
 import pandas as pd

@@ -25,6 +25,8 @@ class ExitCode(IntEnum):
     LIMIT_BREACH = 3
     #: the nightly job's state is missing, locked, corrupt or inconsistent
     STATE = 4
+    #: interrupted (Ctrl-C, SIGINT): 128 + 2, as a shell reports it; nothing half-written
+    INTERRUPTED = 130
 
 
 class DataError(ValueError):

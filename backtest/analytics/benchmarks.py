@@ -59,8 +59,6 @@ VOL_LOOKBACK_DAYS = 252
 VOL_MIN_DAYS = 63
 #: The broad-market mix: weight of ``equity_index`` (the rest in ``bond_index``).
 SIXTY_FORTY_EQUITY_WEIGHT = 0.6
-#: Names :func:`benchmark_series` returns, in order.
-BENCHMARK_NAMES = ("proxy_index", "equity_index", "bond_index", "sixty_forty")
 
 
 def month_starts(index: pd.DatetimeIndex) -> np.ndarray:

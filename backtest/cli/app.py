@@ -82,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         code = args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's code for SIGINT (128 + 2)
+        print(f"multistrat {args.command}: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - every error becomes an exit code and one line
         code, message = exit_code_for(exc)
         if args.debug and code == ExitCode.INTERNAL:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import textwrap
 import tomllib
+from concurrent.futures.process import BrokenProcessPool
 from importlib.resources import files
 from pathlib import Path
 
@@ -16,11 +17,11 @@ from backtest.errors import ExitCode
 
 #: The built-in fund, shipped with the package (``examples/lalt.toml`` is the same file, for
 #: reading and copying; a test keeps them equal).
-DEFAULT_CONFIG = files("backtest.fund") / "lalt.toml"
+DEFAULT_CONFIG = files("backtest") / "fund" / "lalt.toml"
 #: The built-in fund on a futures-only folder (``--data`` in the pysystemtrade layout, no
 #: ``--config``): carry, trend, cross-sectional momentum and the volatility premium, no equity
 #: market-neutral sleeve (``examples/futures.toml`` is the same file).
-FUTURES_CONFIG = files("backtest.fund") / "futures.toml"
+FUTURES_CONFIG = files("backtest") / "fund" / "futures.toml"
 
 
 def register_commands(sub) -> None:
@@ -197,28 +198,18 @@ def strategy_notes(spec, run) -> list[tuple[str, str, str]]:
 
 
 def cmd_backtest(args) -> int:
-    from allocator.compliance import summary  # at run time: start-up (module docstring)
-    from backtest.fund.run import fund_metrics, run_fund
-    from backtest.report.outputs import check_out_dir, write_run
+    from backtest.workers import helper_process  # at run time: the standard library only
 
-    first, last = window_dates(args.start, args.end)  # refuse a bad date before any work
-    spec = _load_spec(args.config, args.data)
-    check_out_dir(args.out)  # refuse a foreign folder before computing anything
-    market = None
-    if args.data is not None:
-        from backtest.data.folder import load_market  # at run time: start-up
+    # the helper process starts first: it imports the report's modules while this one imports
+    # the fund's, computes the benchmarks while the fund runs, then draws half the charts
+    with helper_process(warm="backtest.report.chart_pool") as pool:
+        from allocator.compliance import summary  # at run time: start-up (module docstring)
+        from backtest.report.outputs import check_out_dir
 
-        market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
-    if first is not None or last is not None:
-        if market is None:
-            from backtest.synthetic import synthetic_market  # at run time: start-up
-
-            m = spec.market
-            market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
-        market = cut_window(market, first, last, spec.inception)
-    run = run_fund(spec, market, progress=not args.no_progress)
-    metrics = fund_metrics(run)
-    out = write_run(run, args.out, metrics)
+        first, last = window_dates(args.start, args.end)  # refuse a bad date before any work
+        spec = _load_spec(args.config, args.data)
+        check_out_dir(args.out)  # refuse a foreign folder before computing anything
+        run, metrics, out = _run_and_write(args, spec, first, last, pool)
     history = run.history if run.history is not None else run.market
     print("\n".join(describe_run(args, spec, history)))
     print(f"{spec.name}: {run.market!r}")
@@ -230,3 +221,49 @@ def cmd_backtest(args) -> int:
         print(f"data {what}: derived, {text}")
     print("\n" + wrote_line(out))
     return ExitCode.LIMIT_BREACH if metrics["compliance_breaches"] else ExitCode.OK
+
+
+def _run_and_write(args, spec, first, last, pool):
+    """Run the fund of ``args`` and write its folder: ``(run, metrics, folder)``."""
+    from backtest.fund.run import fund_benchmarks, fund_metrics, run_fund  # at run time: start-up
+    from backtest.report.chart_pool import warm_up
+    from backtest.report.outputs import write_run
+    from backtest.synthetic import synthetic_market
+
+    if args.data is not None:
+        from backtest.data.folder import load_market  # at run time: start-up
+
+        market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
+    else:
+        m = spec.market
+        market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
+    if first is not None or last is not None:
+        market = cut_window(market, first, last, spec.inception)
+    # the benchmarks (five strategies of the proxy index) in the worker while the fund runs
+    benchmarks = _submit(pool, fund_benchmarks, spec, market)
+    _submit(pool, warm_up)  # then matplotlib and its fonts, before the first chart
+    run = run_fund(spec, market, progress=not args.no_progress)
+    metrics = fund_metrics(run)
+    bench = _result(benchmarks, fund_benchmarks, spec, market)
+    return run, metrics, write_run(run, args.out, metrics, pool=pool, benchmarks=bench)
+
+
+def _submit(pool, fn, *args):
+    """``fn(*args)`` handed to the worker; None without one (or a broken one)."""
+    if pool is None:
+        return None
+    try:
+        return pool.submit(fn, *args)
+    except (BrokenProcessPool, RuntimeError):
+        return None
+
+
+def _result(future, fn, *args):
+    """The worker's result of ``fn(*args)``, or ``fn(*args)`` here when there is no worker,
+    or it failed (an error of ``fn`` itself is then raised here, as without a worker)."""
+    if future is not None:
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - recomputed here: the same result or the same error
+            pass
+    return fn(*args)

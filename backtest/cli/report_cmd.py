@@ -10,7 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-from backtest.analytics.benchmarks import BENCHMARK_NAMES
+from backtest.analytics.benchmark_names import BENCHMARK_NAMES
 from backtest.errors import ExitCode
 
 

@@ -49,7 +49,8 @@ def _raise_cash(t, b, deficit, q, pend_q, order, fill, price, fx, mult, kind, bo
 @njit(cache=True)
 def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_prev,
              price, rolled, fx, under, rate_for, r_usd, day_number, kind, book, mult,
-             expiry_idx, cost_bps, commission, target, na_dec, na_now, buffer_pct, impact,
+             expiry_idx, cost_bps, commission, target, decided, na_dec, na_now, buffer_pct,
+             impact,
              cash, flow_cash, trade_qty, trade_price, trade_cost, fund,
              size_at_execution, buffer_rel, buffer_cost_ref_bps, buffer_to_edge):  # fmt: skip
     """Trade towards ``target[t-1]`` at ``t``'s close; purchases limited by each book's cash,
@@ -61,14 +62,18 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
     ``buffer_cost_ref_bps > 0`` (``c``: the instrument's half spread plus commission per unit
     of notional, bp, at the sizing day's prices); outside it, the trade goes to the target, or
     to the band's near edge when ``buffer_to_edge``.
+
+    Returns the number of orders placed (instruments with a pending execution to book at
+    ``t+1``).
     """
     N = q.shape[0]
     d = t - 1
+    placed = 0
     order = np.zeros(N)
     fill = np.zeros(N)
     need = np.zeros(2)  # cash the book would spend on purchases
     have = cash.copy()
-    for i in range(N):
+    for i in range(N if decided[d] else 0):  # a row without a finite target decides nothing
         w = target[d, i]
         if not np.isfinite(w):
             continue
@@ -149,3 +154,5 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
         trade_qty[t, i] = delta
         trade_price[t, i] = fill[i]
         trade_cost[t, i] += c
+        placed += 1
+    return placed

@@ -75,7 +75,7 @@ __all__ = [
     "C_LIABILITIES", "C_NAV_PS", "C_NAV_PS_5DP", "C_NET_ASSETS", "C_PAYABLES", "C_SHARES",
     "C_SHORTFALL", "C_SUB_NA", "C_TOTAL_ASSETS", "C_TRANSFER", "K_FORWARD", "K_FUTURE",
     "K_OPTION", "K_SECURITY", "N_COLS", "KernelOutputs", "KernelParams", "nan_to_num_inplace",
-    "round_half_up", "run_kernel",
+    "new_outputs", "round_half_up", "run_kernel", "run_kernel_into",
 ]  # fmt: skip
 
 # the flow received today and booked tomorrow: shares, value at the 5-dp NAV, cash, fee (USD)
@@ -165,76 +165,84 @@ def _book_flows(q, mv_prev, flow_q, flow_basis, flow, cash, shares):
 @njit(cache=True, inline="always")  # numba-level inlining: no call per day
 def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, rate_for,
           r_usd, day_number, kind, book, mult, expiry_idx, borrow, cash, qty, mv, notional,
-          pnl):  # fmt: skip
+          pnl, pos, neg):  # fmt: skip
     """Step 3: every holding marked to ``t`` (futures variation margin in cash, forwards at
     spot + points and rolled at maturity, securities and options at market value with dividends
-    and borrow fees, options cash-settled on expiry)."""
-    for i in range(q.shape[0]):
-        if q[i] == 0.0:
-            mv[t, i] = 0.0
-            mv_prev[i] = 0.0
-            continue
-        b = book[i]
-        k = kind[i]
-        if k == K_FUTURE:
-            if t > 0:
-                vm = q[i] * mult[i] * (price[t, i] - prev_ref[t, i]) * fx[t, i]
-                cash[b] += vm
-                pnl[t, i] += vm
-            mv[t, i] = 0.0
-        elif k == K_FORWARD:
-            if day_number[t] >= fwd_mat[i]:
-                settle = q[i] * (under[t, i] - fwd_k[i])
-                cash[b] += settle
-                pnl[t, i] += settle - mv_prev[i]
-                mv_prev[i] = 0.0
-                # roll into a new 1-month contract at today's forward
-                tau = 30.0 / 360.0
-                fwd_k[i] = under[t, i] * (1.0 + r_usd[t] * tau) / (1.0 + rate_for[t, i] * tau)
-                fwd_mat[i] = day_number[t] + 30.0
-                mv[t, i] = 0.0
-            else:
-                v = _fwd_value(q[i], under[t, i], fwd_k[i], r_usd[t], rate_for[t, i],
-                               fwd_mat[i] - day_number[t])  # fmt: skip
-                pnl[t, i] += v - mv_prev[i]
-                mv[t, i] = v
-                mv_prev[i] = v
-        else:
-            value = q[i] * mult[i] * price[t, i] * fx[t, i]
-            inc = 0.0
-            if k == K_SECURITY:
-                if div[t, i] != 0.0:
-                    inc += q[i] * div[t, i] * fx[t, i]
-                if q[i] < 0.0 and t > 0:
-                    inc -= -mv_prev[i] * borrow * days / 360.0
-            cash[b] += inc
-            pnl[t, i] += value - mv_prev[i] + inc
-            if k == K_OPTION and expiry_idx[i] == t:
-                cash[b] += value  # cash settlement at intrinsic value
-                q[i] = 0.0
-                value = 0.0
-            mv[t, i] = value
-            mv_prev[i] = value
-        qty[t, i] = q[i]
-        notional[t, i] = q[i] * mult[i] * under[t, i] * fx[t, i]
+    and borrow fees, options cash-settled on expiry); and step 5's sums: positive and negative
+    market values by book into ``pos`` and ``neg`` (2,), USD. Returns the Subsidiary's futures
+    notional (its margin need), USD.
 
-
-@njit(cache=True, inline="always")  # numba-level inlining: no call per day
-def _positions_by_book(t, mv, notional, kind, book):
-    """Step 5: positive and negative market values by book (2,) and the Subsidiary's futures
-    notional (its margin need), USD."""
-    pos = np.zeros(2)
-    neg = np.zeros(2)
+    One pass over the instruments per book, each book's cash and sums in local variables: the
+    same additions in the same order (instrument order) as adding into ``cash[b]``, ``pos[b]``
+    and ``neg[b]`` one instrument at a time, so the same bits, without a chain of loads and
+    stores through memory. Flat positions are skipped in the sums: their market value and
+    notional are 0, and adding 0 to a sum that is never -0 changes nothing."""
     fut_notional_sub = 0.0
-    for i in range(mv.shape[1]):
-        b = book[i]
-        if mv[t, i] >= 0.0:
-            pos[b] += mv[t, i]
-        else:
-            neg[b] -= mv[t, i]
-        if b == 1 and kind[i] == K_FUTURE:
-            fut_notional_sub += abs(notional[t, i])
-    return pos, neg, fut_notional_sub
+    for b in range(2):
+        c = cash[b]
+        p = 0.0
+        n = 0.0
+        for i in range(q.shape[0]):
+            if book[i] != b:
+                continue
+            if q[i] == 0.0:
+                mv[t, i] = 0.0
+                mv_prev[i] = 0.0
+                continue
+            k = kind[i]
+            if k == K_FUTURE:
+                if t > 0:
+                    vm = q[i] * mult[i] * (price[t, i] - prev_ref[t, i]) * fx[t, i]
+                    c += vm
+                    pnl[t, i] += vm
+                mv[t, i] = 0.0
+            elif k == K_FORWARD:
+                if day_number[t] >= fwd_mat[i]:
+                    settle = q[i] * (under[t, i] - fwd_k[i])
+                    c += settle
+                    pnl[t, i] += settle - mv_prev[i]
+                    mv_prev[i] = 0.0
+                    # roll into a new 1-month contract at today's forward
+                    tau = 30.0 / 360.0
+                    fwd_k[i] = (under[t, i] * (1.0 + r_usd[t] * tau)
+                                / (1.0 + rate_for[t, i] * tau))  # fmt: skip
+                    fwd_mat[i] = day_number[t] + 30.0
+                    mv[t, i] = 0.0
+                else:
+                    v = _fwd_value(q[i], under[t, i], fwd_k[i], r_usd[t], rate_for[t, i],
+                                   fwd_mat[i] - day_number[t])  # fmt: skip
+                    pnl[t, i] += v - mv_prev[i]
+                    mv[t, i] = v
+                    mv_prev[i] = v
+            else:
+                value = q[i] * mult[i] * price[t, i] * fx[t, i]
+                inc = 0.0
+                if k == K_SECURITY:
+                    if div[t, i] != 0.0:
+                        inc += q[i] * div[t, i] * fx[t, i]
+                    if q[i] < 0.0 and t > 0:
+                        inc -= -mv_prev[i] * borrow * days / 360.0
+                c += inc
+                pnl[t, i] += value - mv_prev[i] + inc
+                if k == K_OPTION and expiry_idx[i] == t:
+                    c += value  # cash settlement at intrinsic value
+                    q[i] = 0.0
+                    value = 0.0
+                mv[t, i] = value
+                mv_prev[i] = value
+            qty[t, i] = q[i]
+            notional[t, i] = q[i] * mult[i] * under[t, i] * fx[t, i]
+            m = mv[t, i]
+            if m >= 0.0:
+                p += m
+            else:
+                n -= m
+            if b == 1 and k == K_FUTURE:
+                fut_notional_sub += abs(notional[t, i])
+        cash[b] = c
+        pos[b] = p
+        neg[b] = n
+    return fut_notional_sub
 
 
 @njit(cache=True, inline="always")  # numba-level inlining: no call per day
@@ -286,14 +294,51 @@ def _subsidiary_transfer(cash, acc_int, pos0, sub_na, need, quarter_end, params)
     return max(transfer, -max(cash[1], 0.0))
 
 
-@njit(cache=True)
+def new_outputs(n_days: int, n_instruments: int) -> KernelOutputs:
+    """Fresh output arrays for :func:`run_kernel_into`: zeros, ``trade_price`` NaN.
+
+    Allocated by numpy rather than inside the compiled kernel: numpy asks the OS for huge pages
+    on large arrays (``madvise``), numba's allocator does not, and first-touch page faults on
+    the ~8 × T × N × 8 bytes of outputs were half of the kernel's time on large problems
+    (``benchmarks/simulator_speed.py``) and most of its run-to-run spread.
+    """
+    shape = (n_days, n_instruments)
+    z = np.zeros
+    return KernelOutputs(
+        qty=z(shape), mv=z(shape), notional=z(shape), pnl=z(shape), cost=z(shape),
+        trade_qty=z(shape), trade_price=np.full(shape, np.nan), trade_cost=z(shape),
+        fund=z((n_days, N_COLS)),
+    )  # fmt: skip
+
+
 def run_kernel(
     price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
     kind, book, mult, expiry_idx, cost_bps, commission,
-    target, month_end, quarter_end, flow_units, flow_in_kind,
+    target, decided, month_end, quarter_end, flow_units, flow_in_kind,
     params,
 ):  # fmt: skip
-    """Run the fund. See the module docstring for the day's steps.
+    """Run the fund into fresh outputs (:func:`new_outputs`, then :func:`run_kernel_into`);
+    arguments as :func:`run_kernel_into` documents them. Returns the fields of
+    :class:`KernelOutputs`, in order, as a plain tuple (the caller names them:
+    ``KernelOutputs(*run_kernel(...))``)."""
+    out = new_outputs(*price.shape)
+    run_kernel_into(
+        price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
+        kind, book, mult, expiry_idx, cost_bps, commission,
+        target, decided, month_end, quarter_end, flow_units, flow_in_kind,
+        params, out,
+    )  # fmt: skip
+    return tuple(out)
+
+
+@njit(cache=True)
+def run_kernel_into(
+    price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
+    kind, book, mult, expiry_idx, cost_bps, commission,
+    target, decided, month_end, quarter_end, flow_units, flow_in_kind,
+    params, out,
+):  # fmt: skip
+    """Run the fund, writing into ``out``. See the module docstring for the day's steps.
 
     Parameters (T days, N instruments)
     ----------
@@ -310,25 +355,19 @@ def run_kernel(
     kind, book : (N,) int64 codes; mult, cost_bps, commission : (N,) float64;
     expiry_idx : (N,) int64 row of an option's cash settlement (-1 otherwise).
     target : (T, N) float64 exposure / net assets decided at ``t``'s close, NaN = no decision.
+    decided : (T,) bool — row ``t`` of ``target`` holds a finite value (the rows without one
+        are not scanned).
     month_end, quarter_end : (T,) bool; flow_units (T,) int64 signed creation units;
     flow_in_kind : (T,) bool.
     params : :class:`KernelParams`, the fund's scalar rules.
-
-    Returns
-    -------
-    The fields of :class:`KernelOutputs`, in order, as a plain tuple (the caller names them:
-    ``KernelOutputs(*run_kernel(...))``).
+    out : :class:`KernelOutputs` of C-contiguous arrays as :func:`new_outputs` makes them (zeros,
+        ``trade_price`` NaN; shapes (T, N), ``fund`` (T, N_COLS)), filled in place.
     """
     T, N = price.shape
-    qty = np.zeros((T, N))
-    mv = np.zeros((T, N))
-    notional = np.zeros((T, N))
-    pnl = np.zeros((T, N))
-    cost = np.zeros((T, N))
-    trade_qty = np.zeros((T, N))
-    trade_price = np.full((T, N), np.nan)
-    trade_cost = np.zeros((T, N))
-    fund = np.zeros((T, N_COLS))
+    qty, mv, notional, pnl, cost = out.qty, out.mv, out.notional, out.pnl, out.cost
+    trade_qty, trade_price, trade_cost, fund = (
+        out.trade_qty, out.trade_price, out.trade_cost, out.fund
+    )  # fmt: skip
 
     shares = params.initial_shares
     q = np.zeros(N)
@@ -348,6 +387,14 @@ def run_kernel(
     flow_q = np.zeros(N)  # in-kind basket received today, booked tomorrow
     flow_basis = np.zeros(N)
     flow = np.zeros(4)  # F_SHARES, F_VALUE, F_CASH, F_FEE
+    # passes over the instruments that find nothing to do are skipped: bookings on days after
+    # no order was placed, rolls without futures
+    pos = np.zeros(2)  # market value of long / short positions by book, USD (step 5)
+    neg = np.zeros(2)
+    pending = 0
+    has_futures = False
+    for i in range(N):
+        has_futures = has_futures or kind[i] == K_FUTURE
 
     for t in range(T):
         days = day_number[t] - day_number[t - 1] if t > 0 else 0.0
@@ -356,18 +403,21 @@ def run_kernel(
         expense = params.expense_ratio * na_prev * days / 365.0 if t > 0 else 0.0
         acc_exp += expense
         # 2. book yesterday's executions and flows, and pay rolls
-        _book_executions(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, fwd_mat,
-                         mv_prev, kind, book, cash, cost)  # fmt: skip
+        if pending:
+            _book_executions(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k,
+                             fwd_mat, mv_prev, kind, book, cash, cost)  # fmt: skip
         booked_value = flow[F_VALUE]
         booked_fee = flow[F_FEE]
         shares = _book_flows(q, mv_prev, flow_q, flow_basis, flow, cash, shares)
-        if t > 0:
+        if t > 0 and has_futures:
             _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission, cash,
                         cost, trade_cost)  # fmt: skip
         # 3. mark to market
-        _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, rate_for,
-              r_usd, day_number, kind, book, mult, expiry_idx, params.borrow_fee_annual, cash,
-              qty, mv, notional, pnl)  # fmt: skip
+        # (and step 5's sums of market values by book, which read only today's marks)
+        fut_notional_sub = _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx,
+                                 under, div, rate_for, r_usd, day_number, kind, book, mult,
+                                 expiry_idx, params.borrow_fee_annual, cash, qty, mv, notional,
+                                 pnl, pos, neg)  # fmt: skip
         # 4. month-end payments
         if month_end[t]:
             cash[0] += acc_int[0] - acc_exp
@@ -376,7 +426,6 @@ def run_kernel(
             acc_int[1] = 0.0
             acc_exp = 0.0
         # 5. net assets
-        pos, neg, fut_notional_sub = _positions_by_book(t, mv, notional, kind, book)
         sub_na = cash[1] + acc_int[1] + pos[1] - neg[1]
         fund_ex = cash[0] + acc_int[0] + pos[0] - neg[0] - acc_exp
         na = fund_ex + sub_na
@@ -415,13 +464,14 @@ def run_kernel(
         fund[t, C_NAV_PS] = round_half_up(nav_ps, 2)
         fund[t, C_NAV_PS_5DP] = nav5
         # 8. execute yesterday's decisions at today's close
+        pending = 0
         if t > 0:
-            _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_prev, price,
-                     rolled, fx, under, rate_for, r_usd, day_number, kind, book, mult,
-                     expiry_idx, cost_bps, commission, target, na_prev, na,
-                     params.buffer_pct_nav, params.impact_bps_per_pct, cash, flow[F_CASH],
-                     trade_qty, trade_price, trade_cost, fund, params.size_at_execution,
-                     params.buffer_pct_position, params.buffer_cost_ref_bps,
-                     params.buffer_to_edge)  # fmt: skip
+            pending = _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k,
+                               mv_prev, price, rolled, fx, under, rate_for, r_usd, day_number,
+                               kind, book, mult, expiry_idx, cost_bps, commission, target,
+                               decided, na_prev, na, params.buffer_pct_nav,
+                               params.impact_bps_per_pct, cash, flow[F_CASH], trade_qty,
+                               trade_price, trade_cost, fund, params.size_at_execution,
+                               params.buffer_pct_position, params.buffer_cost_ref_bps,
+                               params.buffer_to_edge)  # fmt: skip
         na_prev = na
-    return qty, mv, notional, pnl, cost, trade_qty, trade_price, trade_cost, fund

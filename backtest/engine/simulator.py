@@ -19,6 +19,8 @@ import pandas as pd
 
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowKind, FundConfig
+from backtest.engine.fill import constant_array, fill_securities
+from backtest.market.arrays import readonly_c
 from backtest.market.calendar import month_end_flags, next_session, quarter_end_flags
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
 from backtest.market.market_data import MarketData
@@ -117,28 +119,50 @@ def futures_roll_flags(market: MarketData, root: str, roll_days: int) -> np.ndar
 def prepare_inputs(
     market: MarketData, targets: pd.DataFrame, config: FundConfig
 ) -> SimulationInputs:
-    """Validate and convert to the kernel's arrays."""
+    """Validate and convert to the kernel's arrays.
+
+    Every array is read-only, and some share memory: when no column needs an underlying of
+    its own (no option, no currency forward), ``under`` *is* ``price`` (securities and futures
+    measure notional on their own price); ``fx`` of an all-USD book, and ``prev_ref``,
+    ``rolled``, ``div`` and ``rate_for`` when no column writes them (no futures, no dividends,
+    no forwards), are constant arrays made once per market and width.
+    """
     targets = _validate_targets(targets, market)
     dates = market.calendar
     T = len(dates)
     ids = [str(c) for c in targets.columns]
     N = len(ids)
+    table = market.instruments
+    in_table = table.index.get_indexer(ids) >= 0
+    listed = list(np.flatnonzero(in_table))
+    rows = table.loc[[ids[j] for j in listed]]
+    cols = np.asarray(listed, dtype=np.int64)
+    kinds = rows["kind"].map(InstrumentKind)
+    is_future = kinds.isin(FUTURE_KINDS).to_numpy()
+    is_forward = (kinds == InstrumentKind.CURRENCY_FORWARD).to_numpy()
+    is_security = ~is_future & ~is_forward
+    has_fut, has_fwd = bool(is_future.any()), bool(is_forward.any())
+    sec_ids = [ids[j] for j in cols[is_security]]
+    paying = any(i in market.dividends.columns for i in sec_ids)
+    non_usd = bool((rows["currency"] != "USD").any())
     f64 = lambda: np.zeros((T, N))  # noqa: E731
-    price, ref, under, div, rate_for = f64(), f64(), f64(), f64(), f64()
-    fx = np.ones((T, N))
-    rolled = np.zeros((T, N), dtype=np.bool_)
+    price = f64()
+    ref = f64() if has_fut else constant_array(market, N, 0.0)  # zeros no column writes
+    div = f64() if paying else constant_array(market, N, 0.0)
+    rate_for = f64() if has_fwd else constant_array(market, N, 0.0)
+    own_under = len(listed) < N or has_fwd  # options, forwards
+    under = f64() if own_under else price
+    fx = np.ones((T, N)) if non_usd or has_fwd else constant_array(market, N, 1.0)
+    rolled = np.zeros((T, N), dtype=np.bool_) if has_fut else constant_array(market, N, False)
     kind = np.zeros(N, dtype=np.int64)
     book = np.zeros(N, dtype=np.int64)
     mult = np.ones(N)
     expiry_idx = np.full(N, -1, dtype=np.int64)
     commission = np.zeros(N)
-    cost_bps = np.zeros(N)
     asset_class = np.empty(N, dtype=object)
     costs = config.costs
-    table = market.instruments
-    listed = [j for j, iid in enumerate(ids) if iid in table.index]
-    market.price_options([i for i in ids if i not in table.index])  # together, once per market
-    for j in (j for j in range(N) if ids[j] not in table.index):  # on-demand options
+    market.price_options([ids[j] for j in np.flatnonzero(~in_table)])  # together, once
+    for j in np.flatnonzero(~in_table):  # on-demand options
         opt = IndexOption.from_id(ids[j])
         kind[j] = K.K_OPTION
         mult[j] = opt.multiplier
@@ -148,16 +172,10 @@ def prepare_inputs(
         expiry_idx[j] = ex if opt.expiry <= dates[-1] and ex >= 0 else -1
         commission[j] = costs.commission_per_contract_usd
         asset_class[j] = opt.asset_class.value
-    rows = table.loc[[ids[j] for j in listed]]
-    cols = np.asarray(listed, dtype=np.int64)
     mult[cols] = rows["multiplier"].to_numpy()
     book[cols] = rows["subsidiary_only"].to_numpy().astype(np.int64)
     asset_class[cols] = rows["asset_class"].to_numpy()
-    kinds = rows["kind"].map(InstrumentKind)
-    is_future = kinds.isin(FUTURE_KINDS).to_numpy()
-    is_forward = (kinds == InstrumentKind.CURRENCY_FORWARD).to_numpy()
-    is_security = ~is_future & ~is_forward
-    if (rows["currency"] != "USD").any():
+    if non_usd:
         fx[:, cols] = market.fx_to_usd(list(rows.index)).ffill().to_numpy()
     for j in cols[is_future]:
         kind[j] = K.K_FUTURE
@@ -165,7 +183,8 @@ def prepare_inputs(
         price[:, j], ref[:, j], rolled[:, j] = market.cached(
             key, lambda j=j: _futures_arrays(market, ids[j], config.roll_days_before_expiry)
         )
-        under[:, j] = price[:, j]
+        if own_under:
+            under[:, j] = price[:, j]
         commission[j] = costs.commission_per_contract_usd
     fwd = cols[is_forward]
     if len(fwd):
@@ -178,47 +197,66 @@ def prepare_inputs(
     sec = cols[is_security]
     if len(sec):
         kind[sec] = K.K_SECURITY
-        sec_ids = [ids[j] for j in sec]
-        price[:, sec] = market.prices[sec_ids].ffill().to_numpy()
-        under[:, sec] = price[:, sec]
-        paying = [i for i in sec_ids if i in market.dividends.columns]
-        if paying:
-            div[:, sec] = market.dividends.reindex(columns=sec_ids).fillna(0.0).to_numpy()
+        fill_securities(market, sec_ids, sec, price, under, div if paying else None)
         commission[sec] = costs.commission_per_share_usd
-    cost_bps[:] = [costs.half_spread_bps.get(str(a), 0.0) for a in asset_class]
-    # prev_ref is read for futures only (0 elsewhere); fx and rate_for stay 1 and 0 unless set
-    filled = [price, under] + ([ref] if (kind == K.K_FUTURE).any() else [])
-    if (rows["currency"] != "USD").any() or len(fwd):
+    cost_bps = np.array([costs.half_spread_bps.get(str(a), 0.0) for a in asset_class], dtype=float)
+    # NaN → 0, ±inf → ±max where filled by pandas: security columns were sanitised as they
+    # were filled (sanitising twice changes nothing); prev_ref is read for futures only (0
+    # elsewhere); fx and rate_for stay 1 and 0 unless set
+    filled = [price] if len(sec) < N else []
+    filled += ([under] if own_under else []) + ([ref] if has_fut else [])
+    if non_usd or has_fwd:
         filled.append(fx)
-    if len(fwd):
+    if has_fwd:
         filled.append(rate_for)
     for a in filled:
         K.nan_to_num_inplace(a)
+    arrays = dict(
+        price=price, prev_ref=ref, rolled=rolled, fx=fx, under=under, div=div, rate_for=rate_for,
+        **_daily_arrays(market, config), kind=kind, book=book, mult=mult, expiry_idx=expiry_idx,
+        cost_bps=cost_bps, commission=commission, **_target_arrays(targets),
+        month_end=month_end_flags(dates),
+        quarter_end=quarter_end_flags(dates, config.subsidiary.fiscal_year_end_month),
+    )  # fmt: skip
+    flows = flow_schedule(dates, config)
+    arrays.update(_flow_arrays(dates, flows))
+    for a in arrays.values():  # the kernel and every reader only read them (some are shared)
+        a.flags.writeable = False
+    arrays["params"] = kernel_params(config, has_sub=bool((book == 1).any()))
+    return SimulationInputs(dates, ids, arrays, asset_class, flows)
+
+
+def _daily_arrays(market: MarketData, config: FundConfig) -> dict[str, np.ndarray]:
+    """``r_usd`` (USD short rate), ``rf`` (rate earned on cash) and ``day_number`` (calendar
+    days since the epoch), arrays of shape (n_dates,)."""
+    T = len(market.calendar)
     r_usd = (
         market.rates["USD"].ffill().fillna(0.0).to_numpy() if "USD" in market.rates else np.zeros(T)
     )
     rf = r_usd.copy() if config.earn_interest else np.zeros(T)
     if config.earn_interest and config.cash_vehicle == "money_market":
         rf = rf - config.money_market_fee_annual
-    month_end = month_end_flags(dates)
-    quarter_end = quarter_end_flags(dates, config.subsidiary.fiscal_year_end_month)
-    flows = flow_schedule(dates, config)
-    units = np.zeros(T, dtype=np.int64)
-    in_kind = np.zeros(T, dtype=np.bool_)
+    day_number = (market.calendar.asi8 // 86_400_000_000_000).astype("float64")
+    return {"r_usd": r_usd, "rf": rf, "day_number": day_number}
+
+
+def _flow_arrays(dates: pd.DatetimeIndex, flows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``flow_units`` (signed creation units received, int64) and ``flow_in_kind`` (bool) by
+    date, arrays of shape (n_dates,)."""
+    units = np.zeros(len(dates), dtype=np.int64)
+    in_kind = np.zeros(len(dates), dtype=np.bool_)
     if len(flows):
         idx = dates.get_indexer(flows["date"])
         np.add.at(units, idx, flows["units"].to_numpy())
         in_kind[idx] = flows["kind"].to_numpy() == FlowKind.IN_KIND.value
-    tgt = targets.to_numpy(dtype="float64")
-    arrays = dict(
-        price=price, prev_ref=ref, rolled=rolled, fx=fx, under=under, div=div, rate_for=rate_for,
-        r_usd=r_usd, rf=rf, day_number=(dates.asi8 // 86_400_000_000_000).astype("float64"),
-        kind=kind, book=book, mult=mult, expiry_idx=expiry_idx, cost_bps=cost_bps,
-        commission=commission, target=np.ascontiguousarray(tgt), month_end=month_end,
-        quarter_end=quarter_end, flow_units=units, flow_in_kind=in_kind,
-        params=kernel_params(config, has_sub=bool((book == 1).any())),
-    )  # fmt: skip
-    return SimulationInputs(dates, ids, arrays, asset_class, flows)
+    return {"flow_units": units, "flow_in_kind": in_kind}
+
+
+def _target_arrays(targets: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``target``: the targets (already on the calendar) as a C-contiguous float64 array (dates
+    × ids); ``decided``: bool (dates,), the rows holding a finite target."""
+    target = readonly_c(targets.to_numpy(dtype="float64"))  # a view: the frame stays writable
+    return {"target": target, "decided": np.isfinite(target).any(axis=1)}
 
 
 def kernel_params(config: FundConfig, has_sub: bool) -> K.KernelParams:

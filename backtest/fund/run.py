@@ -25,6 +25,7 @@ from allocator import AllocationContext
 from allocator.compliance import breaches, check_limits
 from allocator.limits import apply_limits
 from backtest.analytics import performance as an
+from backtest.analytics.benchmarks import benchmark_series
 from backtest.analytics.tearsheet import cash_returns, sharpe_ratio_over_cash
 from backtest.engine.costs import exposure_costs
 from backtest.engine.simulator import simulate
@@ -126,6 +127,21 @@ def fund_start(inception: str | None, market: MarketData) -> pd.Timestamp:
     return market.calendar[i]
 
 
+def fund_days(market: MarketData, start: pd.Timestamp) -> MarketData:
+    """The market of the fund's days, ``start`` (:func:`fund_start`) to the end: cut once per
+    market and start (cached), the market itself when the fund starts on its first day."""
+    if start <= market.start:
+        return market
+    return market.cached(("fund_days", start), lambda: market.between(start, market.end))
+
+
+def fund_benchmarks(spec: FundSpec, market: MarketData) -> pd.DataFrame:
+    """The benchmark levels of the fund's days (``benchmarks.csv`` of a run folder:
+    :func:`backtest.analytics.benchmarks.benchmark_series` of ``FundRun.market``), from the
+    spec and the market alone, so that it can be computed next to :func:`run_fund`."""
+    return benchmark_series(fund_days(market, fund_start(spec.inception, market)))
+
+
 def strategy_streams(spec: FundSpec, market: MarketData, steps=None):
     """(positions, standalone streams, skipped) of the spec's strategies on the whole market."""
     positions, streams, skipped = {}, {}, {}
@@ -179,10 +195,8 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
     targets, actions, limit_scale = apply_limits(raw, market, limits, returns=inst_returns)
     steps.update()
     steps.set_postfix_str("simulation")
-    fund_market = market
-    if start > market.start:  # the fund's days, cut once per market
-        key = ("fund_days", start)
-        fund_market = market.cached(key, lambda: market.between(start, market.end))
+    fund_market = fund_days(market, start)
+    if start > market.start:
         positions = {k: p.loc[start:] for k, p in positions.items()}
         targets = targets.loc[start:]
         limit_scale = limit_scale.loc[start:]

@@ -68,7 +68,7 @@ def basket_section(d: ReportData, seed: int, spec_doc: dict | None) -> Section |
         "substitute-basket",
         NOTE.format(lo=lo, hi=hi, window=window, te=te_limit),
         PREMIUM_NOTE.format(seed=seed),
-        charts=[(lambda f: rc.basket_tracking(f, run.basket, te_limit, (lo, hi)), None)],
+        charts=[(rc.drawing(rc.basket_tracking, run.basket, te_limit, (lo, hi)), None)],
         tables=[("Substitute basket: figures", figures),
                 ("Reverse-engineering score by year", shown_scores),
                 ("Premium/discount model: transparent vs substitute basket", shown_effect)],

@@ -41,13 +41,21 @@ the ``report`` command is :mod:`backtest.cli.report_cmd`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from backtest.report import render as rc
+from backtest.report.chart_pool import section_pngs
+from backtest.report.charts import chart_png
 from backtest.report.run_folder import RunFolder, read_run
-from backtest.report.sections import SECONDARY_MARKET_SEED, report_sections
+from backtest.report.sections import SECONDARY_MARKET_SEED, iter_sections, report_sections
 
-__all__ = ["build_report"]
+__all__ = ["RUN_CHARTS", "build_report", "section_charts"]
+
+#: The PNG charts of a run folder (:func:`backtest.report.outputs.write_run`): file name → the
+#: report section whose chart it is (the same bytes as the report's; drawn once).
+RUN_CHARTS = {"nav_vs_equity.png": "cumulative", "strategy_weights.png": "weights",
+              "subsidiary.png": "subsidiary"}  # fmt: skip
 
 
 def build_report(
@@ -59,6 +67,9 @@ def build_report(
     market_price: str | Path | None = None,
     secondary_seed: int = SECONDARY_MARKET_SEED,
     relative_to: str | None = None,
+    chart_files: Mapping[str, str | Path] | None = None,
+    pool=None,
+    meanwhile=None,
 ) -> Path:
     """Build the benchmark comparison report of a run folder; returns the file written.
 
@@ -66,9 +77,9 @@ def build_report(
     ----------
     run : a :class:`RunFolder` (e.g. :func:`~backtest.report.run_folder.from_run`) or the path
         of a folder written by :func:`backtest.report.outputs.write_run`.
-    benchmarks : built-in names (:data:`backtest.analytics.benchmarks.BENCHMARK_NAMES`) and/or paths
-        of CSV files (``date,level`` or ``date,return``); default: every built-in one. CSV files
-        add to the built-in ones; naming built-in ones chooses among them.
+    benchmarks : built-in names (:data:`backtest.analytics.benchmark_names.BENCHMARK_NAMES`)
+        and/or paths of CSV files (``date,level`` or ``date,return``); default: every built-in
+        one. CSV files add to the built-in ones; naming built-in ones chooses among them.
     market : MarketData, optional
         The run's market, for the built-in benchmarks (else the run's ``benchmarks``).
     fmt : ``"html"`` (one self-contained file) or ``"pdf"`` (one page per section).
@@ -77,25 +88,65 @@ def build_report(
         premium/discount section; when None the market is simulated with ``secondary_seed``.
     relative_to : the benchmark of the relative view (a built-in name or a CSV file's stem);
         default the proxy multi-strategy index.
+    chart_files : section anchor → PNG file: the chart of these sections is also written there
+        (e.g. :data:`RUN_CHARTS`), the same bytes as the HTML report's.
+    pool : a worker process that draws charts too
+        (:func:`backtest.report.chart_pool.chart_workers`); None: all drawn in this process.
+    meanwhile : a function this process calls while the worker draws (e.g. writing the rest
+        of a run folder); called once in any case.
     """
     if fmt not in ("html", "pdf"):
         raise ValueError(f"format must be 'html' or 'pdf', got {fmt!r}")
     if not isinstance(run, RunFolder):
         run = read_run(run)
-    sections = report_sections(run, benchmarks, market, market_price, secondary_seed, relative_to)
+    sections = iter_sections(run, benchmarks, market, market_price, secondary_seed, relative_to)
     dates = run.nav.index
     title = f"{run.name}: benchmark comparison"
     subtitle = (f"Backtest from {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d} ({len(dates)} "
                 f"trading days), run folder {run.path.resolve().name}.")  # fmt: skip
     target = Path(out) if out is not None else run.path / f"report.{fmt}"
+    if fmt == "html":  # every section built (and its charts drawn) before anything is written
+        sections, pngs = section_pngs(sections, pool, meanwhile)
+        text = rc.render_html(title, subtitle, sections, pngs)
+        by_anchor = {s.anchor: p for s, p in zip(sections, pngs, strict=True)}
+        charts = {a: by_anchor[a][0] for a in chart_files or {}}
+    else:
+        sections = list(sections)
+        if meanwhile is not None:
+            meanwhile()
+        charts = _first_charts(sections, chart_files or {})
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         if fmt == "html":
-            tmp.write_text(rc.render_html(title, subtitle, sections), encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8")
         else:
             rc.render_pdf(tmp, title, subtitle, sections)
+        for anchor, path in (chart_files or {}).items():
+            Path(path).write_bytes(charts[anchor])
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def section_charts(
+    run: RunFolder, anchors: list[str], benchmarks: list[str] | None = None, market=None
+) -> dict[str, bytes]:
+    """PNG bytes of the chart of each section of ``anchors`` (e.g. the values of
+    :data:`RUN_CHARTS`), as :func:`build_report` draws them, without the rest of the report."""
+    sections = report_sections(run, benchmarks, market, None, SECONDARY_MARKET_SEED, None)
+    return _first_charts(sections, anchors)
+
+
+def _first_charts(sections: list, anchors) -> dict[str, bytes]:
+    """The first chart of the sections ``anchors`` name, as PNG bytes; KeyError naming an
+    anchor without a chart."""
+    by_anchor = {s.anchor: s for s in sections}
+    out = {}
+    for anchor in anchors:
+        if anchor not in by_anchor or not by_anchor[anchor].charts:
+            raise KeyError(f"the report has no chart in a section {anchor!r}")
+        draw, height = by_anchor[anchor].charts[0]
+        out[anchor] = chart_png(draw, height)
+    return out

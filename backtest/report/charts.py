@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import zlib
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,8 @@ class Section:
     """One section of the report.
 
     ``charts``: ``(draw, height_in)`` pairs, ``draw(fig)`` drawing into a figure (``height_in``
-    None: :data:`CHART_SIZE_IN`); ``tables``: ``(caption, DataFrame of strings)``.
+    None: :data:`CHART_SIZE_IN`), made by :func:`drawing` so it can be drawn in another process;
+    ``tables``: ``(caption, DataFrame of strings)``.
     """
 
     anchor: str
@@ -76,6 +78,17 @@ class Section:
     notes: list[str] = field(default_factory=list)
     charts: list = field(default_factory=list)
     tables: list = field(default_factory=list)
+
+
+def drawing(draw, *args):
+    """``fig -> draw(fig, *args)`` as a picklable object (``draw`` a module-level function, the
+    ``args`` plain data), so that a chart can be drawn in another process
+    (:func:`backtest.report.render.section_pngs`)."""
+    return partial(_draw_with, draw, args)
+
+
+def _draw_with(draw, args: tuple, fig) -> None:
+    draw(fig, *args)
 
 
 # ---------------------------------------------------------------------------------- formats
@@ -206,7 +219,8 @@ def monthly_heatmap(fig, table: pd.DataFrame) -> None:
     size = 8 if table.shape[0] <= 12 else 7
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
-            ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=size)
+            # inside its cell: no part of the layout (the same figure, laid out faster)
+            ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=size, in_layout=False)
     ax.grid(False)
     _axes(ax, "Year", "Fund monthly returns (%)", xlabel="Month")
     fig.colorbar(image, ax=ax, label="Return (%)", shrink=0.8)
@@ -355,6 +369,11 @@ def chart_png(draw, height_in: float | None = None) -> bytes:
                          dpi=PNG_SCALE * HTML_DPI, layout="constrained")  # fmt: skip
         try:
             draw(fig)
+            # Lay out once, then save without a layout engine: ``savefig`` with one would draw
+            # the figure twice (a draw without rendering for the layout, then the real one);
+            # the PNG is the same, byte for byte, in ~80% of the time.
+            fig.get_layout_engine().execute(fig)
+            fig.set_layout_engine("none")
             buf = io.BytesIO()
             fig.savefig(buf, format="png", metadata={"Software": None})
         finally:

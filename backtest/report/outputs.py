@@ -21,9 +21,9 @@ Files written (all in ``out_dir``):
                            class over net assets) and ``turnover_by_strategy.csv`` (daily
                            turnover of each strategy's sleeve and of the fund's targets)
 ``spec.json``              the fund spec the run used
-``nav_vs_equity.png``      NAV per share vs the benchmark indexes
-``strategy_weights.png``   allocator weights over time
-``subsidiary.png``         the Subsidiary's share of total assets with the 25% line
+``nav_vs_equity.png``      growth of $100 in the fund and the benchmarks (the report's chart)
+``strategy_weights.png``   allocator weights over time (the report's chart)
+``subsidiary.png``         the Subsidiary's share of total assets with its cap (the report's)
 ``report.html``            the benchmark comparison report (:mod:`backtest.report.build`), built
                            from the in-memory run (nothing is read back from disk)
 =========================  ==================================================================
@@ -45,9 +45,8 @@ from pathlib import Path
 import pandas as pd
 
 from backtest.fund.run import FundRun
-from backtest.market.calendar import quarter_end_flags
-from backtest.report import charts
-from backtest.report.build import build_report
+from backtest.report.build import RUN_CHARTS, build_report, section_charts
+from backtest.report.csv_writer import write_csv
 from backtest.report.run_folder import extra_run_files, from_run, run_spec
 
 FLOAT_FORMAT = "%.10g"
@@ -90,32 +89,28 @@ def _follow_umask(path: Path, mode: int) -> None:
     os.chmod(path, mode & ~mask)
 
 
-def run_charts(run: FundRun) -> dict[str, bytes]:
-    """The run folder's PNG charts: file name → PNG bytes (drawn by :mod:`backtest.report.charts`,
-    the same functions as the report's)."""
-    nav = run.result.nav
-    levels = pd.concat(
-        [nav["nav_per_share_5dp"].rename("Fund (NAV per share)"),
-         run.market.benchmarks.reindex(nav.index).ffill()], axis=1,
-    )  # fmt: skip
-    sub = run.spec.fund.subsidiary
-    quarter_ends = nav.index[quarter_end_flags(nav.index, sub.fiscal_year_end_month)]
-    pct = nav["subsidiary_pct_total_assets"]
-    return {
-        "nav_vs_equity.png": charts.chart_png(lambda fig: charts.cumulative(fig, levels)),
-        "strategy_weights.png": charts.chart_png(
-            lambda fig: charts.strategy_weights(fig, run.weights)
-        ),
-        "subsidiary.png": charts.chart_png(
-            lambda fig: charts.subsidiary_share(fig, pct, sub.cap_pct, quarter_ends)
-        ),
-    }
+def run_charts(run: FundRun, metrics: dict, out: Path, extra: dict) -> dict[str, bytes]:
+    """The run folder's PNG charts without the report: file name → PNG bytes, the report's
+    charts of :data:`~backtest.report.build.RUN_CHARTS` (drawn only when no report is written;
+    with one, :func:`build_report` writes them as it draws them)."""
+    pngs = section_charts(from_run(run, metrics, out, extra), list(RUN_CHARTS.values()))
+    return {name: pngs[anchor] for name, anchor in RUN_CHARTS.items()}
 
 
 def write_run(
-    run: FundRun, out_dir: str | Path, metrics: dict, overwrite: bool = True, report: bool = True
+    run: FundRun,
+    out_dir: str | Path,
+    metrics: dict,
+    overwrite: bool = True,
+    report: bool = True,
+    pool=None,
+    benchmarks: pd.DataFrame | None = None,
 ) -> Path:
-    """Write every output of ``run`` to ``out_dir`` (files in the module docstring)."""
+    """Write every output of ``run`` to ``out_dir`` (files in the module docstring).
+
+    ``pool``: a worker process that draws the report's charts while this one writes the tables
+    (:func:`backtest.report.chart_pool.chart_workers`; None: everything here, in turn).
+    ``benchmarks``: ``benchmarks.csv`` if already computed (:func:`extra_run_files`)."""
     out = check_out_dir(out_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty")
@@ -124,28 +119,19 @@ def write_run(
     try:
         _follow_umask(tmp, 0o777)
         (tmp / RUN_MARKER).write_text("written by multistrat backtest (write_run)\n")
-        result = run.result
-        result.nav.to_csv(tmp / "nav.csv", float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
-        run.weights.to_csv(tmp / "weights.csv", float_format=FLOAT_FORMAT,
-                           date_format="%Y-%m-%d")  # fmt: skip
-        run.strategy_returns.to_csv(tmp / "strategy_returns.csv", float_format=FLOAT_FORMAT,
-                                    date_format="%Y-%m-%d")  # fmt: skip
-        result.holdings.to_parquet(tmp / "holdings.parquet", index=False)
-        result.trades.to_csv(tmp / "trades.csv", index=False, float_format=FLOAT_FORMAT,
-                             date_format="%Y-%m-%d")  # fmt: skip
-        result.flows.to_csv(tmp / "flows.csv", index=False, date_format="%Y-%m-%d")
-        run.compliance.to_csv(tmp / "compliance.csv", index=False, float_format=FLOAT_FORMAT,
-                              date_format="%Y-%m-%d")  # fmt: skip
-        run.limit_actions.to_csv(tmp / "limit_actions.csv", index=False, date_format="%Y-%m-%d")
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-        extra = extra_run_files(run)  # computed once: written, and shown in the report
-        for name, frame in extra.items():
-            frame.to_csv(tmp / name, float_format=FLOAT_FORMAT, date_format="%Y-%m-%d")
-        (tmp / "spec.json").write_text(json.dumps(run_spec(run), indent=2, sort_keys=True) + "\n")
-        for name, png in run_charts(run).items():
-            (tmp / name).write_bytes(png)
+        extra = extra_run_files(run, benchmarks)  # computed once: written and shown
+
+        def tables() -> None:
+            _write_tables(run, metrics, extra, tmp)
+
         if report:  # the benchmark comparison report, inside the same atomic write
-            build_report(from_run(run, metrics, out, extra), out=tmp / "report.html")
+            build_report(from_run(run, metrics, out, extra), out=tmp / "report.html",
+                         chart_files={a: tmp / name for name, a in RUN_CHARTS.items()},
+                         pool=pool, meanwhile=tables)  # fmt: skip
+        else:
+            tables()
+            for name, png in run_charts(run, metrics, out, extra).items():
+                (tmp / name).write_bytes(png)
         if out.exists():
             backup = out.with_name(f".{out.name}.old")
             shutil.rmtree(backup, ignore_errors=True)
@@ -158,3 +144,21 @@ def write_run(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _write_tables(run: FundRun, metrics: dict, extra: dict, tmp: Path) -> None:
+    """The run folder's tables (CSV, Parquet, JSON) into ``tmp``."""
+    result = run.result
+    dated = {"float_format": FLOAT_FORMAT, "date_format": "%Y-%m-%d"}
+    write_csv(result.nav, tmp / "nav.csv", **dated)
+    write_csv(run.weights, tmp / "weights.csv", **dated)
+    write_csv(run.strategy_returns, tmp / "strategy_returns.csv", **dated)
+    result.holdings.to_parquet(tmp / "holdings.parquet", index=False)
+    write_csv(result.trades, tmp / "trades.csv", index=False, **dated)
+    write_csv(result.flows, tmp / "flows.csv", index=False, date_format="%Y-%m-%d")
+    write_csv(run.compliance, tmp / "compliance.csv", index=False, **dated)
+    write_csv(run.limit_actions, tmp / "limit_actions.csv", index=False, date_format="%Y-%m-%d")
+    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    for name, frame in extra.items():
+        write_csv(frame, tmp / name, **dated)
+    (tmp / "spec.json").write_text(json.dumps(run_spec(run), indent=2, sort_keys=True) + "\n")

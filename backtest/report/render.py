@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backtest.report.chart_pool import section_pngs
 from backtest.report.charts import (
     CHART_SIZE_IN,
     HTML_DPI,
     PAGE_SIZE_IN,
     PAGE_STYLE,
     Section,
-    chart_png,
     label,
     pyplot,
 )
@@ -141,19 +141,23 @@ def html_table(caption: str, table: pd.DataFrame) -> str:
             f"<tbody>{body}</tbody></table>")  # fmt: skip
 
 
-def render_html(title: str, subtitle: str, sections: list[Section]) -> str:
-    """The whole report as one self-contained HTML document."""
+def render_html(
+    title: str, subtitle: str, sections: list[Section], pngs: list[list[bytes]] | None = None
+) -> str:
+    """The whole report as one self-contained HTML document; ``pngs`` the charts already drawn
+    (:func:`~backtest.report.chart_pool.section_pngs`), else they are drawn here."""
     e = html.escape
+    pngs = section_pngs(sections)[1] if pngs is None else pngs
     toc = "".join(f'<li><a href="#{e(s.anchor)}">{e(s.title)}</a></li>' for s in sections)
     parts = ["<!DOCTYPE html>", '<html lang="en">', '<head><meta charset="utf-8">',
              f"<title>{e(title)}</title>", f"<style>{CSS}</style></head>", "<body>",
              f"<header><h1>{e(title)}</h1><p>{e(subtitle)}</p></header>",
              f"<nav><ol>{toc}</ol></nav>"]  # fmt: skip
-    for s in sections:
+    for s, section_png in zip(sections, pngs, strict=True):
         parts.append(f'<section id="{e(s.anchor)}"><h2>{e(s.title)}</h2>')
         parts += [f'<p class="note">{e(n)}</p>' for n in s.notes if n]
-        for draw, height in s.charts:
-            data = base64.b64encode(chart_png(draw, height)).decode("ascii")
+        for (_, height), png in zip(s.charts, section_png, strict=True):
+            data = base64.b64encode(png).decode("ascii")
             w, h = CHART_SIZE_IN[0] * HTML_DPI, (height or CHART_SIZE_IN[1]) * HTML_DPI
             parts.append(f'<figure><img src="data:image/png;base64,{data}" width="{w:.0f}" '
                          f'height="{h:.0f}" alt="{e(s.title)}: chart"></figure>')  # fmt: skip

@@ -81,7 +81,9 @@ class RunFolder:
         return str((self.spec or {}).get("name") or self.path.resolve().name)
 
 
-def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
+def extra_run_files(
+    run: FundRun, benchmarks: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     """Tables a run folder also holds for the report: file name → dated DataFrame.
 
     ``benchmarks.csv``: :func:`backtest.analytics.benchmarks.benchmark_series` of the run's
@@ -99,7 +101,9 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
     (``[disclosure] policy = "substitute_basket"``) also has ``substitute_basket_summary.csv``,
     ``substitute_basket_scores.csv`` and :data:`BASKETS_FILE`
     (:func:`backtest.fund.basket.fund_baskets`, :func:`~backtest.fund.basket.published_baskets`).
-    Each is written with ``to_csv``.
+    ``benchmarks``: ``benchmarks.csv`` when the caller has it already
+    (:func:`backtest.fund.run.fund_benchmarks`, e.g. computed in a worker process while the fund
+    ran). Each is written with :func:`backtest.report.csv_writer.write_csv`.
     """
     result, dates = run.result, run.nav.index
     rates = run.market.rates["USD"] if "USD" in run.market.rates else pd.Series(0.0, index=dates)
@@ -109,7 +113,7 @@ def extra_run_files(run: FundRun) -> dict[str, pd.DataFrame]:
     flows[FUND_TURNOVER] = turnover(run.targets).reindex(dates).fillna(0.0)
     scale = pd.Series(1.0, index=dates) if run.limit_scale is None else run.limit_scale
     out = {
-        "benchmarks.csv": benchmark_series(run.market),
+        "benchmarks.csv": benchmark_series(run.market) if benchmarks is None else benchmarks,
         "pnl_by_asset_class.csv": result.pnl_by("asset_class"),
         "pnl_by_book.csv": result.pnl_by("book"),
         "cash_rate.csv": cash.to_frame("USD"),

@@ -7,13 +7,15 @@ Every public name here is re-exported by :mod:`backtest.report`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from backtest.analytics import performance as an
 from backtest.analytics import premium_discount as pdm
-from backtest.analytics.benchmarks import BENCHMARK_NAMES, benchmark_series
+from backtest.analytics.benchmark_names import BENCHMARK_NAMES
+from backtest.analytics.benchmarks import benchmark_series
 from backtest.analytics.tearsheet import cash_returns, own_window, worst_drawdowns
 from backtest.data.series import load_market_prices, load_user_benchmark
 from backtest.market.calendar import quarter_end_flags
@@ -198,9 +200,9 @@ def _performance_sections(d: ReportData) -> list[Section]:
     return [
         summary,
         section("cumulative", NOTES["cumulative"],
-                charts=[(lambda f: rc.cumulative(f, lv), None)]),
+                charts=[(rc.drawing(rc.cumulative, lv), None)]),
         section("drawdowns", NOTES["drawdowns"], *window_notes,
-                charts=[(lambda f: rc.drawdowns(f, rt), None)],
+                charts=[(rc.drawing(rc.drawdowns, rt), None)],
                 tables=[("Maximum drawdown", formatted(max_dd)),
                         ("Five worst drawdowns of the fund", table)]),
     ]  # fmt: skip
@@ -211,7 +213,7 @@ def _market_sections(d: ReportData) -> list[Section]:
     months = monthly_table(d.fund)
     height = min(9.0, 2.0 + 0.3 * len(months))
     monthly = section("monthly", NOTES["monthly"],
-                       charts=[(lambda f: rc.monthly_heatmap(f, months), height)])  # fmt: skip
+                       charts=[(rc.drawing(rc.monthly_heatmap, months), height)])  # fmt: skip
     if not others:
         return [section("correlation", NOTES["no-broad"]), section("beta", NOTES["no-broad"]),
                 monthly]  # fmt: skip
@@ -227,10 +229,10 @@ def _market_sections(d: ReportData) -> list[Section]:
     height = 2.0 + 2.3 * len(others)
     return [
         section("correlation", NOTES["correlation"].format(*w),
-                 charts=[(lambda f: rc.rolling_correlation(f, d.fund, others, w), height)],
+                 charts=[(rc.drawing(rc.rolling_correlation, d.fund, others, w), height)],
                  tables=tables),
         section("beta", NOTES["beta"].format(*w),
-                 charts=[(lambda f: rc.rolling_beta(f, d.fund, others, w), height)]),
+                 charts=[(rc.drawing(rc.rolling_beta, d.fund, others, w), height)]),
         monthly,
     ]  # fmt: skip
 
@@ -242,7 +244,7 @@ def _weights_section(d: ReportData) -> Section:
                           "Maximum": w_all.max(), "Last": w_all.iloc[-1]})  # fmt: skip
     table = formatted(stats.rename_axis("strategy"), fmt_num)
     return section("weights", NOTES["weights"],
-                    charts=[(lambda f: rc.strategy_weights(f, w), None)],
+                    charts=[(rc.drawing(rc.strategy_weights, w), None)],
                     tables=[("Weights (fraction of net assets)", table)])  # fmt: skip
 
 
@@ -251,7 +253,7 @@ def _attribution(anchor: str, pnl: pd.DataFrame | None, d: ReportData, what: str
         return section(anchor, NOTES[anchor], NOTES["missing"].format(file))
     cumulative, table = attribution_tables(pnl, d.run.nav["net_assets"])
     return section(anchor, NOTES[anchor], NOTES["attribution"],
-                    charts=[(lambda f: rc.attribution(f, cumulative, what), None)],
+                    charts=[(rc.drawing(rc.attribution, cumulative, what), None)],
                     tables=[(f"Contribution to return by {what}", formatted(table))])  # fmt: skip
 
 
@@ -273,7 +275,7 @@ def _costs_section(d: ReportData) -> Section:
     if d.run.trades is not None and len(d.run.trades):
         tables.append(("Executions and trading costs (USD) by book, from trades.csv",
                        formatted(trades_table(d.run.trades), lambda x: fmt_num(x, 0))))  # fmt: skip
-    return section("costs", NOTES["costs"], charts=[(lambda f: rc.cost_drag(f, bars), None)],
+    return section("costs", NOTES["costs"], charts=[(rc.drawing(rc.cost_drag, bars), None)],
                     tables=tables)  # fmt: skip
 
 
@@ -308,7 +310,7 @@ def _subsidiary_section(d: ReportData) -> Section:
         "Cap": fmt_pct(cap, 0)}}).rename_axis("measure")  # fmt: skip
     return section(
         "subsidiary", NOTES["subsidiary"].format(cap),
-        charts=[(lambda f: rc.subsidiary_share(f, pct, cap, quarter_ends), None)],
+        charts=[(rc.drawing(rc.subsidiary_share, pct, cap, quarter_ends), None)],
         tables=[("Investment in the Subsidiary", stats),
                 *_subsidiary_positions(d.run.holdings_last, nav["net_assets"].iloc[-1])],
     )  # fmt: skip
@@ -346,7 +348,7 @@ def _premium_discount_section(d: ReportData, market_price, seed: int) -> Section
     starts = [v[0] for v in pdm.disclosure_periods(series.index).values() if len(v)]
     window = series.loc[min(starts) :] if starts else series
     return section("premium-discount", NOTES["premium-discount"], source,
-                    charts=[(lambda f: rc.premium_discount(f, window), None)],
+                    charts=[(rc.drawing(rc.premium_discount, window), None)],
                     tables=[("Frequency distribution (days, % of days)", shown)])  # fmt: skip
 
 
@@ -364,6 +366,15 @@ def report_sections(run: RunFolder, benchmarks=None, market=None, market_price=N
     ``relative_to``: the benchmark of the relative view (a built-in name or a CSV's stem);
     default the proxy multi-strategy index, else the first benchmark shown.
     """
+    return list(iter_sections(run, benchmarks, market, market_price, secondary_seed,
+                              relative_to))  # fmt: skip
+
+
+def iter_sections(run: RunFolder, benchmarks=None, market=None, market_price=None,
+                  secondary_seed: int = SECONDARY_MARKET_SEED,
+                  relative_to: str | None = None) -> Iterator[Section]:  # fmt: skip
+    """:func:`report_sections` one at a time, each as soon as it is built (its charts can be
+    drawn while the next ones are built: :func:`backtest.report.chart_pool.section_pngs`)."""
     bench, requested, notes = resolve_benchmarks(run, benchmarks, market)
     for name, why in (run.metrics.get("skipped_strategies") or {}).items():
         notes.append(f"Strategy {name} was skipped in this run: {why}")
@@ -380,13 +391,20 @@ def report_sections(run: RunFolder, benchmarks=None, market=None, market_price=N
     d = ReportData(run, levels, returns, ["fund", *requested], notes,
                    _cash(run, returns.index), relative_to or default)  # fmt: skip
     perf = _performance_sections(d)
-    sections = [perf[0], ts.relative_section(d), *perf[1:], ts.rolling_risk_section(d),
-                ts.distribution_section(d), *_market_sections(d), _weights_section(d),
-                ts.strategies_section(d), ts.exposure_section(d)]  # fmt: skip
-    sections += _attribution_sections(d)
-    sections += [_costs_section(d), _subsidiary_section(d), _limits_section(d)]
-    sections.append(_premium_discount_section(d, market_price, secondary_seed))
+    yield perf[0]
+    yield ts.relative_section(d)
+    yield from perf[1:]
+    yield ts.rolling_risk_section(d)
+    yield ts.distribution_section(d)
+    yield from _market_sections(d)
+    yield _weights_section(d)
+    yield ts.strategies_section(d)
+    yield ts.exposure_section(d)
+    yield from _attribution_sections(d)
+    yield _costs_section(d)
+    yield _subsidiary_section(d)
+    yield _limits_section(d)
+    yield _premium_discount_section(d, market_price, secondary_seed)
     basket = basket_section(d, secondary_seed, run.spec)
     if basket is not None:  # a semi-transparent fund only
-        sections.append(basket)
-    return sections
+        yield basket

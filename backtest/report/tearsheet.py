@@ -14,7 +14,7 @@ from backtest.analytics import metrics as M
 from backtest.analytics import portfolio as P
 from backtest.analytics import tearsheet as T
 from backtest.report import risk_charts as rk
-from backtest.report.charts import Section, fmt_num, fmt_pct, formatted
+from backtest.report.charts import Section, drawing, fmt_num, fmt_pct, formatted
 from backtest.report.report_data import (
     DISPLAY_NAMES,
     ReportData,
@@ -98,7 +98,7 @@ def relative_section(d: ReportData) -> Section:
     te = T.rolling_tracking_error(d.fund, b, ROLLING_DAYS)
     ir = T.rolling_information_ratio(d.fund, b, ROLLING_DAYS)
     return section("relative", NOTES["relative"].format(ROLLING_DAYS, name), *notes,
-                   charts=[(lambda f: rk.rolling_relative(f, te, ir, name, ROLLING_DAYS), 5.5)],
+                   charts=[(drawing(rk.rolling_relative, te, ir, name, ROLLING_DAYS), 5.5)],
                    tables=[("The fund relative to each benchmark",
                             formatted(table, rows=plain))])  # fmt: skip
 
@@ -121,7 +121,7 @@ def rolling_risk_section(d: ReportData) -> Section:
     plain = {k: fmt_num for k in rows if "Sharpe" in k}
     return section("rolling-risk", NOTES["rolling-risk"].format(ROLLING_DAYS,
                                                                 *VOLATILITY_WINDOWS_DAYS),
-                   charts=[(lambda f: rk.rolling_risk(f, sharpe, vols, target, ROLLING_DAYS),
+                   charts=[(drawing(rk.rolling_risk, sharpe, vols, target, ROLLING_DAYS),
                             5.5)],
                    tables=[("Volatility against the target",
                             formatted(table, rows=plain))])  # fmt: skip
@@ -150,7 +150,7 @@ def distribution_section(d: ReportData) -> Section:
     hist = display(returns[[c for c in ("fund", d.relative_to) if c]])
     var = M.value_at_risk(d.fund.dropna())
     return section("distribution", NOTES["distribution"], *notes,
-                   charts=[(lambda f: rk.return_histogram(f, hist, var), None)],
+                   charts=[(drawing(rk.return_histogram, hist, var), None)],
                    tables=[("Shape of the distribution",
                             formatted(table, rows=plain))])  # fmt: skip
 
@@ -194,7 +194,7 @@ def strategies_section(d: ReportData) -> Section:
     shown = pd.DataFrame({c: [(plain.get(c, fmt_pct))(float(v)) for v in table[c]]
                           for c in table.columns}, index=table.index)  # fmt: skip
     return section("strategies", NOTES["strategies"].format(rule),
-                   charts=[(lambda f: rk.strategy_risk(f, corr, shares), 3.6)],
+                   charts=[(drawing(rk.strategy_risk, corr, shares), 3.6)],
                    tables=[("Strategies: standalone, risk and turnover", shown),
                            ("Correlation of daily returns",
                             formatted(corr.rename_axis("strategy"), fmt_num))])  # fmt: skip
@@ -222,5 +222,5 @@ def exposure_section(d: ReportData) -> Section:
                                               "last": lev.iloc[-1]}}).T  # fmt: skip
         tables.append(("Gross leverage (times net assets)", formatted(lv, fmt_num)))
     return section("exposure", NOTES["exposure"],
-                   charts=[(lambda f: rk.exposure(f, gross, net, leverage), 5.0)],
+                   charts=[(drawing(rk.exposure, gross, net, leverage), 5.0)],
                    tables=tables)  # fmt: skip

@@ -37,6 +37,40 @@ def test_an_internal_error_is_one_line_and_exit_1(monkeypatch, capsys):
     assert "Traceback" in capsys.readouterr().err
 
 
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    from backtest.cli import data_cmd
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data_cmd, "cmd_data_validate", interrupted)
+    assert main(["data", "validate", "x"]) == 130
+    assert capsys.readouterr().err == "multistrat data: interrupted\n"
+
+
+def test_ctrl_c_during_a_backtest_stops_it_and_its_chart_worker(tmp_path):
+    """SIGINT to the whole process group (what Ctrl-C sends) once the chart worker runs: one
+    line, exit 130, no traceback from either process, no output folder."""
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "backtest.cli", "backtest", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # fmt: skip
+    seen, deadline = b"", time.monotonic() + 120
+    while b"fund:" not in seen and time.monotonic() < deadline:  # the progress bar: running
+        seen += os.read(proc.stderr.fileno(), 4096)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, rest = proc.communicate(timeout=120)
+    err = (seen + rest).decode()
+    assert proc.returncode == 130, err
+    assert "multistrat backtest: interrupted\n" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
 def test_one_mapping_from_exceptions_to_exit_codes():
     from backtest.cli.app import exit_code_for
     from backtest.errors import DataError, ExitCode, NightlyError, StateError

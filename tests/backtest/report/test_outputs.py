@@ -52,3 +52,30 @@ def test_the_run_folder_mode_follows_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o750
+
+
+def test_a_run_folder_written_with_a_worker_equals_one_written_alone(tmp_path):
+    """The worker draws half the charts and computes the benchmarks while the fund runs (as
+    ``multistrat backtest`` does): every file is byte for byte the one written without it."""
+    from backtest.fund.run import fund_benchmarks, fund_metrics, run_fund
+    from backtest.fund.spec import FundSpec, MarketSpec
+    from backtest.report.chart_pool import chart_workers
+    from backtest.report.outputs import write_run
+    from backtest.synthetic import synthetic_market
+
+    spec = FundSpec(market=MarketSpec(start="2016-01-04", end="2018-12-31"),
+                    inception="2017-01-03")  # fmt: skip
+    m = spec.market
+    market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
+    with chart_workers() as pool:
+        future = pool.submit(fund_benchmarks, spec, market) if pool is not None else None
+        run = run_fund(spec, market)
+        bench = future.result() if future is not None else fund_benchmarks(spec, market)
+        shared = write_run(run, tmp_path / "a" / "run", fund_metrics(run), pool=pool,
+                           benchmarks=bench)  # fmt: skip
+    alone = write_run(run, tmp_path / "b" / "run", fund_metrics(run))
+    names = sorted(p.name for p in alone.iterdir())
+    assert names == sorted(p.name for p in shared.iterdir())
+    assert {"benchmarks.csv", "report.html", "nav_vs_equity.png"} <= set(names)
+    for name in names:
+        assert (shared / name).read_bytes() == (alone / name).read_bytes(), name

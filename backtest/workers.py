@@ -1,0 +1,101 @@
+"""One helper process next to the main one, for the work of a single command that can run on a
+second core (``multistrat backtest``: the benchmarks while the fund runs, then half the report's
+charts; :mod:`backtest.report.chart_pool`).
+
+The standard library's ``ProcessPoolExecutor`` with one ``spawn`` worker (nothing of this
+process's state is shared). Research at scale runs on Dask (:mod:`backtest.research`); for one
+backtest its start-up (~2 s) would cost more than the helper saves. This module imports the
+standard library only, so that a command starts the helper before its own heavy imports and the
+two processes import in parallel.
+
+The helper ignores Ctrl-C (the main process handles it and ends the helper: one message, no
+second traceback) and exits without the interpreter's tear-down once its results are sent. After
+an error in the main process it is stopped at once instead of being waited for.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+
+__all__ = ["available_cores", "helper_process"]
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS says, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def helper_process(warm: str | None = None) -> Iterator[ProcessPoolExecutor | None]:
+    """``with helper_process("pkg.module") as pool``: one worker process, started at once and
+    importing ``warm`` (a module name) first; ended with the block (at once after an error).
+    None on a one-core machine: the caller does everything itself.
+
+    As with any ``spawn`` pool, a script that uses it must do so under ``if __name__ ==
+    "__main__":`` (the worker imports the script).
+    """
+    if available_cores() < 2:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker)
+    try:
+        _start(pool, warm)
+        yield pool
+    except BaseException:
+        _stop_now(pool)
+        raise
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start(pool: ProcessPoolExecutor, warm: str | None) -> None:
+    """Start the worker, ignoring Ctrl-C from its first instruction: a process inherits an
+    ignored signal, and Python keeps it ignored (else a Ctrl-C during its start-up would print
+    a second traceback)."""
+    task = (importlib.import_module, warm) if warm else (int, 0)  # int: just start it
+    if threading.current_thread() is not threading.main_thread():
+        pool.submit(*task)  # signal handlers are the main thread's: _init_worker does it
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pool.submit(*task)  # the executor starts its process here
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """End the worker without waiting for what it is doing (Python 3.14's
+    ``terminate_workers``; before it, its processes are terminated one by one)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _init_worker() -> None:
+    """In the worker: ignore Ctrl-C; exit without the interpreter's tear-down (a spawned
+    process exits through ``sys.exit``, whose collection of matplotlib's and pandas' objects
+    took ~0.3 s that the main process waited for; results are sent before then)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    atexit.register(_exit_now)
+
+
+def _exit_now() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,0 +1,39 @@
+"""The helper process: used, ended with its block, stopped at once after an error."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from backtest.workers import available_cores, helper_process
+
+two_cores = pytest.mark.skipif(available_cores() < 2, reason="one core: no helper process")
+
+
+@two_cores
+def test_the_helper_runs_tasks_and_ends_with_its_block():
+    with helper_process(warm="json") as pool:
+        assert pool.submit(sum, [1, 2, 3]).result(timeout=60) == 6
+        processes = list(pool._processes.values())
+    assert processes and not any(p.is_alive() for p in processes)
+
+
+@two_cores
+def test_after_an_error_the_busy_helper_is_stopped_not_waited_for():
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="bad input"):
+        with helper_process() as pool:
+            pool.submit(time.sleep, 60)  # busy for a minute
+            processes = list(pool._processes.values())
+            raise ValueError("bad input")
+    assert time.monotonic() - start < 30
+    assert not any(p.is_alive() for p in processes)
+
+
+def test_one_core_means_no_helper(monkeypatch):
+    import backtest.workers as w
+
+    monkeypatch.setattr(w, "available_cores", lambda: 1)
+    with w.helper_process() as pool:
+        assert pool is None

@@ -50,8 +50,8 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from backtest.market.cuts import row_local_marks, row_local_returns
 from backtest.market.instruments import (
-    FUTURE_KINDS,
     TABLE_COLUMNS,
     IndexOption,
     InstrumentKind,
@@ -60,10 +60,6 @@ from backtest.market.instruments import (
 )
 from backtest.market.instruments import Equity as _equity
 from backtest.market.pricing import bs_price, surface_vol
-
-#: cache key (with an instrument id) of one instrument's daily return per unit of notional
-#: (:func:`backtest.market.returns.instrument_returns`)
-RETURN_KEY = "instrument_return"
 
 T = TypeVar("T")
 
@@ -209,7 +205,7 @@ class MarketData:
         i = int(self.calendar.searchsorted(pd.Timestamp(start), side="left"))
         j = int(self.calendar.searchsorted(pd.Timestamp(end), side="right"))
         cut = self._take(slice(i, j))
-        cut._memo.update(self._row_local_returns(slice(i, j), cut))
+        cut._memo.update(row_local_returns(self, slice(i, j), cut))
         return cut
 
     def _take(self, rows: slice) -> MarketData:
@@ -225,60 +221,8 @@ class MarketData:
             object.__setattr__(cut, name, getattr(self, name).iloc[rows])
         object.__setattr__(cut, "curves", {root: c.iloc[rows] for root, c in self.curves.items()})
         object.__setattr__(cut, "approximations", dict(self.approximations))
-        object.__setattr__(cut, "_memo", self._row_local_marks(rows, cut))
+        object.__setattr__(cut, "_memo", row_local_marks(self, rows, cut))
         return cut
-
-    def _row_local_marks(self, rows: slice, cut: MarketData) -> dict:
-        """The option marks already computed that the cut market would compute identically.
-
-        A mark on a row reads that row's index level, rates and surface, and after expiry the
-        index level on the expiry date: so an option expiring on or after the cut's first day
-        has, on the cut, the rows of its mark here (tested). One expiring before it is left to
-        be recomputed (its settlement level is not in the cut). Nothing computed on rows outside
-        the cut is carried over."""
-        if not len(cut.calendar):
-            return {}
-        first = cut.calendar[0]
-        return {
-            key: marks.iloc[rows]
-            for key, marks in self._memo.items()
-            if key[0] == "option_price" and IndexOption.from_id(key[1]).expiry >= first
-        }
-
-    def _row_local_returns(self, rows: slice, cut: MarketData) -> dict:
-        """The instrument returns already computed (:data:`RETURN_KEY`, by
-        :func:`backtest.market.returns.instrument_returns`) that the cut would compute
-        identically, for :meth:`between` (a fund's days cut from its history).
-
-        A return on a row reads that row and the previous one only (prices, dividends, adjusted
-        prices, fx, rates, calendar days, option marks): so the cut's row ``k ≥ 1`` is this
-        market's row, and its first row is NaN (no previous row; every formula reads one).
-        Left to be recomputed: options expiring before the cut's first day (their marks are, see
-        :meth:`_row_local_marks`), and futures whose held price is a different column on the
-        cut (the contract's price when it has one on the market's rows, else the adjusted
-        price). :meth:`until` carries none over, so the truncation tests recompute them.
-        """
-        if not len(cut.calendar):
-            return {}
-        first = cut.calendar[0]
-        kinds = self.instruments["kind"].to_dict()
-        futures = {k.value for k in FUTURE_KINDS}
-        out = {}
-        for key, values in self._memo.items():
-            if key[0] != RETURN_KEY:
-                continue
-            iid = key[1]
-            if iid not in kinds:
-                if IndexOption.from_id(iid).expiry < first:
-                    continue
-            elif str(kinds[iid]) in futures and iid in self.prices:
-                here = np.isfinite(self.prices[iid].to_numpy(dtype="float64")).any()
-                if here != np.isfinite(cut.prices[iid].to_numpy(dtype="float64")).any():
-                    continue
-            kept = np.array(values[rows], dtype="float64")
-            kept[0] = np.nan
-            out[key] = kept
-        return out
 
     # ------------------------------------------------------------------ queries
     @property
@@ -462,9 +406,8 @@ class MarketData:
         For pure functions of the market only (instrument returns, option marks): the market is
         immutable, and a cut (:meth:`until`, :meth:`between`) is a new market whose cache holds
         only the results it would compute identically on its own rows (option marks, and for
-        :meth:`between` instrument returns: :meth:`_row_local_marks`,
-        :meth:`_row_local_returns`), so a truncated market never sees a result computed on more
-        data. Callers must not modify what they get back.
+        :meth:`between` instrument returns: :mod:`backtest.market.cuts`), so a truncated market
+        never sees a result computed on more data. Callers must not modify what they get back.
         """
         if key not in self._memo:
             self._memo[key] = compute()

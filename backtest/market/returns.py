@@ -26,8 +26,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from backtest.market.cuts import RETURN_KEY
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
-from backtest.market.market_data import RETURN_KEY, MarketData
+from backtest.market.market_data import MarketData
 
 
 def _calendar_days(calendar: pd.DatetimeIndex) -> np.ndarray:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from backtest.market.cuts import RETURN_KEY
 from backtest.market.instruments import FUTURE_KINDS, IndexOption
-from backtest.market.market_data import RETURN_KEY
 from backtest.market.returns import instrument_returns
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "pysystemtrade"

@@ -23,10 +23,11 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
-__all__ = ["available_cores", "helper_process"]
+__all__ = ["available_cores", "helper_process", "result", "submit"]
 
 
 def available_cores() -> int:
@@ -58,6 +59,29 @@ def helper_process(warm: str | None = None) -> Iterator[ProcessPoolExecutor | No
         _stop_now(pool)
         raise
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+def submit(pool: ProcessPoolExecutor | None, fn, *args) -> Future | None:
+    """``fn(*args)`` handed to the worker (``fn`` and ``args`` picklable); None without a
+    worker, or when it is dead or shut down (:func:`result` then computes it here)."""
+    if pool is None:
+        return None
+    try:
+        return pool.submit(fn, *args)
+    except (BrokenProcessPool, RuntimeError):
+        return None
+
+
+def result(future: Future | None, fn, *args):
+    """The worker's result of ``fn(*args)`` (``future`` from :func:`submit`); computed here
+    when there was no worker or it failed: an error of ``fn`` itself is then raised here, as
+    without a worker, and a dead worker (killed, out of memory) costs time, not the run."""
+    if future is not None:
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - recomputed here: the same result or the same error
+            pass
+    return fn(*args)
 
 
 def _start(pool: ProcessPoolExecutor, warm: str | None) -> None:

@@ -32,7 +32,8 @@ def lap(name):
     marks.append((name, time.perf_counter()))
 from backtest.cli.backtest_cmd import DEFAULT_CONFIG, _load_spec
 from backtest.fund.run import fund_benchmarks, fund_metrics, run_fund
-from backtest.report.chart_pool import chart_workers
+from backtest.report.chart_pool import chart_workers, warm_up
+from backtest.workers import result, submit
 from backtest.report.outputs import write_run
 from backtest.synthetic import synthetic_market
 lap("imports")
@@ -42,11 +43,12 @@ with chart_workers() as pool:
     m = spec.market
     market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
     lap("synthetic market")
-    future = pool.submit(fund_benchmarks, spec, market) if pool is not None else None
+    future = submit(pool, fund_benchmarks, spec, market)
+    submit(pool, warm_up)
     run = run_fund(spec, market)
     lap("run_fund")
     metrics = fund_metrics(run)
-    bench = future.result() if future is not None else fund_benchmarks(spec, market)
+    bench = result(future, fund_benchmarks, spec, market)
     lap("metrics, and waiting for the worker's benchmarks")
     write_run(run, OUT, metrics, pool=pool, benchmarks=bench)
     lap("write_run (tables, charts, report)")

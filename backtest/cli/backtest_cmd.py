@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 import textwrap
 import tomllib
-from concurrent.futures.process import BrokenProcessPool
 from importlib.resources import files
 from pathlib import Path
 
@@ -229,6 +228,7 @@ def _run_and_write(args, spec, first, last, pool):
     from backtest.report.chart_pool import warm_up
     from backtest.report.outputs import write_run
     from backtest.synthetic import synthetic_market
+    from backtest.workers import result, submit
 
     if args.data is not None:
         from backtest.data.folder import load_market  # at run time: start-up
@@ -240,30 +240,9 @@ def _run_and_write(args, spec, first, last, pool):
     if first is not None or last is not None:
         market = cut_window(market, first, last, spec.inception)
     # the benchmarks (five strategies of the proxy index) in the worker while the fund runs
-    benchmarks = _submit(pool, fund_benchmarks, spec, market)
-    _submit(pool, warm_up)  # then matplotlib and its fonts, before the first chart
+    benchmarks = submit(pool, fund_benchmarks, spec, market)
+    submit(pool, warm_up)  # then matplotlib and its fonts, before the first chart
     run = run_fund(spec, market, progress=not args.no_progress)
     metrics = fund_metrics(run)
-    bench = _result(benchmarks, fund_benchmarks, spec, market)
+    bench = result(benchmarks, fund_benchmarks, spec, market)
     return run, metrics, write_run(run, args.out, metrics, pool=pool, benchmarks=bench)
-
-
-def _submit(pool, fn, *args):
-    """``fn(*args)`` handed to the worker; None without one (or a broken one)."""
-    if pool is None:
-        return None
-    try:
-        return pool.submit(fn, *args)
-    except (BrokenProcessPool, RuntimeError):
-        return None
-
-
-def _result(future, fn, *args):
-    """The worker's result of ``fn(*args)``, or ``fn(*args)`` here when there is no worker,
-    or it failed (an error of ``fn`` itself is then raised here, as without a worker)."""
-    if future is not None:
-        try:
-            return future.result()
-        except Exception:  # noqa: BLE001 - recomputed here: the same result or the same error
-            pass
-    return fn(*args)

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from backtest.report import charts
 from backtest.report.charts import Section, chart_png, drawing
-from backtest.workers import helper_process
+from backtest.workers import helper_process, result, submit
 
 __all__ = ["chart_workers", "section_pngs", "warm_up"]
 
@@ -67,7 +66,7 @@ def section_pngs(
         for draw, height in section.charts:
             jobs.append((draw, height))
             if pool is not None:
-                futures.append(_submit(pool, draw, height))
+                futures.append(submit(pool, charts.chart_png, draw, height))
     if meanwhile is not None:
         meanwhile()
     pngs = _shared(jobs, futures) if pool is not None else [chart_png(*job) for job in jobs]
@@ -76,14 +75,6 @@ def section_pngs(
         out.append(pngs[k : k + len(section.charts)])
         k += len(section.charts)
     return built, out
-
-
-def _submit(pool: ProcessPoolExecutor, draw, height):
-    """The future of one chart drawn by the worker; None when the pool is dead or shut down."""
-    try:
-        return pool.submit(charts.chart_png, draw, height)
-    except (BrokenProcessPool, RuntimeError):
-        return None
 
 
 def _shared(jobs: list, futures: list) -> list[bytes]:
@@ -95,10 +86,6 @@ def _shared(jobs: list, futures: list) -> list[bytes]:
             break  # the worker has it (or had it): the two have met
         pngs[k] = chart_png(*jobs[k])
     for k, future in enumerate(futures):
-        if pngs[k] is not None:
-            continue
-        try:
-            pngs[k] = future.result() if future is not None else chart_png(*jobs[k])
-        except BrokenProcessPool:  # the worker died (killed, out of memory): draw it here
-            pngs[k] = chart_png(*jobs[k])
+        if pngs[k] is None:  # the worker's, or drawn here if it could not (workers.result)
+            pngs[k] = result(future, chart_png, *jobs[k])
     return pngs

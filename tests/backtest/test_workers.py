@@ -37,3 +37,27 @@ def test_one_core_means_no_helper(monkeypatch):
     monkeypatch.setattr(w, "available_cores", lambda: 1)
     with w.helper_process() as pool:
         assert pool is None
+
+
+def test_without_a_worker_or_with_a_dead_one_the_result_is_computed_here():
+    from backtest.workers import result, submit
+
+    assert submit(None, sum, [1, 2]) is None and result(None, sum, [1, 2]) == 3
+    with helper_process() as pool:
+        if pool is not None:
+            pool.shutdown()
+            assert submit(pool, sum, [1, 2]) is None
+    calls = []
+
+    def fails(x):
+        calls.append(x)
+        raise KeyError(x)
+
+    with helper_process() as pool:  # an error of fn itself: raised here, as without a worker
+        with pytest.raises(KeyError):
+            result(submit(pool, _raises, "k"), fails, "k")
+    assert calls == ["k"]
+
+
+def _raises(key):
+    raise KeyError(key)

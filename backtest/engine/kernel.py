@@ -74,8 +74,9 @@ __all__ = [
     "C_FEES", "C_FLOW_VALUE", "C_FUND_EX_SUB", "C_FUND_TOTAL_ASSETS", "C_INTEREST",
     "C_LIABILITIES", "C_NAV_PS", "C_NAV_PS_5DP", "C_NET_ASSETS", "C_PAYABLES", "C_SHARES",
     "C_SHORTFALL", "C_SUB_NA", "C_TOTAL_ASSETS", "C_TRANSFER", "K_FORWARD", "K_FUTURE",
-    "K_OPTION", "K_SECURITY", "N_COLS", "KernelOutputs", "KernelParams", "nan_to_num_inplace",
-    "new_outputs", "round_half_up", "run_kernel", "run_kernel_into",
+    "K_OPTION", "K_SECURITY", "N_COLS", "KernelOutputs", "KernelParams", "forward_columns",
+    "nan_to_num_inplace", "new_outputs", "round_half_up", "run_kernel", "run_kernel_into",
+    "trimmed",
 ]  # fmt: skip
 
 # the flow received today and booked tomorrow: shares, value at the 5-dp NAV, cash, fee (USD)
@@ -123,15 +124,16 @@ def _accrue_interest(t, days, cash, acc_int, rf):
 
 
 @njit(cache=True, inline="always")  # numba-level inlining: no call per day
-def _book_executions(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, fwd_mat,
-                     mv_prev, kind, book, cash, cost):  # fmt: skip
+def _book_executions(q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, fwd_mat,
+                     mv_prev, kind, book, cash):  # fmt: skip
     """Step 2: the executions of ``t-1`` enter the books (quantities, cash, costs; a forward
-    struck at ``t-1`` replaces the old contract, whose value was realised in cash)."""
+    struck at ``t-1`` replaces the old contract, whose value was realised in cash). The costs
+    booked at ``t`` are those of ``t-1``'s executions (records ``exec_cost``) plus the rolls
+    paid at ``t``: :class:`~backtest.engine.dense.DenseOutputs` rebuilds them."""
     for i in range(q.shape[0]):
         if pend_q[i] != 0.0 or pend_cost[i] != 0.0 or pend_cash[i] != 0.0:
             b = book[i]
             cash[b] += pend_cash[i] - pend_cost[i]
-            cost[t, i] = pend_cost[i]
             if kind[i] == K_FORWARD and pend_q[i] != 0.0:
                 # old contract realised in pend_cash; its value leaves the books
                 mv_prev[i] = 0.0
@@ -164,13 +166,19 @@ def _book_flows(q, mv_prev, flow_q, flow_basis, flow, cash, shares):
 
 @njit(cache=True, inline="always")  # numba-level inlining: no call per day
 def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, rate_for,
-          r_usd, day_number, kind, book, mult, expiry_idx, borrow, cash, qty, mv, notional,
+          r_usd, day_number, kind, book, mult, expiry_idx, borrow, cash, qty, fwd_col, fwd_mv,
           pnl, pos, neg):  # fmt: skip
     """Step 3: every holding marked to ``t`` (futures variation margin in cash, forwards at
     spot + points and rolled at maturity, securities and options at market value with dividends
     and borrow fees, options cash-settled on expiry); and step 5's sums: positive and negative
     market values by book into ``pos`` and ``neg`` (2,), USD. Returns the Subsidiary's futures
     notional (its margin need), USD.
+
+    Writes the holdings ``qty[t]``, the P&L ``pnl[t]`` and the forwards' market values
+    ``fwd_mv[t, fwd_col[i]]``; the other market values (``q × mult × price × fx`` of securities
+    and options, 0 for futures) and the notionals (``q × mult × under × fx``) are the same
+    products of ``qty`` and the inputs, built on access by
+    :class:`~backtest.engine.dense.DenseOutputs`.
 
     One pass over the instruments per book, each book's cash and sums in local variables: the
     same additions in the same order (instrument order) as adding into ``cash[b]``, ``pos[b]``
@@ -186,7 +194,6 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
             if book[i] != b:
                 continue
             if q[i] == 0.0:
-                mv[t, i] = 0.0
                 mv_prev[i] = 0.0
                 continue
             k = kind[i]
@@ -195,7 +202,7 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
                     vm = q[i] * mult[i] * (price[t, i] - prev_ref[t, i]) * fx[t, i]
                     c += vm
                     pnl[t, i] += vm
-                mv[t, i] = 0.0
+                m = 0.0
             elif k == K_FORWARD:
                 if day_number[t] >= fwd_mat[i]:
                     settle = q[i] * (under[t, i] - fwd_k[i])
@@ -207,13 +214,14 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
                     fwd_k[i] = (under[t, i] * (1.0 + r_usd[t] * tau)
                                 / (1.0 + rate_for[t, i] * tau))  # fmt: skip
                     fwd_mat[i] = day_number[t] + 30.0
-                    mv[t, i] = 0.0
+                    m = 0.0
                 else:
                     v = _fwd_value(q[i], under[t, i], fwd_k[i], r_usd[t], rate_for[t, i],
                                    fwd_mat[i] - day_number[t])  # fmt: skip
                     pnl[t, i] += v - mv_prev[i]
-                    mv[t, i] = v
+                    m = v
                     mv_prev[i] = v
+                fwd_mv[t, fwd_col[i]] = m
             else:
                 value = q[i] * mult[i] * price[t, i] * fx[t, i]
                 inc = 0.0
@@ -228,17 +236,15 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
                     c += value  # cash settlement at intrinsic value
                     q[i] = 0.0
                     value = 0.0
-                mv[t, i] = value
+                m = value
                 mv_prev[i] = value
             qty[t, i] = q[i]
-            notional[t, i] = q[i] * mult[i] * under[t, i] * fx[t, i]
-            m = mv[t, i]
             if m >= 0.0:
                 p += m
             else:
                 n -= m
             if b == 1 and k == K_FUTURE:
-                fut_notional_sub += abs(notional[t, i])
+                fut_notional_sub += abs(q[i] * mult[i] * under[t, i] * fx[t, i])
         cash[b] = c
         pos[b] = p
         neg[b] = n
@@ -294,21 +300,47 @@ def _subsidiary_transfer(cash, acc_int, pos0, sub_na, need, quarter_end, params)
     return max(transfer, -max(cash[1], 0.0))
 
 
-def new_outputs(n_days: int, n_instruments: int) -> KernelOutputs:
-    """Fresh output arrays for :func:`run_kernel_into`: zeros, ``trade_price`` NaN.
+def forward_columns(kind: np.ndarray) -> np.ndarray:
+    """Column of each instrument in :attr:`KernelOutputs.fwd_mv`: ``0 .. F-1`` for the forwards
+    in instrument order, -1 for the others; int64 array of shape (N,)."""
+    fwd = kind == K_FORWARD
+    return np.where(fwd, np.cumsum(fwd) - 1, -1).astype(np.int64)
+
+
+def new_outputs(n_days: int, kind: np.ndarray) -> KernelOutputs:
+    """Fresh outputs for :func:`run_kernel_into` (``kind``: the (N,) instrument codes): zeros,
+    dense ``qty`` and ``pnl`` (T, N), ``fund`` (T, N_COLS), ``fwd_mv`` (T, F forwards), and room
+    for ``T × N`` execution and roll records (the most there can be).
 
     Allocated by numpy rather than inside the compiled kernel: numpy asks the OS for huge pages
-    on large arrays (``madvise``), numba's allocator does not, and first-touch page faults on
-    the ~8 × T × N × 8 bytes of outputs were half of the kernel's time on large problems
-    (``benchmarks/simulator_speed.py``) and most of its run-to-run spread.
+    on large arrays (``madvise``), numba's allocator does not. The record arrays are
+    ``np.empty``: their memory is reserved, not touched; only the pages the records fill are
+    ever faulted in (first-touch page faults on fresh memory were most of the run-to-run spread
+    of ``simulate()``, ``benchmarks/simulator_speed.py``). :func:`run_kernel` copies the records
+    written into arrays of their own length.
     """
-    shape = (n_days, n_instruments)
-    z = np.zeros
+    n = kind.shape[0]
+    shape = (n_days, n)
+    cap = n_days * n
+    n_fwd = int(np.count_nonzero(kind == K_FORWARD))
+    e = np.empty
     return KernelOutputs(
-        qty=z(shape), mv=z(shape), notional=z(shape), pnl=z(shape), cost=z(shape),
-        trade_qty=z(shape), trade_price=np.full(shape, np.nan), trade_cost=z(shape),
-        fund=z((n_days, N_COLS)),
+        qty=np.zeros(shape), pnl=np.zeros(shape), fund=np.zeros((n_days, N_COLS)),
+        fwd_mv=np.zeros((n_days, n_fwd)),
+        exec_day=e(cap, np.int64), exec_inst=e(cap, np.int64), exec_qty=e(cap),
+        exec_price=e(cap), exec_cost=e(cap),
+        roll_day=e(cap, np.int64), roll_inst=e(cap, np.int64), roll_cost=e(cap),
     )  # fmt: skip
+
+
+def trimmed(out: KernelOutputs, n_exec: int, n_roll: int) -> KernelOutputs:
+    """``out`` with its record arrays cut (copied) to the ``n_exec`` executions and ``n_roll``
+    rolls written, releasing the rest of their room."""
+    ex = ("exec_day", "exec_inst", "exec_qty", "exec_price", "exec_cost")
+    ro = ("roll_day", "roll_inst", "roll_cost")
+    cut = {k: getattr(out, k)[:n_exec].copy() for k in ex}
+    cut.update({k: getattr(out, k)[:n_roll].copy() for k in ro})
+    return out._replace(**cut)
 
 
 def run_kernel(
@@ -320,15 +352,15 @@ def run_kernel(
     """Run the fund into fresh outputs (:func:`new_outputs`, then :func:`run_kernel_into`);
     arguments as :func:`run_kernel_into` documents them. Returns the fields of
     :class:`KernelOutputs`, in order, as a plain tuple (the caller names them:
-    ``KernelOutputs(*run_kernel(...))``)."""
-    out = new_outputs(*price.shape)
-    run_kernel_into(
+    ``KernelOutputs(*run_kernel(...))``), the records cut to their length (:func:`trimmed`)."""
+    out = new_outputs(price.shape[0], kind)
+    n_exec, n_roll = run_kernel_into(
         price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
         kind, book, mult, expiry_idx, cost_bps, commission,
         target, decided, month_end, quarter_end, flow_units, flow_in_kind,
         params, out,
     )  # fmt: skip
-    return tuple(out)
+    return tuple(trimmed(out, n_exec, n_roll))
 
 
 @njit(cache=True)
@@ -360,14 +392,22 @@ def run_kernel_into(
     month_end, quarter_end : (T,) bool; flow_units (T,) int64 signed creation units;
     flow_in_kind : (T,) bool.
     params : :class:`KernelParams`, the fund's scalar rules.
-    out : :class:`KernelOutputs` of C-contiguous arrays as :func:`new_outputs` makes them (zeros,
-        ``trade_price`` NaN; shapes (T, N), ``fund`` (T, N_COLS)), filled in place.
+    out : :class:`KernelOutputs` of C-contiguous arrays as :func:`new_outputs` makes them (dense
+        arrays zero, room for T × N records of each kind), filled in place.
+
+    Returns ``(n_exec, n_roll)``: the number of execution and roll records written (from row 0,
+    in the order of the days, then of the instruments).
     """
     T, N = price.shape
-    qty, mv, notional, pnl, cost = out.qty, out.mv, out.notional, out.pnl, out.cost
-    trade_qty, trade_price, trade_cost, fund = (
-        out.trade_qty, out.trade_price, out.trade_cost, out.fund
-    )  # fmt: skip
+    qty, pnl, fund, fwd_mv = out.qty, out.pnl, out.fund, out.fwd_mv
+    fwd_col = np.full(N, -1, dtype=np.int64)  # as forward_columns(kind)
+    n_fwd = 0
+    for i in range(N):
+        if kind[i] == K_FORWARD:
+            fwd_col[i] = n_fwd
+            n_fwd += 1
+    n_exec = 0
+    n_roll = 0
 
     shares = params.initial_shares
     q = np.zeros(N)
@@ -404,20 +444,20 @@ def run_kernel_into(
         acc_exp += expense
         # 2. book yesterday's executions and flows, and pay rolls
         if pending:
-            _book_executions(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k,
-                             fwd_mat, mv_prev, kind, book, cash, cost)  # fmt: skip
+            _book_executions(q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k,
+                             fwd_mat, mv_prev, kind, book, cash)  # fmt: skip
         booked_value = flow[F_VALUE]
         booked_fee = flow[F_FEE]
         shares = _book_flows(q, mv_prev, flow_q, flow_basis, flow, cash, shares)
         if t > 0 and has_futures:
-            _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission, cash,
-                        cost, trade_cost)  # fmt: skip
+            n_roll += _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps,
+                                  commission, cash, out, n_roll)  # fmt: skip
         # 3. mark to market
         # (and step 5's sums of market values by book, which read only today's marks)
         fut_notional_sub = _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx,
                                  under, div, rate_for, r_usd, day_number, kind, book, mult,
-                                 expiry_idx, params.borrow_fee_annual, cash, qty, mv, notional,
-                                 pnl, pos, neg)  # fmt: skip
+                                 expiry_idx, params.borrow_fee_annual, cash, qty, fwd_col,
+                                 fwd_mv, pnl, pos, neg)  # fmt: skip
         # 4. month-end payments
         if month_end[t]:
             cash[0] += acc_int[0] - acc_exp
@@ -470,8 +510,10 @@ def run_kernel_into(
                                mv_prev, price, rolled, fx, under, rate_for, r_usd, day_number,
                                kind, book, mult, expiry_idx, cost_bps, commission, target,
                                decided, na_prev, na, params.buffer_pct_nav,
-                               params.impact_bps_per_pct, cash, flow[F_CASH], trade_qty,
-                               trade_price, trade_cost, fund, params.size_at_execution,
+                               params.impact_bps_per_pct, cash, flow[F_CASH], out, n_exec,
+                               fund, params.size_at_execution,
                                params.buffer_pct_position, params.buffer_cost_ref_bps,
                                params.buffer_to_edge)  # fmt: skip
+            n_exec += pending
         na_prev = na
+    return n_exec, n_roll

@@ -19,6 +19,7 @@ import pandas as pd
 
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowKind, FundConfig
+from backtest.engine.dense import DenseOutputs
 from backtest.engine.fill import constant_array, fill_securities
 from backtest.market.arrays import readonly_c
 from backtest.market.calendar import month_end_flags, next_session, quarter_end_flags
@@ -337,16 +338,17 @@ def simulate(market: MarketData, targets: pd.DataFrame, config: FundConfig | Non
     config = config or FundConfig()
     inputs = prepare_inputs(market, targets, config)
     out = K.KernelOutputs(*K.run_kernel(**inputs.arrays))
-    return SimulationResult(inputs=inputs, config=config, outputs=out)
+    return SimulationResult(inputs=inputs, config=config, outputs=DenseOutputs(out, inputs.arrays))
 
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """Everything the run produced. Arrays in ``outputs``; pandas views are built on access."""
+    """Everything the run produced. Arrays in ``outputs`` (dense (T, N) arrays by name, those the
+    kernel keeps as records built on first access); pandas views are built on access."""
 
     inputs: SimulationInputs
     config: FundConfig
-    outputs: K.KernelOutputs
+    outputs: DenseOutputs
 
     def _frame(self, values: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(values, index=self.inputs.dates, columns=self.inputs.ids)
@@ -420,7 +422,7 @@ class SimulationResult:
             "expenses": f[:, K.C_EXPENSE],
             "flow_value": f[:, K.C_FLOW_VALUE],
             "fees": f[:, K.C_FEES],
-            "costs": self.outputs.cost.sum(axis=1),
+            "costs": self.outputs.cost_by_day(),
             "pnl": self.outputs.pnl.sum(axis=1),
             "transfer_to_subsidiary": f[:, K.C_TRANSFER],
             "cash_shortfall": f[:, K.C_SHORTFALL] > 0,

@@ -74,9 +74,8 @@ __all__ = [
     "C_FEES", "C_FLOW_VALUE", "C_FUND_EX_SUB", "C_FUND_TOTAL_ASSETS", "C_INTEREST",
     "C_LIABILITIES", "C_NAV_PS", "C_NAV_PS_5DP", "C_NET_ASSETS", "C_PAYABLES", "C_SHARES",
     "C_SHORTFALL", "C_SUB_NA", "C_TOTAL_ASSETS", "C_TRANSFER", "K_FORWARD", "K_FUTURE",
-    "K_OPTION", "K_SECURITY", "N_COLS", "KernelOutputs", "KernelParams", "forward_columns",
-    "nan_to_num_inplace", "new_outputs", "round_half_up", "run_kernel", "run_kernel_into",
-    "trimmed",
+    "K_OPTION", "K_SECURITY", "N_COLS", "KernelOutputs", "KernelParams", "nan_to_num_inplace",
+    "new_outputs", "round_half_up", "run_kernel", "run_kernel_into", "trimmed",
 ]  # fmt: skip
 
 # the flow received today and booked tomorrow: shares, value at the 5-dp NAV, cash, fee (USD)
@@ -300,13 +299,6 @@ def _subsidiary_transfer(cash, acc_int, pos0, sub_na, need, quarter_end, params)
     return max(transfer, -max(cash[1], 0.0))
 
 
-def forward_columns(kind: np.ndarray) -> np.ndarray:
-    """Column of each instrument in :attr:`KernelOutputs.fwd_mv`: ``0 .. F-1`` for the forwards
-    in instrument order, -1 for the others; int64 array of shape (N,)."""
-    fwd = kind == K_FORWARD
-    return np.where(fwd, np.cumsum(fwd) - 1, -1).astype(np.int64)
-
-
 def new_outputs(n_days: int, kind: np.ndarray) -> KernelOutputs:
     """Fresh outputs for :func:`run_kernel_into` (``kind``: the (N,) instrument codes): zeros,
     dense ``qty`` and ``pnl`` (T, N), ``fund`` (T, N_COLS), ``fwd_mv`` (T, F forwards), and room
@@ -400,7 +392,7 @@ def run_kernel_into(
     """
     T, N = price.shape
     qty, pnl, fund, fwd_mv = out.qty, out.pnl, out.fund, out.fwd_mv
-    fwd_col = np.full(N, -1, dtype=np.int64)  # as forward_columns(kind)
+    fwd_col = np.full(N, -1, dtype=np.int64)  # column in fwd_mv of each forward
     n_fwd = 0
     for i in range(N):
         if kind[i] == K_FORWARD:

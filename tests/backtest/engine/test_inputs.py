@@ -9,6 +9,7 @@ import pytest
 
 from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import Flow, FlowSchedule, FundConfig
+from backtest.engine.dense import DenseOutputs
 from backtest.engine.fill import ffill_columns_into
 from backtest.engine.simulator import prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
@@ -99,8 +100,10 @@ def test_fast_path_shares_the_price_array_and_the_general_path_copies_it(two_pat
 def test_fast_and_general_paths_give_identical_results(two_paths):
     fast, general, cfg, market, targets = two_paths
     n = len(fast.ids)
-    a = sim_kernel.KernelOutputs(*sim_kernel.run_kernel(**fast.arrays))
-    b = sim_kernel.KernelOutputs(*sim_kernel.run_kernel(**general.arrays))
+    compact = sim_kernel.run_kernel(**fast.arrays)
+    a = DenseOutputs(sim_kernel.KernelOutputs(*compact), fast.arrays)
+    b = DenseOutputs(sim_kernel.KernelOutputs(*sim_kernel.run_kernel(**general.arrays)),
+                     general.arrays)  # fmt: skip
     assert (b.qty[:, n] == 0).all() and (a.trade_qty != 0).sum() > 100  # idle option; trades
     assert (a.qty[:, 8:] != 0).any()  # futures held
     for name in ("qty", "mv", "notional", "pnl", "cost", "trade_qty", "trade_cost"):
@@ -111,7 +114,7 @@ def test_fast_and_general_paths_give_identical_results(two_paths):
     under = fast.arrays["price"].copy()
     under.flags.writeable = False  # as prepare_inputs hands every array over
     own = sim_kernel.run_kernel(**{**fast.arrays, "under": under})
-    for x, y in zip(own, a, strict=True):
+    for x, y in zip(own, compact, strict=True):
         np.testing.assert_array_equal(x, y)
     # and simulate() is the fast path's kernel run
     np.testing.assert_array_equal(simulate(market, targets, cfg).outputs.fund, a.fund)

@@ -1,7 +1,10 @@
 """The fund simulator's numba kernel: one pass over trading days, two books, exact accounting.
 
 All inputs are float64 / int64 / bool arrays prepared by :mod:`backtest.engine.simulator`; all
-outputs are preallocated here and returned. Shapes: ``T`` trading days, ``N`` instruments. The
+outputs are preallocated here and returned: dense (T, N) holdings and P&L, the fund table,
+forwards' marks, and executions and roll costs as records (:class:`KernelOutputs`; the dense
+frames of trades, costs, market values and notionals are built on access by
+:mod:`backtest.engine.dense`). Shapes: ``T`` trading days, ``N`` instruments. The
 codes, fund-table columns and the named parameters and outputs are in
 :mod:`backtest.engine.layout` (re-exported here); trading (step 8) is in
 :mod:`backtest.engine.execution`. Each step below is a function of its own; ``run_kernel`` calls

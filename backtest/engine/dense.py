@@ -1,13 +1,15 @@
 """The kernel's outputs as dense (T days, N instruments) arrays, built on first access.
 
 The kernel (:func:`backtest.engine.kernel.run_kernel`) stores dense only what changes every day
-(holdings ``qty``, ``pnl``, the fund table); executions and roll costs are records, forwards'
+(``pnl``, the fund table); changes of holdings, executions and roll costs are records, forwards'
 marks a column per forward (:class:`~backtest.engine.layout.KernelOutputs`). Writing all eight
 (T, N) arrays on every run touched ~8 × T × N × 8 bytes of fresh memory (160 MB on 5,000 days ×
 500 stocks): its first-touch page faults were most of ``simulate()``'s run-to-run spread.
 
 :class:`DenseOutputs` rebuilds the (T, N) arrays the kernel used to write, bit for bit:
 
+- ``qty``: each holding-change record carried forward to the next one of its instrument (the
+  values are copied, no arithmetic);
 - ``trade_qty``, ``trade_price`` (NaN where nothing traded), ``trade_cost``: the execution
   records put in place, then the roll costs added to the day before their booking
   (``0 + execution cost + roll cost``, the kernel's order of additions);
@@ -29,10 +31,27 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from numba import njit
 
 from backtest.engine.layout import K_FORWARD, K_OPTION, K_SECURITY, KernelOutputs
 
-__all__ = ["DenseOutputs"]
+__all__ = ["DenseOutputs", "carry_forward"]
+
+
+@njit(cache=True)
+def carry_forward(n_days, n_inst, day, inst, value):
+    """(n_days, n_inst) float64: ``value[k]`` in column ``inst[k]`` from row ``day[k]`` until the
+    next record of that column, 0.0 before the first. ``day`` (K,) int64 non-decreasing,
+    ``inst`` (K,) int64, ``value`` (K,) float64; at most one record per (day, column)."""
+    out = np.empty((n_days, n_inst))
+    cur = np.zeros(n_inst)
+    k = 0
+    for t in range(n_days):
+        while k < day.shape[0] and day[k] == t:
+            cur[inst[k]] = value[k]
+            k += 1
+        out[t, :] = cur
+    return out
 
 
 @dataclass(frozen=True)
@@ -46,9 +65,15 @@ class DenseOutputs:
     arrays: Mapping[str, object]
 
     @property
+    def shape(self) -> tuple[int, int]:
+        """``(T, N)``: days × instruments."""
+        return self.compact.pnl.shape
+
+    @cached_property
     def qty(self) -> np.ndarray:
         """(T, N) booked holdings at each close (contracts / shares / units)."""
-        return self.compact.qty
+        c = self.compact
+        return carry_forward(*self.shape, c.hold_day, c.hold_inst, c.hold_qty)
 
     @property
     def pnl(self) -> np.ndarray:
@@ -66,14 +91,14 @@ class DenseOutputs:
     @cached_property
     def trade_qty(self) -> np.ndarray:
         """(T, N) units executed at ``t``'s close (booked at ``t+1``), 0 where none."""
-        a = np.zeros(self.qty.shape)
+        a = np.zeros(self.shape)
         a[self._exec_index()] = self.compact.exec_qty
         return a
 
     @cached_property
     def trade_price(self) -> np.ndarray:
         """(T, N) execution price at ``t``, instrument currency; NaN where nothing traded."""
-        a = np.full(self.qty.shape, np.nan)
+        a = np.full(self.shape, np.nan)
         a[self._exec_index()] = self.compact.exec_price
         return a
 
@@ -82,7 +107,7 @@ class DenseOutputs:
         """(T, N) cost of the execution at ``t`` plus the cost of a futures roll made at ``t``'s
         close (paid at ``t+1``)."""
         c = self.compact
-        a = np.zeros(self.qty.shape)
+        a = np.zeros(self.shape)
         a[self._exec_index()] += c.exec_cost  # one execution per day and instrument
         a[c.roll_day - 1, c.roll_inst] += c.roll_cost  # one roll per day and instrument
         return a
@@ -90,7 +115,7 @@ class DenseOutputs:
     @cached_property
     def cost(self) -> np.ndarray:
         """(T, N) costs booked at ``t``: those of ``t-1``'s executions and rolls; row 0 is 0."""
-        a = np.zeros(self.qty.shape)
+        a = np.zeros(self.shape)
         a[1:] = self.trade_cost[:-1]
         return a
 
@@ -99,7 +124,7 @@ class DenseOutputs:
         ``cost``: only the rows where a cost was booked are laid out (a (D, N) block) and
         summed by numpy along the row as it sums ``cost``'s rows; the other days are 0."""
         c = self.compact
-        T, N = self.qty.shape
+        T, N = self.shape
         if "cost" in self.__dict__:  # already built
             return self.cost.sum(axis=1)
         # costs booked at t+1 are trade_cost[t]: executions at t, rolls paid at t+1

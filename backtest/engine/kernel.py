@@ -168,15 +168,15 @@ def _book_flows(q, mv_prev, flow_q, flow_basis, flow, cash, shares):
 
 @njit(cache=True, inline="always")  # numba-level inlining: no call per day
 def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, rate_for,
-          r_usd, day_number, kind, book, mult, expiry_idx, borrow, cash, qty, fwd_col, fwd_mv,
-          pnl, pos, neg):  # fmt: skip
+          r_usd, day_number, kind, book, mult, expiry_idx, borrow, cash, fwd_col, fwd_mv, pnl,
+          pos, neg):  # fmt: skip
     """Step 3: every holding marked to ``t`` (futures variation margin in cash, forwards at
     spot + points and rolled at maturity, securities and options at market value with dividends
     and borrow fees, options cash-settled on expiry); and step 5's sums: positive and negative
     market values by book into ``pos`` and ``neg`` (2,), USD. Returns the Subsidiary's futures
     notional (its margin need), USD.
 
-    Writes the holdings ``qty[t]``, the P&L ``pnl[t]`` and the forwards' market values
+    Writes the P&L ``pnl[t]`` and the forwards' market values
     ``fwd_mv[t, fwd_col[i]]``; the other market values (``q × mult × price × fx`` of securities
     and options, 0 for futures) and the notionals (``q × mult × under × fx``) are the same
     products of ``qty`` and the inputs, built on access by
@@ -240,7 +240,6 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
                     value = 0.0
                 m = value
                 mv_prev[i] = value
-            qty[t, i] = q[i]
             if m >= 0.0:
                 p += m
             else:
@@ -251,6 +250,23 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
         pos[b] = p
         neg[b] = n
     return fut_notional_sub
+
+
+@njit(cache=True, inline="always")  # numba-level inlining: no call per day
+def _record_holdings(t, q, q_last, out, n):
+    """The holdings at ``t``'s close (after step 3) that differ from the last recorded ones, as
+    records (``t``, instrument, quantity) into ``out.hold_*`` from row ``n``; returns how many.
+    A flat position is recorded as +0.0."""
+    written = 0
+    for i in range(q.shape[0]):
+        if q[i] != q_last[i]:
+            v = q[i] if q[i] != 0.0 else 0.0
+            q_last[i] = v
+            out.hold_day[n + written] = t
+            out.hold_inst[n + written] = i
+            out.hold_qty[n + written] = v
+            written += 1
+    return written
 
 
 @njit(cache=True, inline="always")  # numba-level inlining: no call per day
@@ -304,8 +320,8 @@ def _subsidiary_transfer(cash, acc_int, pos0, sub_na, need, quarter_end, params)
 
 def new_outputs(n_days: int, kind: np.ndarray) -> KernelOutputs:
     """Fresh outputs for :func:`run_kernel_into` (``kind``: the (N,) instrument codes): zeros,
-    dense ``qty`` and ``pnl`` (T, N), ``fund`` (T, N_COLS), ``fwd_mv`` (T, F forwards), and room
-    for ``T × N`` execution and roll records (the most there can be).
+    dense ``pnl`` (T, N), ``fund`` (T, N_COLS), ``fwd_mv`` (T, F forwards), and room for
+    ``T × N`` holding-change, execution and roll records (the most there can be).
 
     Allocated by numpy rather than inside the compiled kernel: numpy asks the OS for huge pages
     on large arrays (``madvise``), numba's allocator does not. The record arrays are
@@ -320,21 +336,20 @@ def new_outputs(n_days: int, kind: np.ndarray) -> KernelOutputs:
     n_fwd = int(np.count_nonzero(kind == K_FORWARD))
     e = np.empty
     return KernelOutputs(
-        qty=np.zeros(shape), pnl=np.zeros(shape), fund=np.zeros((n_days, N_COLS)),
+        pnl=np.zeros(shape), fund=np.zeros((n_days, N_COLS)),
         fwd_mv=np.zeros((n_days, n_fwd)),
+        hold_day=e(cap, np.int64), hold_inst=e(cap, np.int64), hold_qty=e(cap),
         exec_day=e(cap, np.int64), exec_inst=e(cap, np.int64), exec_qty=e(cap),
         exec_price=e(cap), exec_cost=e(cap),
         roll_day=e(cap, np.int64), roll_inst=e(cap, np.int64), roll_cost=e(cap),
     )  # fmt: skip
 
 
-def trimmed(out: KernelOutputs, n_exec: int, n_roll: int) -> KernelOutputs:
-    """``out`` with its record arrays cut (copied) to the ``n_exec`` executions and ``n_roll``
-    rolls written, releasing the rest of their room."""
-    ex = ("exec_day", "exec_inst", "exec_qty", "exec_price", "exec_cost")
-    ro = ("roll_day", "roll_inst", "roll_cost")
-    cut = {k: getattr(out, k)[:n_exec].copy() for k in ex}
-    cut.update({k: getattr(out, k)[:n_roll].copy() for k in ro})
+def trimmed(out: KernelOutputs, n_hold: int, n_exec: int, n_roll: int) -> KernelOutputs:
+    """``out`` with its record arrays cut (copied) to the ``n_hold`` holding changes,
+    ``n_exec`` executions and ``n_roll`` rolls written, releasing the rest of their room."""
+    n = {"hold": n_hold, "exec": n_exec, "roll": n_roll}
+    cut = {k: v[: n[k.split("_")[0]]].copy() for k, v in out._asdict().items() if k[:4] in n}
     return out._replace(**cut)
 
 
@@ -349,13 +364,13 @@ def run_kernel(
     :class:`KernelOutputs`, in order, as a plain tuple (the caller names them:
     ``KernelOutputs(*run_kernel(...))``), the records cut to their length (:func:`trimmed`)."""
     out = new_outputs(price.shape[0], kind)
-    n_exec, n_roll = run_kernel_into(
+    n_hold, n_exec, n_roll = run_kernel_into(
         price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
         kind, book, mult, expiry_idx, cost_bps, commission,
         target, decided, month_end, quarter_end, flow_units, flow_in_kind,
         params, out,
     )  # fmt: skip
-    return tuple(trimmed(out, n_exec, n_roll))
+    return tuple(trimmed(out, n_hold, n_exec, n_roll))
 
 
 @njit(cache=True)
@@ -390,17 +405,19 @@ def run_kernel_into(
     out : :class:`KernelOutputs` of C-contiguous arrays as :func:`new_outputs` makes them (dense
         arrays zero, room for T × N records of each kind), filled in place.
 
-    Returns ``(n_exec, n_roll)``: the number of execution and roll records written (from row 0,
-    in the order of the days, then of the instruments).
+    Returns ``(n_hold, n_exec, n_roll)``: the number of holding-change, execution and roll
+    records written (from row 0, in the order of the days, then of the instruments).
     """
     T, N = price.shape
-    qty, pnl, fund, fwd_mv = out.qty, out.pnl, out.fund, out.fwd_mv
+    pnl, fund, fwd_mv = out.pnl, out.fund, out.fwd_mv
     fwd_col = np.full(N, -1, dtype=np.int64)  # column in fwd_mv of each forward
     n_fwd = 0
     for i in range(N):
         if kind[i] == K_FORWARD:
             fwd_col[i] = n_fwd
             n_fwd += 1
+    q_last = np.zeros(N)  # the holdings last recorded
+    n_hold = 0
     n_exec = 0
     n_roll = 0
 
@@ -451,8 +468,9 @@ def run_kernel_into(
         # (and step 5's sums of market values by book, which read only today's marks)
         fut_notional_sub = _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx,
                                  under, div, rate_for, r_usd, day_number, kind, book, mult,
-                                 expiry_idx, params.borrow_fee_annual, cash, qty, fwd_col,
-                                 fwd_mv, pnl, pos, neg)  # fmt: skip
+                                 expiry_idx, params.borrow_fee_annual, cash, fwd_col, fwd_mv,
+                                 pnl, pos, neg)  # fmt: skip
+        n_hold += _record_holdings(t, q, q_last, out, n_hold)
         # 4. month-end payments
         if month_end[t]:
             cash[0] += acc_int[0] - acc_exp
@@ -511,4 +529,4 @@ def run_kernel_into(
                                params.buffer_to_edge)  # fmt: skip
             n_exec += pending
         na_prev = na
-    return n_exec, n_roll
+    return n_hold, n_exec, n_roll

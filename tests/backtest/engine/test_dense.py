@@ -10,7 +10,7 @@ import pytest
 
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowSchedule, FundConfig
-from backtest.engine.dense import DenseOutputs
+from backtest.engine.dense import DenseOutputs, carry_forward
 from backtest.engine.simulator import simulate
 from backtest.market.instruments import IndexOption
 
@@ -70,6 +70,10 @@ def test_the_problem_exercises_every_record_kind(run):
     # records are in the order of the days, then of the instruments
     assert (np.diff(c.exec_day * len(kind) + c.exec_inst) > 0).all()
     assert (np.diff(c.roll_day * len(kind) + c.roll_inst) > 0).all()
+    # holdings: recorded when they change (positions closed and options settled: +0.0)
+    assert (np.diff(c.hold_day) >= 0).all() and len(c.hold_day) < 0.2 * out.qty.size
+    closed = c.hold_qty == 0.0
+    assert closed.sum() > 20 and not np.signbit(c.hold_qty[closed]).any()
 
 
 def forward_values(run) -> np.ndarray:
@@ -204,3 +208,22 @@ def test_trades_table_lists_the_records(run):
     np.testing.assert_array_equal(trades["quantity"].to_numpy(), c.exec_qty)
     np.testing.assert_array_equal(trades["price"].to_numpy(), c.exec_price)
     assert (trades["date"].to_numpy() == run.inputs.dates[c.exec_day].to_numpy()).all()
+
+
+def test_carry_forward_by_hand_and_its_plain_python_twin():
+    day = np.array([0, 2, 2, 4], dtype=np.int64)
+    inst = np.array([1, 0, 1, 1], dtype=np.int64)
+    value = np.array([5.0, -3.0, 0.0, 7.0])
+    expected = [[0.0, 5.0], [0.0, 5.0], [-3.0, 0.0], [-3.0, 0.0], [-3.0, 7.0], [-3.0, 7.0]]
+    np.testing.assert_array_equal(carry_forward(6, 2, day, inst, value), expected)
+    np.testing.assert_array_equal(carry_forward.py_func(6, 2, day, inst, value), expected)
+
+
+def test_quantities_are_the_carried_forward_changes(run):
+    c = run.outputs.compact
+    q = run.quantities.to_numpy()
+    np.testing.assert_array_equal(q[c.hold_day, c.hold_inst], c.hold_qty)
+    changed = np.zeros(q.shape, dtype=bool)
+    changed[c.hold_day, c.hold_inst] = True
+    prev = np.vstack([np.zeros((1, q.shape[1])), q[:-1]])
+    np.testing.assert_array_equal(changed, q != prev)  # recorded exactly where they change

@@ -201,8 +201,8 @@ def test_config_round_trips_through_toml(tmp_path):
 def run_plain_kernel(arrays: dict) -> tuple:
     """The kernel's plain-Python twin (``run_kernel_into`` uncompiled) on the same inputs."""
     out = sim_kernel.new_outputs(arrays["price"].shape[0], arrays["kind"])
-    n_exec, n_roll = sim_kernel.run_kernel_into.py_func(**arrays, out=out)
-    return tuple(sim_kernel.trimmed(out, n_exec, n_roll))
+    counts = sim_kernel.run_kernel_into.py_func(**arrays, out=out)
+    return tuple(sim_kernel.trimmed(out, *counts))
 
 
 def test_kernel_agrees_with_its_plain_python_twin():

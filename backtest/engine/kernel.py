@@ -327,8 +327,8 @@ def new_outputs(n_days: int, kind: np.ndarray) -> KernelOutputs:
     on large arrays (``madvise``), numba's allocator does not. The record arrays are
     ``np.empty``: their memory is reserved, not touched; only the pages the records fill are
     ever faulted in (first-touch page faults on fresh memory were most of the run-to-run spread
-    of ``simulate()``, ``benchmarks/simulator_speed.py``). :func:`run_kernel` copies the records
-    written into arrays of their own length.
+    of ``simulate()``, ``benchmarks/simulator_speed.py``), as vectorbt preallocates its order
+    records. :func:`run_kernel` returns views of the records written (:func:`trimmed`).
     """
     n = kind.shape[0]
     shape = (n_days, n)
@@ -346,10 +346,11 @@ def new_outputs(n_days: int, kind: np.ndarray) -> KernelOutputs:
 
 
 def trimmed(out: KernelOutputs, n_hold: int, n_exec: int, n_roll: int) -> KernelOutputs:
-    """``out`` with its record arrays cut (copied) to the ``n_hold`` holding changes,
-    ``n_exec`` executions and ``n_roll`` rolls written, releasing the rest of their room."""
+    """``out`` with its record arrays cut to the ``n_hold`` holding changes, ``n_exec``
+    executions and ``n_roll`` rolls written: views, not copies (a copy would be fresh memory
+    again); the room never written stays reserved, not resident, while they live."""
     n = {"hold": n_hold, "exec": n_exec, "roll": n_roll}
-    cut = {k: v[: n[k.split("_")[0]]].copy() for k, v in out._asdict().items() if k[:4] in n}
+    cut = {k: v[: n[k.split("_")[0]]] for k, v in out._asdict().items() if k[:4] in n}
     return out._replace(**cut)
 
 

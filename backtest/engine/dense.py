@@ -127,14 +127,19 @@ class DenseOutputs:
         T, N = self.shape
         if "cost" in self.__dict__:  # already built
             return self.cost.sum(axis=1)
-        # costs booked at t+1 are trade_cost[t]: executions at t, rolls paid at t+1
+        # costs booked at t+1 are trade_cost[t]: executions at t, rolls paid at t+1 (records in
+        # the order of the days; rows found through a mask, no sort)
         ex_ok = c.exec_day < T - 1
         e_day, e_inst, e_cost = c.exec_day[ex_ok], c.exec_inst[ex_ok], c.exec_cost[ex_ok]
         r_day = c.roll_day - 1
-        rows = np.union1d(e_day, r_day)
+        has = np.zeros(T, dtype=bool)
+        has[e_day] = True
+        has[r_day] = True
+        rows = np.flatnonzero(has)
+        row_of = np.cumsum(has) - 1  # day -> its row in the block
         block = np.zeros((len(rows), N))
-        block[np.searchsorted(rows, e_day), e_inst] += e_cost
-        block[np.searchsorted(rows, r_day), c.roll_inst] += c.roll_cost
+        block[row_of[e_day], e_inst] += e_cost
+        block[row_of[r_day], c.roll_inst] += c.roll_cost
         out = np.zeros(T)
         out[rows + 1] = block.sum(axis=1)
         return out

@@ -70,6 +70,10 @@ def test_the_problem_exercises_every_record_kind(run):
     # records are in the order of the days, then of the instruments
     assert (np.diff(c.exec_day * len(kind) + c.exec_inst) > 0).all()
     assert (np.diff(c.roll_day * len(kind) + c.roll_inst) > 0).all()
+    # a roll paid the day after an execution of the same future: both in one trade_cost cell
+    cells = set(zip(c.exec_day.tolist(), c.exec_inst.tolist(), strict=True))
+    rolls = zip(c.roll_day.tolist(), c.roll_inst.tolist(), strict=True)
+    assert any((d - 1, i) in cells for d, i in rolls)
     # holdings: recorded when they change (positions closed and options settled: +0.0)
     assert (np.diff(c.hold_day) >= 0).all() and len(c.hold_day) < 0.2 * out.qty.size
     closed = c.hold_qty == 0.0

@@ -10,7 +10,7 @@ import pytest
 from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import Flow, FlowSchedule, FundConfig
 from backtest.engine.dense import DenseOutputs
-from backtest.engine.fill import ffill_columns_into
+from backtest.engine.fill import ffill_columns_into, finite_rows, first_infinite
 from backtest.engine.simulator import prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import MarketData
@@ -50,6 +50,27 @@ def test_one_pass_fill_equals_pandas_ffill_then_nan_to_num_bit_for_bit(order):
     twin = np.full((6, 7), 9.0)
     ffill_columns_into.py_func(src, src_cols, twin, dst_cols)
     np.testing.assert_array_equal(twin, dst)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_target_scans_equal_numpys(order):
+    """The first ±inf (row-major) and the rows holding a finite value, against numpy."""
+    rng = np.random.default_rng(5)
+    values = np.where(rng.random((40, 7)) < 0.7, np.nan, rng.normal(size=(40, 7)))
+    values[5] = np.nan  # a row without a decision
+    values = np.asarray(values, order=order)
+    for f in (finite_rows, finite_rows.py_func):
+        np.testing.assert_array_equal(f(values), np.isfinite(values).any(axis=1))
+    assert not finite_rows(values)[5]
+    for f in (first_infinite, first_infinite.py_func):
+        assert f(values) == -1
+    values[30, 2], values[12, 6], values[12, 1] = np.inf, -np.inf, np.inf
+    expected = np.ravel_multi_index(tuple(np.argwhere(np.isinf(values))[0]), values.shape)
+    assert expected == 12 * 7 + 1
+    for f in (first_infinite, first_infinite.py_func):
+        assert f(values) == expected
+    np.testing.assert_array_equal(finite_rows(values), np.isfinite(values).any(axis=1))
+    assert not finite_rows(np.full((2, 3), np.inf)).any()  # infinities decide nothing
 
 
 def test_security_prices_are_the_forward_filled_table_with_leading_gaps_at_zero():

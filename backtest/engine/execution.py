@@ -14,10 +14,12 @@ from backtest.engine.layout import C_SHORTFALL, K_FORWARD, K_FUTURE, K_OPTION, K
 
 
 @njit(cache=True)
-def _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission, cash, out, n):
+def _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission, cash,
+                roll_day, roll_inst, roll_cost, n):  # fmt: skip
     """A futures position rolled at ``t-1``'s close pays both legs, booked at ``t``: one record
-    (``t``, instrument, cost in USD) per roll into ``out.roll_*`` from row ``n``; returns the
-    number of records written."""
+    (``t``, instrument, cost in USD) per roll into ``roll_day``, ``roll_inst``, ``roll_cost``
+    (the kernel's :class:`~backtest.engine.layout.KernelOutputs` records) from row ``n``;
+    returns the number of records written."""
     N = q.shape[0]
     written = 0
     for i in range(N):
@@ -25,9 +27,9 @@ def _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission,
             unit = mult[i] * under[t - 1, i] * fx[t - 1, i]
             c = 2.0 * abs(q[i]) * (commission[i] + unit * cost_bps[i] * 1e-4)
             cash[book[i]] -= c
-            out.roll_day[n + written] = t
-            out.roll_inst[n + written] = i
-            out.roll_cost[n + written] = c
+            roll_day[n + written] = t
+            roll_inst[n + written] = i
+            roll_cost[n + written] = c
             written += 1
     return written
 
@@ -56,7 +58,7 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
              price, rolled, fx, under, rate_for, r_usd, day_number, kind, book, mult,
              expiry_idx, cost_bps, commission, target, decided, na_dec, na_now, buffer_pct,
              impact,
-             cash, flow_cash, out, n, fund,
+             cash, flow_cash, exec_day, exec_inst, exec_qty, exec_price, exec_cost, n, fund,
              size_at_execution, buffer_rel, buffer_cost_ref_bps, buffer_to_edge):  # fmt: skip
     """Trade towards ``target[t-1]`` at ``t``'s close; purchases limited by each book's cash,
     long securities sold pro rata when a book's cash (after pending redemptions) is negative.
@@ -68,9 +70,11 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
     of notional, bp, at the sizing day's prices); outside it, the trade goes to the target, or
     to the band's near edge when ``buffer_to_edge``.
 
-    Each order placed is recorded in ``out.exec_*`` (day ``t``, instrument, units, fill price,
-    cost), from row ``n`` on. Returns the number of orders placed (instruments with a pending
-    execution to book at ``t+1``).
+    Each order placed is recorded in ``exec_day``, ``exec_inst``, ``exec_qty``, ``exec_price``,
+    ``exec_cost`` (day ``t``, instrument, units, fill price in instrument currency, cost in USD;
+    the kernel's :class:`~backtest.engine.layout.KernelOutputs` records), from row ``n`` on.
+    Returns the number of orders placed (instruments with a pending execution to book at
+    ``t+1``).
     """
     N = q.shape[0]
     d = t - 1
@@ -157,10 +161,10 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
             if k == K_SECURITY or k == K_OPTION:
                 pend_cash[i] -= delta * mult[i] * fill[i] * fx[t, i]
         pend_cost[i] += c
-        out.exec_day[n + placed] = t
-        out.exec_inst[n + placed] = i
-        out.exec_qty[n + placed] = delta
-        out.exec_price[n + placed] = fill[i]
-        out.exec_cost[n + placed] = c
+        exec_day[n + placed] = t
+        exec_inst[n + placed] = i
+        exec_qty[n + placed] = delta
+        exec_price[n + placed] = fill[i]
+        exec_cost[n + placed] = c
         placed += 1
     return placed

@@ -464,7 +464,8 @@ def run_kernel_into(
         shares = _book_flows(q, mv_prev, flow_q, flow_basis, flow, cash, shares)
         if t > 0 and has_futures:
             n_roll += _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps,
-                                  commission, cash, out, n_roll)  # fmt: skip
+                                  commission, cash, out.roll_day, out.roll_inst, out.roll_cost,
+                                  n_roll)  # fmt: skip
         # 3. mark to market
         # (and step 5's sums of market values by book, which read only today's marks)
         fut_notional_sub = _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx,
@@ -524,8 +525,9 @@ def run_kernel_into(
                                mv_prev, price, rolled, fx, under, rate_for, r_usd, day_number,
                                kind, book, mult, expiry_idx, cost_bps, commission, target,
                                decided, na_prev, na, params.buffer_pct_nav,
-                               params.impact_bps_per_pct, cash, flow[F_CASH], out, n_exec,
-                               fund, params.size_at_execution,
+                               params.impact_bps_per_pct, cash, flow[F_CASH], out.exec_day,
+                               out.exec_inst, out.exec_qty, out.exec_price, out.exec_cost,
+                               n_exec, fund, params.size_at_execution,
                                params.buffer_pct_position, params.buffer_cost_ref_bps,
                                params.buffer_to_edge)  # fmt: skip
             n_exec += pending

@@ -71,6 +71,7 @@ from backtest.engine.layout import (
     KernelOutputs,
     KernelParams,
 )
+from backtest.engine.records import new_outputs, trimmed
 
 __all__ = [
     "C_ACC_EXP", "C_ACC_INT_FUND", "C_ACC_INT_SUB", "C_CASH_FUND", "C_CASH_SUB", "C_EXPENSE",
@@ -316,42 +317,6 @@ def _subsidiary_transfer(cash, acc_int, pos0, sub_na, need, quarter_end, params)
         transfer = params.sub_cap * fund_total - sub_na - 1e-6 * fund_total
     transfer = min(transfer, max(cash[0], 0.0))
     return max(transfer, -max(cash[1], 0.0))
-
-
-def new_outputs(n_days: int, kind: np.ndarray) -> KernelOutputs:
-    """Fresh outputs for :func:`run_kernel_into` (``kind``: the (N,) instrument codes): zeros,
-    dense ``pnl`` (T, N), ``fund`` (T, N_COLS), ``fwd_mv`` (T, F forwards), and room for
-    ``T × N`` holding-change, execution and roll records (the most there can be).
-
-    Allocated by numpy rather than inside the compiled kernel: numpy asks the OS for huge pages
-    on large arrays (``madvise``), numba's allocator does not. The record arrays are
-    ``np.empty``: their memory is reserved, not touched; only the pages the records fill are
-    ever faulted in (first-touch page faults on fresh memory were most of the run-to-run spread
-    of ``simulate()``, ``benchmarks/simulator_speed.py``), as vectorbt preallocates its order
-    records. :func:`run_kernel` returns views of the records written (:func:`trimmed`).
-    """
-    n = kind.shape[0]
-    shape = (n_days, n)
-    cap = n_days * n
-    n_fwd = int(np.count_nonzero(kind == K_FORWARD))
-    e = np.empty
-    return KernelOutputs(
-        pnl=np.zeros(shape), fund=np.zeros((n_days, N_COLS)),
-        fwd_mv=np.zeros((n_days, n_fwd)),
-        hold_day=e(cap, np.int64), hold_inst=e(cap, np.int64), hold_qty=e(cap),
-        exec_day=e(cap, np.int64), exec_inst=e(cap, np.int64), exec_qty=e(cap),
-        exec_price=e(cap), exec_cost=e(cap),
-        roll_day=e(cap, np.int64), roll_inst=e(cap, np.int64), roll_cost=e(cap),
-    )  # fmt: skip
-
-
-def trimmed(out: KernelOutputs, n_hold: int, n_exec: int, n_roll: int) -> KernelOutputs:
-    """``out`` with its record arrays cut to the ``n_hold`` holding changes, ``n_exec``
-    executions and ``n_roll`` rolls written: views, not copies (a copy would be fresh memory
-    again); the room never written stays reserved, not resident, while they live."""
-    n = {"hold": n_hold, "exec": n_exec, "roll": n_roll}
-    cut = {k: v[: n[k.split("_")[0]]] for k, v in out._asdict().items() if k[:4] in n}
-    return out._replace(**cut)
 
 
 def run_kernel(

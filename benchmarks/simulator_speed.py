@@ -12,13 +12,20 @@ Timing of problem A: ``--rounds`` (5) interleaved rounds of kernel, ``simulate()
 vectorbt, so that a slow moment of the shared machine hits every contender alike; each line
 gives the median wall time, the spread ``(max - min) / median`` over the rounds, and the median
 CPU time of the process with its spread (a wall-time spread much wider than the CPU-time spread
-is other processes taking the cores, not the code). Ratios are of medians.
+is other processes taking the cores, not the code), and the median number of minor page faults
+of a call (first touches of fresh memory). Ratios are of medians.
 
-What still varies on our VM (Firecracker, nested KVM, free page reporting on): the first touch
-of fresh memory. ``simulate()`` writes ~8 × T × N × 8 bytes of new outputs (160 MB here); numpy
-backs them with huge pages, which cost ~0.1 ms per 2 MB when the guest has recently freed
-memory at hand and 2–5 ms (system time) when it must take memory already handed back to the
-host, e.g. right after vectorbt's run. The CPU column shows it: system time is CPU time.
+What varies on our VM (Firecracker, nested KVM, free page reporting on): the first touch of
+fresh memory. Numpy backs large arrays with huge pages, which cost ~0.1 ms per 2 MB when the
+guest has recently freed memory at hand and 2–5 ms (system time) when it must take memory
+already handed back to the host, e.g. right after vectorbt's run. The CPU column shows it:
+system time is CPU time. ``simulate()`` used to write 8 dense T × N float64 outputs (160 MB
+here; run-to-run spread ~52%); the kernel now writes only the P&L dense (T × N × 8 bytes, 20 MB)
+and keeps holdings, executions and roll costs as records (~7 MB here: holdings change and
+trades happen on ~1/21 of the days), the dense frames being built on access
+(``backtest/engine/dense.py``). With the input prices (another 20 MB) that is ~47 MB of fresh
+memory per call instead of ~180 MB. ``.nav`` builds none of the dense frames (its cost column
+is summed from the booked rows).
 
 Run: ``python benchmarks/simulator_speed.py [--days 5000 --stocks 500] [--skip-bt]``.
 Prints the figures; asserts nothing (performance targets are read, not unit-tested).
@@ -27,6 +34,7 @@ Prints the figures; asserts nothing (performance targets are read, not unit-test
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
 import numpy as np
@@ -85,17 +93,21 @@ def run_equity(args) -> None:
     # interleaved rounds, so a slow moment of the machine hits every contender alike
     times = {"kernel": [], "simulate": [], "vectorbt": []}
     cpu = {k: [] for k in times}
+    faults = {k: [] for k in times}  # minor page faults (first touches of fresh memory)
+    fund_table = sim_kernel.KernelOutputs._fields.index("fund")
     for _ in range(args.rounds):
         # each call returns only a small result (the kernel's fund table, our NAV table,
         # vectorbt's value series) and frees the rest inside its timing, so that no contender
         # runs while another's big arrays are still held
-        for name, fn in (("kernel", lambda: sim_kernel.run_kernel(**inputs.arrays)[-1]),
+        for name, fn in (("kernel", lambda: sim_kernel.run_kernel(**inputs.arrays)[fund_table]),
                          ("simulate", lambda: simulate(market, decided, cfg).nav),
                          ("vectorbt", lambda: vbt_run().value())):  # fmt: skip
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             c0, t0 = time.process_time(), time.perf_counter()
             out = fn()
             times[name].append(time.perf_counter() - t0)
             cpu[name].append(time.process_time() - c0)
+            faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
             if name == "simulate":
                 result_nav = out
             elif name == "vectorbt":
@@ -114,7 +126,8 @@ def run_equity(args) -> None:
     def timing(name: str) -> str:
         return (f"{med[name] * 1e3:9.1f} ms  (min {min(times[name]) * 1e3:.1f}, max "
                 f"{max(times[name]) * 1e3:.1f}), spread {spread[name]:4.0%};  CPU "
-                f"{cpu_med[name] * 1e3:.1f} ms, spread {cpu_spread[name]:.0%}")  # fmt: skip
+                f"{cpu_med[name] * 1e3:.1f} ms, spread {cpu_spread[name]:.0%};  "
+                f"{np.median(faults[name]):.0f} page faults")  # fmt: skip
 
     print(f"  multistrat kernel      {timing('kernel')}  [{k_time / cells * 1e9:.1f} ns per "
           "instrument-day]")  # fmt: skip

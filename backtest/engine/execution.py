@@ -14,17 +14,24 @@ from backtest.engine.layout import C_SHORTFALL, K_FORWARD, K_FUTURE, K_OPTION, K
 
 
 @njit(cache=True)
-def _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission, cash, cost,
-                trade_cost):  # fmt: skip
-    """A futures position rolled at ``t-1``'s close pays both legs, booked at ``t``."""
+def _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission, cash,
+                roll_day, roll_inst, roll_cost, n):  # fmt: skip
+    """A futures position rolled at ``t-1``'s close pays both legs, booked at ``t``: one record
+    (``t``, instrument, cost in USD) per roll into ``roll_day``, ``roll_inst``, ``roll_cost``
+    (the kernel's :class:`~backtest.engine.layout.KernelOutputs` records) from row ``n``;
+    returns the number of records written."""
     N = q.shape[0]
+    written = 0
     for i in range(N):
         if kind[i] == K_FUTURE and rolled[t, i] and q[i] != 0.0:
             unit = mult[i] * under[t - 1, i] * fx[t - 1, i]
             c = 2.0 * abs(q[i]) * (commission[i] + unit * cost_bps[i] * 1e-4)
             cash[book[i]] -= c
-            cost[t, i] += c
-            trade_cost[t - 1, i] += c
+            roll_day[n + written] = t
+            roll_inst[n + written] = i
+            roll_cost[n + written] = c
+            written += 1
+    return written
 
 
 @njit(cache=True)
@@ -51,7 +58,7 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
              price, rolled, fx, under, rate_for, r_usd, day_number, kind, book, mult,
              expiry_idx, cost_bps, commission, target, decided, na_dec, na_now, buffer_pct,
              impact,
-             cash, flow_cash, trade_qty, trade_price, trade_cost, fund,
+             cash, flow_cash, exec_day, exec_inst, exec_qty, exec_price, exec_cost, n, fund,
              size_at_execution, buffer_rel, buffer_cost_ref_bps, buffer_to_edge):  # fmt: skip
     """Trade towards ``target[t-1]`` at ``t``'s close; purchases limited by each book's cash,
     long securities sold pro rata when a book's cash (after pending redemptions) is negative.
@@ -63,6 +70,9 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
     of notional, bp, at the sizing day's prices); outside it, the trade goes to the target, or
     to the band's near edge when ``buffer_to_edge``.
 
+    Each order placed is recorded in ``exec_day``, ``exec_inst``, ``exec_qty``, ``exec_price``,
+    ``exec_cost`` (day ``t``, instrument, units, fill price in instrument currency, cost in USD;
+    the kernel's :class:`~backtest.engine.layout.KernelOutputs` records), from row ``n`` on.
     Returns the number of orders placed (instruments with a pending execution to book at
     ``t+1``).
     """
@@ -151,8 +161,10 @@ def _execute(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, mv_pre
             if k == K_SECURITY or k == K_OPTION:
                 pend_cash[i] -= delta * mult[i] * fill[i] * fx[t, i]
         pend_cost[i] += c
-        trade_qty[t, i] = delta
-        trade_price[t, i] = fill[i]
-        trade_cost[t, i] += c
+        exec_day[n + placed] = t
+        exec_inst[n + placed] = i
+        exec_qty[n + placed] = delta
+        exec_price[n + placed] = fill[i]
+        exec_cost[n + placed] = c
         placed += 1
     return placed

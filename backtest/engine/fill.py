@@ -17,7 +17,35 @@ from numba import njit
 
 from backtest.market.market_data import MarketData
 
-__all__ = ["constant_array", "ffill_columns_into", "fill_securities"]
+__all__ = [
+    "constant_array", "ffill_columns_into", "fill_securities", "finite_rows", "first_infinite",
+]  # fmt: skip
+
+
+@njit(cache=True)
+def first_infinite(values) -> int:
+    """Flat (row-major) position of the first ±inf of a 2-D float64 array (any layout), -1 when
+    there is none: ``np.argwhere(np.isinf(values))[0]`` without the (T, N) temporaries."""
+    n_rows, n_cols = values.shape
+    for i in range(n_rows):
+        for j in range(n_cols):
+            if np.isinf(values[i, j]):
+                return i * n_cols + j
+    return -1
+
+
+@njit(cache=True)
+def finite_rows(values) -> np.ndarray:
+    """bool (T,): row ``t`` of the 2-D float64 array holds a finite value,
+    ``np.isfinite(values).any(axis=1)`` stopping at each row's first finite value."""
+    n_rows, n_cols = values.shape
+    out = np.zeros(n_rows, dtype=np.bool_)
+    for i in range(n_rows):
+        for j in range(n_cols):
+            if np.isfinite(values[i, j]):
+                out[i] = True
+                break
+    return out
 
 
 @njit(cache=True)

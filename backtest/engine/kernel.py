@@ -1,7 +1,10 @@
 """The fund simulator's numba kernel: one pass over trading days, two books, exact accounting.
 
 All inputs are float64 / int64 / bool arrays prepared by :mod:`backtest.engine.simulator`; all
-outputs are preallocated here and returned. Shapes: ``T`` trading days, ``N`` instruments. The
+outputs are preallocated here and returned: dense (T, N) holdings and P&L, the fund table,
+forwards' marks, and executions and roll costs as records (:class:`KernelOutputs`; the dense
+frames of trades, costs, market values and notionals are built on access by
+:mod:`backtest.engine.dense`). Shapes: ``T`` trading days, ``N`` instruments. The
 codes, fund-table columns and the named parameters and outputs are in
 :mod:`backtest.engine.layout` (re-exported here); trading (step 8) is in
 :mod:`backtest.engine.execution`. Each step below is a function of its own; ``run_kernel`` calls
@@ -68,6 +71,7 @@ from backtest.engine.layout import (
     KernelOutputs,
     KernelParams,
 )
+from backtest.engine.records import new_outputs, trimmed
 
 __all__ = [
     "C_ACC_EXP", "C_ACC_INT_FUND", "C_ACC_INT_SUB", "C_CASH_FUND", "C_CASH_SUB", "C_EXPENSE",
@@ -75,7 +79,7 @@ __all__ = [
     "C_LIABILITIES", "C_NAV_PS", "C_NAV_PS_5DP", "C_NET_ASSETS", "C_PAYABLES", "C_SHARES",
     "C_SHORTFALL", "C_SUB_NA", "C_TOTAL_ASSETS", "C_TRANSFER", "K_FORWARD", "K_FUTURE",
     "K_OPTION", "K_SECURITY", "N_COLS", "KernelOutputs", "KernelParams", "nan_to_num_inplace",
-    "new_outputs", "round_half_up", "run_kernel", "run_kernel_into",
+    "new_outputs", "round_half_up", "run_kernel", "run_kernel_into", "trimmed",
 ]  # fmt: skip
 
 # the flow received today and booked tomorrow: shares, value at the 5-dp NAV, cash, fee (USD)
@@ -123,15 +127,16 @@ def _accrue_interest(t, days, cash, acc_int, rf):
 
 
 @njit(cache=True, inline="always")  # numba-level inlining: no call per day
-def _book_executions(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, fwd_mat,
-                     mv_prev, kind, book, cash, cost):  # fmt: skip
+def _book_executions(q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k, fwd_mat,
+                     mv_prev, kind, book, cash):  # fmt: skip
     """Step 2: the executions of ``t-1`` enter the books (quantities, cash, costs; a forward
-    struck at ``t-1`` replaces the old contract, whose value was realised in cash)."""
+    struck at ``t-1`` replaces the old contract, whose value was realised in cash). The costs
+    booked at ``t`` are those of ``t-1``'s executions (records ``exec_cost``) plus the rolls
+    paid at ``t``: :class:`~backtest.engine.dense.DenseOutputs` rebuilds them."""
     for i in range(q.shape[0]):
         if pend_q[i] != 0.0 or pend_cost[i] != 0.0 or pend_cash[i] != 0.0:
             b = book[i]
             cash[b] += pend_cash[i] - pend_cost[i]
-            cost[t, i] = pend_cost[i]
             if kind[i] == K_FORWARD and pend_q[i] != 0.0:
                 # old contract realised in pend_cash; its value leaves the books
                 mv_prev[i] = 0.0
@@ -164,13 +169,19 @@ def _book_flows(q, mv_prev, flow_q, flow_basis, flow, cash, shares):
 
 @njit(cache=True, inline="always")  # numba-level inlining: no call per day
 def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, rate_for,
-          r_usd, day_number, kind, book, mult, expiry_idx, borrow, cash, qty, mv, notional,
-          pnl, pos, neg):  # fmt: skip
+          r_usd, day_number, kind, book, mult, expiry_idx, borrow, cash, fwd_col, fwd_mv, pnl,
+          pos, neg):  # fmt: skip
     """Step 3: every holding marked to ``t`` (futures variation margin in cash, forwards at
     spot + points and rolled at maturity, securities and options at market value with dividends
     and borrow fees, options cash-settled on expiry); and step 5's sums: positive and negative
     market values by book into ``pos`` and ``neg`` (2,), USD. Returns the Subsidiary's futures
     notional (its margin need), USD.
+
+    Writes the P&L ``pnl[t]`` and the forwards' market values
+    ``fwd_mv[t, fwd_col[i]]``; the other market values (``q × mult × price × fx`` of securities
+    and options, 0 for futures) and the notionals (``q × mult × under × fx``) are the same
+    products of ``qty`` and the inputs, built on access by
+    :class:`~backtest.engine.dense.DenseOutputs`.
 
     One pass over the instruments per book, each book's cash and sums in local variables: the
     same additions in the same order (instrument order) as adding into ``cash[b]``, ``pos[b]``
@@ -186,7 +197,6 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
             if book[i] != b:
                 continue
             if q[i] == 0.0:
-                mv[t, i] = 0.0
                 mv_prev[i] = 0.0
                 continue
             k = kind[i]
@@ -195,7 +205,7 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
                     vm = q[i] * mult[i] * (price[t, i] - prev_ref[t, i]) * fx[t, i]
                     c += vm
                     pnl[t, i] += vm
-                mv[t, i] = 0.0
+                m = 0.0
             elif k == K_FORWARD:
                 if day_number[t] >= fwd_mat[i]:
                     settle = q[i] * (under[t, i] - fwd_k[i])
@@ -207,13 +217,14 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
                     fwd_k[i] = (under[t, i] * (1.0 + r_usd[t] * tau)
                                 / (1.0 + rate_for[t, i] * tau))  # fmt: skip
                     fwd_mat[i] = day_number[t] + 30.0
-                    mv[t, i] = 0.0
+                    m = 0.0
                 else:
                     v = _fwd_value(q[i], under[t, i], fwd_k[i], r_usd[t], rate_for[t, i],
                                    fwd_mat[i] - day_number[t])  # fmt: skip
                     pnl[t, i] += v - mv_prev[i]
-                    mv[t, i] = v
+                    m = v
                     mv_prev[i] = v
+                fwd_mv[t, fwd_col[i]] = m
             else:
                 value = q[i] * mult[i] * price[t, i] * fx[t, i]
                 inc = 0.0
@@ -228,21 +239,35 @@ def _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx, under, div, 
                     c += value  # cash settlement at intrinsic value
                     q[i] = 0.0
                     value = 0.0
-                mv[t, i] = value
+                m = value
                 mv_prev[i] = value
-            qty[t, i] = q[i]
-            notional[t, i] = q[i] * mult[i] * under[t, i] * fx[t, i]
-            m = mv[t, i]
             if m >= 0.0:
                 p += m
             else:
                 n -= m
             if b == 1 and k == K_FUTURE:
-                fut_notional_sub += abs(notional[t, i])
+                fut_notional_sub += abs(q[i] * mult[i] * under[t, i] * fx[t, i])
         cash[b] = c
         pos[b] = p
         neg[b] = n
     return fut_notional_sub
+
+
+@njit(cache=True, inline="always")  # numba-level inlining: no call per day
+def _record_holdings(t, q, q_last, out, n):
+    """The holdings at ``t``'s close (after step 3) that differ from the last recorded ones, as
+    records (``t``, instrument, quantity) into ``out.hold_*`` from row ``n``; returns how many.
+    A flat position is recorded as +0.0."""
+    written = 0
+    for i in range(q.shape[0]):
+        if q[i] != q_last[i]:
+            v = q[i] if q[i] != 0.0 else 0.0
+            q_last[i] = v
+            out.hold_day[n + written] = t
+            out.hold_inst[n + written] = i
+            out.hold_qty[n + written] = v
+            written += 1
+    return written
 
 
 @njit(cache=True, inline="always")  # numba-level inlining: no call per day
@@ -294,23 +319,6 @@ def _subsidiary_transfer(cash, acc_int, pos0, sub_na, need, quarter_end, params)
     return max(transfer, -max(cash[1], 0.0))
 
 
-def new_outputs(n_days: int, n_instruments: int) -> KernelOutputs:
-    """Fresh output arrays for :func:`run_kernel_into`: zeros, ``trade_price`` NaN.
-
-    Allocated by numpy rather than inside the compiled kernel: numpy asks the OS for huge pages
-    on large arrays (``madvise``), numba's allocator does not, and first-touch page faults on
-    the ~8 × T × N × 8 bytes of outputs were half of the kernel's time on large problems
-    (``benchmarks/simulator_speed.py``) and most of its run-to-run spread.
-    """
-    shape = (n_days, n_instruments)
-    z = np.zeros
-    return KernelOutputs(
-        qty=z(shape), mv=z(shape), notional=z(shape), pnl=z(shape), cost=z(shape),
-        trade_qty=z(shape), trade_price=np.full(shape, np.nan), trade_cost=z(shape),
-        fund=z((n_days, N_COLS)),
-    )  # fmt: skip
-
-
 def run_kernel(
     price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
     kind, book, mult, expiry_idx, cost_bps, commission,
@@ -320,15 +328,15 @@ def run_kernel(
     """Run the fund into fresh outputs (:func:`new_outputs`, then :func:`run_kernel_into`);
     arguments as :func:`run_kernel_into` documents them. Returns the fields of
     :class:`KernelOutputs`, in order, as a plain tuple (the caller names them:
-    ``KernelOutputs(*run_kernel(...))``)."""
-    out = new_outputs(*price.shape)
-    run_kernel_into(
+    ``KernelOutputs(*run_kernel(...))``), the records cut to their length (:func:`trimmed`)."""
+    out = new_outputs(price.shape[0], kind)
+    n_hold, n_exec, n_roll = run_kernel_into(
         price, prev_ref, rolled, fx, under, div, rate_for, r_usd, rf, day_number,
         kind, book, mult, expiry_idx, cost_bps, commission,
         target, decided, month_end, quarter_end, flow_units, flow_in_kind,
         params, out,
     )  # fmt: skip
-    return tuple(out)
+    return tuple(trimmed(out, n_hold, n_exec, n_roll))
 
 
 @njit(cache=True)
@@ -360,14 +368,24 @@ def run_kernel_into(
     month_end, quarter_end : (T,) bool; flow_units (T,) int64 signed creation units;
     flow_in_kind : (T,) bool.
     params : :class:`KernelParams`, the fund's scalar rules.
-    out : :class:`KernelOutputs` of C-contiguous arrays as :func:`new_outputs` makes them (zeros,
-        ``trade_price`` NaN; shapes (T, N), ``fund`` (T, N_COLS)), filled in place.
+    out : :class:`KernelOutputs` of C-contiguous arrays as :func:`new_outputs` makes them (dense
+        arrays zero, room for T × N records of each kind), filled in place.
+
+    Returns ``(n_hold, n_exec, n_roll)``: the number of holding-change, execution and roll
+    records written (from row 0, in the order of the days, then of the instruments).
     """
     T, N = price.shape
-    qty, mv, notional, pnl, cost = out.qty, out.mv, out.notional, out.pnl, out.cost
-    trade_qty, trade_price, trade_cost, fund = (
-        out.trade_qty, out.trade_price, out.trade_cost, out.fund
-    )  # fmt: skip
+    pnl, fund, fwd_mv = out.pnl, out.fund, out.fwd_mv
+    fwd_col = np.full(N, -1, dtype=np.int64)  # column in fwd_mv of each forward
+    n_fwd = 0
+    for i in range(N):
+        if kind[i] == K_FORWARD:
+            fwd_col[i] = n_fwd
+            n_fwd += 1
+    q_last = np.zeros(N)  # the holdings last recorded
+    n_hold = 0
+    n_exec = 0
+    n_roll = 0
 
     shares = params.initial_shares
     q = np.zeros(N)
@@ -404,20 +422,22 @@ def run_kernel_into(
         acc_exp += expense
         # 2. book yesterday's executions and flows, and pay rolls
         if pending:
-            _book_executions(t, q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k,
-                             fwd_mat, mv_prev, kind, book, cash, cost)  # fmt: skip
+            _book_executions(q, pend_q, pend_cash, pend_cost, pend_k, pend_mat, fwd_k,
+                             fwd_mat, mv_prev, kind, book, cash)  # fmt: skip
         booked_value = flow[F_VALUE]
         booked_fee = flow[F_FEE]
         shares = _book_flows(q, mv_prev, flow_q, flow_basis, flow, cash, shares)
         if t > 0 and has_futures:
-            _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps, commission, cash,
-                        cost, trade_cost)  # fmt: skip
+            n_roll += _roll_costs(t, q, rolled, under, fx, mult, kind, book, cost_bps,
+                                  commission, cash, out.roll_day, out.roll_inst, out.roll_cost,
+                                  n_roll)  # fmt: skip
         # 3. mark to market
         # (and step 5's sums of market values by book, which read only today's marks)
         fut_notional_sub = _mark(t, days, q, mv_prev, fwd_k, fwd_mat, price, prev_ref, fx,
                                  under, div, rate_for, r_usd, day_number, kind, book, mult,
-                                 expiry_idx, params.borrow_fee_annual, cash, qty, mv, notional,
+                                 expiry_idx, params.borrow_fee_annual, cash, fwd_col, fwd_mv,
                                  pnl, pos, neg)  # fmt: skip
+        n_hold += _record_holdings(t, q, q_last, out, n_hold)
         # 4. month-end payments
         if month_end[t]:
             cash[0] += acc_int[0] - acc_exp
@@ -470,8 +490,11 @@ def run_kernel_into(
                                mv_prev, price, rolled, fx, under, rate_for, r_usd, day_number,
                                kind, book, mult, expiry_idx, cost_bps, commission, target,
                                decided, na_prev, na, params.buffer_pct_nav,
-                               params.impact_bps_per_pct, cash, flow[F_CASH], trade_qty,
-                               trade_price, trade_cost, fund, params.size_at_execution,
+                               params.impact_bps_per_pct, cash, flow[F_CASH], out.exec_day,
+                               out.exec_inst, out.exec_qty, out.exec_price, out.exec_cost,
+                               n_exec, fund, params.size_at_execution,
                                params.buffer_pct_position, params.buffer_cost_ref_bps,
                                params.buffer_to_edge)  # fmt: skip
+            n_exec += pending
         na_prev = na
+    return n_hold, n_exec, n_roll

@@ -68,14 +68,27 @@ class KernelParams(NamedTuple):
 
 
 class KernelOutputs(NamedTuple):
-    """What :func:`run_kernel` returns (``T`` days × ``N`` instruments, USD unless stated)."""
+    """What :func:`run_kernel` returns (``T`` days × ``N`` instruments, USD unless stated).
 
-    qty: np.ndarray  # (T, N) booked holdings at each close (contracts / shares / units)
-    mv: np.ndarray  # (T, N) market value
-    notional: np.ndarray  # (T, N) notional exposure
+    Only what is dense by nature is stored dense (the P&L of every position moves every day);
+    holdings are records of their changes (they change on booking days only: ~1/21 of the days
+    for a monthly rebalance), trades are records, forwards' marks a column per forward. The
+    dense (T, N) frames of holdings, market values, notionals, costs and trades are built on
+    access from these, bit for bit what the kernel used to write:
+    :class:`backtest.engine.dense.DenseOutputs`.
+    """
+
     pnl: np.ndarray  # (T, N) P&L
-    cost: np.ndarray  # (T, N) costs booked
-    trade_qty: np.ndarray  # (T, N) executed at ``t`` (booked at ``t+1``)
-    trade_price: np.ndarray  # (T, N) execution price, instrument currency (NaN: no trade)
-    trade_cost: np.ndarray  # (T, N) cost of the trade executed at ``t``
     fund: np.ndarray  # (T, N_COLS) the per-day fund table, columns ``C_*``
+    fwd_mv: np.ndarray  # (T, F) market value of the F forward columns, in column order
+    hold_day: np.ndarray  # (H,) int64 row from which a holding holds (booked at that close)
+    hold_inst: np.ndarray  # (H,) int64 its column
+    hold_qty: np.ndarray  # (H,) units held from that row on (contracts / shares / units; +0.0 flat)
+    exec_day: np.ndarray  # (M,) int64 row of each execution (traded at that close, booked next)
+    exec_inst: np.ndarray  # (M,) int64 column of the instrument traded
+    exec_qty: np.ndarray  # (M,) units traded (signed, non-zero)
+    exec_price: np.ndarray  # (M,) execution price, instrument currency
+    exec_cost: np.ndarray  # (M,) cost of the execution, USD
+    roll_day: np.ndarray  # (R,) int64 row where a futures roll made at the previous close is paid
+    roll_inst: np.ndarray  # (R,) int64 column of the rolled future
+    roll_cost: np.ndarray  # (R,) cost of both legs of the roll, USD

@@ -19,7 +19,8 @@ import pandas as pd
 
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowKind, FundConfig
-from backtest.engine.fill import constant_array, fill_securities
+from backtest.engine.dense import DenseOutputs
+from backtest.engine.fill import constant_array, fill_securities, finite_rows, first_infinite
 from backtest.market.arrays import readonly_c
 from backtest.market.calendar import month_end_flags, next_session, quarter_end_flags
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
@@ -64,9 +65,9 @@ def _validate_targets(targets: pd.DataFrame, market: MarketData) -> pd.DataFrame
             f"({len(outside)} in all)"
         )
     values = targets.to_numpy(dtype="float64")
-    bad = np.isinf(values)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
+    first = first_infinite(values) if values.size else -1
+    if first >= 0:
+        r, c = divmod(first, values.shape[1])
         raise ValueError(
             f"targets hold a non-finite value on {targets.index[r]:%Y-%m-%d}, column "
             f"{targets.columns[c]!r}: {values[r, c]}"
@@ -256,7 +257,7 @@ def _target_arrays(targets: pd.DataFrame) -> dict[str, np.ndarray]:
     """``target``: the targets (already on the calendar) as a C-contiguous float64 array (dates
     × ids); ``decided``: bool (dates,), the rows holding a finite target."""
     target = readonly_c(targets.to_numpy(dtype="float64"))  # a view: the frame stays writable
-    return {"target": target, "decided": np.isfinite(target).any(axis=1)}
+    return {"target": target, "decided": finite_rows(target)}
 
 
 def kernel_params(config: FundConfig, has_sub: bool) -> K.KernelParams:
@@ -337,16 +338,17 @@ def simulate(market: MarketData, targets: pd.DataFrame, config: FundConfig | Non
     config = config or FundConfig()
     inputs = prepare_inputs(market, targets, config)
     out = K.KernelOutputs(*K.run_kernel(**inputs.arrays))
-    return SimulationResult(inputs=inputs, config=config, outputs=out)
+    return SimulationResult(inputs=inputs, config=config, outputs=DenseOutputs(out, inputs.arrays))
 
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """Everything the run produced. Arrays in ``outputs``; pandas views are built on access."""
+    """Everything the run produced. Arrays in ``outputs`` (dense (T, N) arrays by name, those the
+    kernel keeps as records built on first access); pandas views are built on access."""
 
     inputs: SimulationInputs
     config: FundConfig
-    outputs: K.KernelOutputs
+    outputs: DenseOutputs
 
     def _frame(self, values: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(values, index=self.inputs.dates, columns=self.inputs.ids)
@@ -420,7 +422,7 @@ class SimulationResult:
             "expenses": f[:, K.C_EXPENSE],
             "flow_value": f[:, K.C_FLOW_VALUE],
             "fees": f[:, K.C_FEES],
-            "costs": self.outputs.cost.sum(axis=1),
+            "costs": self.outputs.cost_by_day(),
             "pnl": self.outputs.pnl.sum(axis=1),
             "transfer_to_subsidiary": f[:, K.C_TRANSFER],
             "cash_shortfall": f[:, K.C_SHORTFALL] > 0,

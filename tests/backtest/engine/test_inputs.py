@@ -9,7 +9,8 @@ import pytest
 
 from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import Flow, FlowSchedule, FundConfig
-from backtest.engine.fill import ffill_columns_into
+from backtest.engine.dense import DenseOutputs
+from backtest.engine.fill import ffill_columns_into, finite_rows, first_infinite
 from backtest.engine.simulator import prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import MarketData
@@ -49,6 +50,27 @@ def test_one_pass_fill_equals_pandas_ffill_then_nan_to_num_bit_for_bit(order):
     twin = np.full((6, 7), 9.0)
     ffill_columns_into.py_func(src, src_cols, twin, dst_cols)
     np.testing.assert_array_equal(twin, dst)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_target_scans_equal_numpys(order):
+    """The first ±inf (row-major) and the rows holding a finite value, against numpy."""
+    rng = np.random.default_rng(5)
+    values = np.where(rng.random((40, 7)) < 0.7, np.nan, rng.normal(size=(40, 7)))
+    values[5] = np.nan  # a row without a decision
+    values = np.asarray(values, order=order)
+    for f in (finite_rows, finite_rows.py_func):
+        np.testing.assert_array_equal(f(values), np.isfinite(values).any(axis=1))
+    assert not finite_rows(values)[5]
+    for f in (first_infinite, first_infinite.py_func):
+        assert f(values) == -1
+    values[30, 2], values[12, 6], values[12, 1] = np.inf, -np.inf, np.inf
+    expected = np.ravel_multi_index(tuple(np.argwhere(np.isinf(values))[0]), values.shape)
+    assert expected == 12 * 7 + 1
+    for f in (first_infinite, first_infinite.py_func):
+        assert f(values) == expected
+    np.testing.assert_array_equal(finite_rows(values), np.isfinite(values).any(axis=1))
+    assert not finite_rows(np.full((2, 3), np.inf)).any()  # infinities decide nothing
 
 
 def test_security_prices_are_the_forward_filled_table_with_leading_gaps_at_zero():
@@ -99,8 +121,10 @@ def test_fast_path_shares_the_price_array_and_the_general_path_copies_it(two_pat
 def test_fast_and_general_paths_give_identical_results(two_paths):
     fast, general, cfg, market, targets = two_paths
     n = len(fast.ids)
-    a = sim_kernel.KernelOutputs(*sim_kernel.run_kernel(**fast.arrays))
-    b = sim_kernel.KernelOutputs(*sim_kernel.run_kernel(**general.arrays))
+    compact = sim_kernel.run_kernel(**fast.arrays)
+    a = DenseOutputs(sim_kernel.KernelOutputs(*compact), fast.arrays)
+    b = DenseOutputs(sim_kernel.KernelOutputs(*sim_kernel.run_kernel(**general.arrays)),
+                     general.arrays)  # fmt: skip
     assert (b.qty[:, n] == 0).all() and (a.trade_qty != 0).sum() > 100  # idle option; trades
     assert (a.qty[:, 8:] != 0).any()  # futures held
     for name in ("qty", "mv", "notional", "pnl", "cost", "trade_qty", "trade_cost"):
@@ -111,7 +135,7 @@ def test_fast_and_general_paths_give_identical_results(two_paths):
     under = fast.arrays["price"].copy()
     under.flags.writeable = False  # as prepare_inputs hands every array over
     own = sim_kernel.run_kernel(**{**fast.arrays, "under": under})
-    for x, y in zip(own, a, strict=True):
+    for x, y in zip(own, compact, strict=True):
         np.testing.assert_array_equal(x, y)
     # and simulate() is the fast path's kernel run
     np.testing.assert_array_equal(simulate(market, targets, cfg).outputs.fund, a.fund)

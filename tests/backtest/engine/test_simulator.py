@@ -9,6 +9,7 @@ import pytest
 from backtest.engine import execution
 from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import CostModel, Flow, FlowSchedule, FundConfig
+from backtest.engine.dense import DenseOutputs
 from backtest.engine.simulator import prepare_inputs, simulate
 from backtest.market.market_data import MarketData
 
@@ -199,9 +200,9 @@ def test_config_round_trips_through_toml(tmp_path):
 
 def run_plain_kernel(arrays: dict) -> tuple:
     """The kernel's plain-Python twin (``run_kernel_into`` uncompiled) on the same inputs."""
-    out = sim_kernel.new_outputs(*arrays["price"].shape)
-    sim_kernel.run_kernel_into.py_func(**arrays, out=out)
-    return tuple(out)
+    out = sim_kernel.new_outputs(arrays["price"].shape[0], arrays["kind"])
+    counts = sim_kernel.run_kernel_into.py_func(**arrays, out=out)
+    return tuple(sim_kernel.trimmed(out, *counts))
 
 
 def test_kernel_agrees_with_its_plain_python_twin():
@@ -241,7 +242,7 @@ def test_execution_with_the_cost_scaled_edge_buffer_agrees_with_its_plain_python
     for a, b in zip(compiled, plain, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-9, equal_nan=True)
     # the buffer was exercised: most days skipped, and trades cut to the band's edge
-    out = sim_kernel.KernelOutputs(*compiled)
+    out = DenseOutputs(sim_kernel.KernelOutputs(*compiled), inputs.arrays)
     traded_days = (out.trade_qty[1:] != 0.0).mean()
     assert 0.05 < traded_days < 0.6
     na = out.fund[:, sim_kernel.C_NET_ASSETS]

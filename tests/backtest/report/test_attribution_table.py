@@ -16,8 +16,11 @@ def book():
     rng = np.random.default_rng(5)
     days = pd.bdate_range("2018-05-14", "2022-03-09")  # starts and ends within a year
     net_assets = pd.Series(1e8 * np.exp(np.cumsum(rng.normal(0, 0.006, len(days)))), index=days)
-    pnl = pd.DataFrame(rng.normal(0, 3e5, (len(days), 5)), index=days,
-                       columns=["carry", "trend", "vol_premium", "expenses", "cash interest"])
+    pnl = pd.DataFrame(
+        rng.normal(0, 3e5, (len(days), 5)),
+        index=days,
+        columns=["carry", "trend", "vol_premium", "expenses", "cash interest"],
+    )
     pnl.iloc[0] = 0.0  # the base date: no previous net assets, no P&L
     pnl.iloc[7, 2] = np.nan  # a missing item on one day counts as no P&L
     return pnl, net_assets

@@ -161,13 +161,11 @@ def prepare_inputs(
     commission = np.zeros(N)
     asset_class = np.empty(N, dtype=object)
     costs = config.costs
-    market.price_options([ids[j] for j in np.flatnonzero(~in_table)])  # together, once
+    _fill_options(market, ids, np.flatnonzero(~in_table), price, under)
     for j in np.flatnonzero(~in_table):  # on-demand options
         opt = IndexOption.from_id(ids[j])
         kind[j] = K.K_OPTION
         mult[j] = opt.multiplier
-        price[:, j] = market.option_price(opt).ffill().to_numpy()
-        under[:, j] = market.index[opt.root].ffill().to_numpy()
         ex = int(dates.searchsorted(opt.expiry, side="right")) - 1
         expiry_idx[j] = ex if opt.expiry <= dates[-1] and ex >= 0 else -1
         commission[j] = costs.commission_per_contract_usd
@@ -224,6 +222,21 @@ def prepare_inputs(
         a.flags.writeable = False
     arrays["params"] = kernel_params(config, has_sub=bool((book == 1).any()))
     return SimulationInputs(dates, ids, arrays, asset_class, flows)
+
+
+def _fill_options(market: MarketData, ids: list[str], cols: np.ndarray, price, under) -> None:
+    """On-demand options' columns ``cols`` (positions in ``ids``) of the kernel's (n_dates,
+    n_ids) float64 arrays: ``price`` the forward-filled marks (priced together, once per
+    market), ``under`` the forward-filled index level of each option's root. The values of
+    ``option_price(opt).ffill()`` and ``index[root].ffill()`` column by column: one 2-D forward
+    fill of the marks, one per root of the levels (a forward fill copies values: same bits)."""
+    if not len(cols):
+        return
+    opt_ids = [ids[j] for j in cols]
+    price[:, cols] = market.option_prices(opt_ids).ffill().to_numpy()
+    roots = np.array([IndexOption.from_id(i).root for i in opt_ids])
+    for root in dict.fromkeys(roots):
+        under[:, cols[roots == root]] = market.index[root].ffill().to_numpy()[:, None]
 
 
 def _daily_arrays(market: MarketData, config: FundConfig) -> dict[str, np.ndarray]:

@@ -173,3 +173,29 @@ def test_a_redemption_on_a_day_without_targets_still_sells_pro_rata_and_books_th
     assert np.ptp(frac) < 3 / q.iloc[day].min() and 0.49 < frac.mean() < 0.51
     assert result.nav["cash"].iloc[day + 1] >= 0.0
     assert result.nav["shares_outstanding"].iloc[day + 1] == 100_000
+
+
+def test_option_columns_equal_each_options_own_series(synthetic_5y):
+    """Several options on two roots among listed columns: each option's ``price`` column is
+    its ``option_price(...).ffill()`` (sanitised) and its ``under`` the forward-filled level
+    of its own root, bit for bit, whatever the order of the columns."""
+    market = synthetic_5y
+    cal = market.calendar
+    roots = [r for r in ("SPX", "NDX", "RTY", "SX5E") if r in market.index.columns][:2]
+    assert len(roots) == 2
+    opts = []
+    for k, root in enumerate(roots * 3):
+        level = market.index[root].dropna().iloc[0]
+        expiry = cal[len(cal) // (2 + k)]
+        opts.append(IndexOption(root, expiry, 5 * round(level * (0.9 + 0.05 * k) / 5), k % 2 == 0))
+    listed = market.ids(["equity"])[:3]
+    ids = [listed[0], opts[0].id, listed[1], *[o.id for o in opts[1:]], listed[2]]
+    targets = pd.DataFrame(np.nan, index=cal, columns=ids)
+    arrays = prepare_inputs(market, targets, FundConfig()).arrays
+    for opt in opts:
+        j = ids.index(opt.id)
+        want = np.nan_to_num(market.option_price(opt).ffill().to_numpy(), nan=0.0)
+        np.testing.assert_array_equal(arrays["price"][:, j], want)
+        under = np.nan_to_num(market.index[opt.root].ffill().to_numpy(), nan=0.0)
+        np.testing.assert_array_equal(arrays["under"][:, j], under)
+    assert (arrays["kind"][[ids.index(o.id) for o in opts]] == sim_kernel.K_OPTION).all()

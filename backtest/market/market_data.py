@@ -328,9 +328,11 @@ class MarketData:
         not computed yet for this market priced together (:meth:`price_options`)."""
         ids = [o if isinstance(o, str) else o.id for o in options]
         self.price_options(ids)
-        return pd.DataFrame(
-            {i: self.option_price(i).to_numpy() for i in ids}, index=self.calendar, columns=ids
-        )
+        if not ids:
+            return pd.DataFrame(index=self.calendar, columns=ids, dtype="float64")
+        # (ids × dates), as pandas stores a frame's block: handed over as is, no second copy
+        marks = np.stack([self._memo[("option_price", i)].to_numpy() for i in ids])
+        return pd.DataFrame(marks.T, index=self.calendar, columns=ids, copy=False)
 
     def price_options(self, options, chunk: int = 64) -> None:
         """Compute and keep the every-date marks of the options not yet computed for this

@@ -26,6 +26,8 @@ from strategies.carry import (
     MultiAssetCarry,
     RatesCarry,
     carry_weights,
+    curve_carry_table,
+    curve_ids,
 )
 from strategies.signals import (
     CARRY_SMOOTH_COM_DAYS,
@@ -301,3 +303,16 @@ def test_default_is_the_published_smoothing_and_the_former_one_is_reachable():
     former = carry.ewm(span=10, adjust=True).mean() / 0.1
     got = carry_forecast(carry, carry * 0 + 0.1, smooth_com_days=4.5, smooth="carry")
     pd.testing.assert_frame_equal(got, former)
+
+
+def test_curve_carry_table_equals_each_curves_carry(synthetic_5y):
+    """The table stacked from the curves equals :func:`futures_curve_carry` column by column."""
+    market = synthetic_5y
+    ids = curve_ids(market, RatesCarry.required_kinds | EquityCarry.required_kinds)
+    assert len(ids) > 3
+    table = curve_carry_table(market, ids)
+    assert list(table.columns) == ids
+    for i in ids:
+        want = futures_curve_carry(market.curves[i]).to_numpy()
+        np.testing.assert_array_equal(table[i].to_numpy(), want)
+    assert curve_carry_table(market, []).shape == (len(market.calendar), 0)

@@ -10,7 +10,7 @@ import pytest
 from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import Flow, FlowSchedule, FundConfig
 from backtest.engine.fill import ffill_columns_into
-from backtest.engine.simulator import prepare_inputs, simulate
+from backtest.engine.simulator import _ffill_rows, prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import MarketData
 
@@ -199,3 +199,12 @@ def test_option_columns_equal_each_options_own_series(synthetic_5y):
         under = np.nan_to_num(market.index[opt.root].ffill().to_numpy(), nan=0.0)
         np.testing.assert_array_equal(arrays["under"][:, j], under)
     assert (arrays["kind"][[ids.index(o.id) for o in opts]] == sim_kernel.K_OPTION).all()
+
+
+def test_ffill_rows_is_pandas_ffill_to_the_bit():
+    """The futures legs' forward fill: leading NaN kept, ±inf carried as values, -0.0 kept."""
+    table = gappy_table()
+    got = _ffill_rows(table.to_numpy())
+    want = table.ffill().to_numpy()
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    assert np.isnan(got[0, 0]) and got[1, 2] == 0.0 and np.signbit(got[1, 2])

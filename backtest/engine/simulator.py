@@ -91,10 +91,8 @@ def _futures_arrays(market: MarketData, root: str, roll_days: int):
         p = p.ffill().to_numpy(dtype="float64")
         return p, np.r_[p[:1], p[:-1]], np.zeros(n, dtype=np.bool_)
     c = market.curves[root]
-    names = ("price", "carry", "forward")
-    filled = _ffill_rows(c[[*names, *(f"{k}_contract" for k in names)]].to_numpy("float64"))
-    legs = {k: filled[:, j] for j, k in enumerate(names)}
-    ids = {k: filled[:, 3 + j] for j, k in enumerate(names)}
+    legs = {k: _ffill(c[k].to_numpy(dtype="float64")) for k in ("price", "carry", "forward")}
+    ids = {k: _ffill(c[f"{k}_contract"].to_numpy(dtype="float64")) for k in legs}
     expiry = c["price_expiry"].to_numpy(dtype="datetime64[D]")
     known = ~np.isnat(expiry)
     days_left = np.full(n, np.iinfo(np.int64).max)
@@ -111,13 +109,16 @@ def _futures_arrays(market: MarketData, root: str, roll_days: int):
     return held, prev_ref, rolled
 
 
-def _ffill_rows(values: np.ndarray) -> np.ndarray:
-    """Each column of a (n_dates, k) float array forward-filled down the rows, as
-    :meth:`pandas.DataFrame.ffill` (a NaN takes the last non-NaN value above it; NaN before the
-    first one): values are copied, not computed, so the result is pandas' to the bit."""
-    idx = np.where(np.isnan(values), 0, np.arange(len(values))[:, None])
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    return np.take_along_axis(values, idx, axis=0)
+def _ffill(values: np.ndarray) -> np.ndarray:
+    """A (n_dates,) float array forward-filled, as :meth:`pandas.Series.ffill` (a NaN takes the
+    last non-NaN value before it; NaN before the first one): values are copied, not computed,
+    so the result is pandas' to the bit. ``values`` itself (not a copy) when it has no NaN."""
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    idx = np.where(missing, 0, np.arange(len(values)))
+    np.maximum.accumulate(idx, out=idx)
+    return values[idx]
 
 
 def futures_roll_flags(market: MarketData, root: str, roll_days: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import Flow, FlowSchedule, FundConfig
 from backtest.engine.fill import ffill_columns_into
-from backtest.engine.simulator import _ffill_rows, prepare_inputs, simulate
+from backtest.engine.simulator import _ffill, prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import MarketData
 
@@ -201,10 +201,14 @@ def test_option_columns_equal_each_options_own_series(synthetic_5y):
     assert (arrays["kind"][[ids.index(o.id) for o in opts]] == sim_kernel.K_OPTION).all()
 
 
-def test_ffill_rows_is_pandas_ffill_to_the_bit():
+def test_ffill_is_pandas_ffill_to_the_bit():
     """The futures legs' forward fill: leading NaN kept, ±inf carried as values, -0.0 kept."""
     table = gappy_table()
-    got = _ffill_rows(table.to_numpy())
-    want = table.ffill().to_numpy()
-    assert np.array_equal(got.view(np.int64), want.view(np.int64))
-    assert np.isnan(got[0, 0]) and got[1, 2] == 0.0 and np.signbit(got[1, 2])
+    for j in range(table.shape[1]):
+        got = _ffill(table.iloc[:, j].to_numpy())
+        want = table.iloc[:, j].ffill().to_numpy()
+        assert np.array_equal(got.view(np.int64), want.view(np.int64)), j
+    assert np.isnan(_ffill(table.iloc[:, 0].to_numpy())[0])
+    assert np.signbit(_ffill(table.iloc[:, 2].to_numpy())[1])
+    full = np.arange(5.0)
+    assert _ffill(full) is full  # nothing to fill: no copy

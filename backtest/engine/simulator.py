@@ -332,12 +332,11 @@ def flow_schedule(dates: pd.DatetimeIndex, config: FundConfig) -> pd.DataFrame:
     if fs.ap_daily_prob > 0:
         rng = np.random.default_rng(fs.seed)
         draw = rng.random((len(dates), 4))
-        for t, d in enumerate(dates[1:], start=1):
-            if draw[t, 0] < fs.ap_daily_prob:
-                n = 1 + int(draw[t, 1] * fs.ap_max_units)
-                sign = 1 if draw[t, 2] < fs.ap_creation_prob else -1
-                kind = FlowKind.IN_KIND if draw[t, 3] < fs.ap_in_kind_prob else FlowKind.CASH
-                rows.append((d, sign * n, kind.value))
+        for t in np.flatnonzero(draw[1:, 0] < fs.ap_daily_prob) + 1:  # the days with an order
+            n = 1 + int(draw[t, 1] * fs.ap_max_units)
+            sign = 1 if draw[t, 2] < fs.ap_creation_prob else -1
+            kind = FlowKind.IN_KIND if draw[t, 3] < fs.ap_in_kind_prob else FlowKind.CASH
+            rows.append((dates[t], sign * n, kind.value))
     frame = pd.DataFrame(rows, columns=["date", "units", "kind"]).sort_values("date", kind="stable")
     shares = config.initial_shares
     keep = []

@@ -10,7 +10,7 @@ import pytest
 from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import Flow, FlowSchedule, FundConfig
 from backtest.engine.fill import ffill_columns_into
-from backtest.engine.simulator import _ffill, prepare_inputs, simulate
+from backtest.engine.simulator import _ffill, flow_schedule, prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import MarketData
 
@@ -212,3 +212,27 @@ def test_ffill_is_pandas_ffill_to_the_bit():
     assert np.signbit(_ffill(table.iloc[:, 2].to_numpy())[1])
     full = np.arange(5.0)
     assert _ffill(full) is full  # nothing to fill: no copy
+
+
+def test_ap_orders_are_the_day_by_day_draws():
+    """The seeded AP process: an order on each day whose first draw is under the daily
+    probability, sized, signed and typed by that day's other draws (the day-by-day loop it
+    replaced, written out here), after the explicit flows; a shorter calendar gets the prefix."""
+    dates = pd.bdate_range("2020-01-01", periods=600)
+    fs = FlowSchedule(flows=(Flow(dates[10], 3),), ap_daily_prob=0.1, ap_max_units=3,
+                      ap_in_kind_prob=0.3, seed=5)  # fmt: skip
+    config = FundConfig(initial_shares=2_000_000, flows=fs)
+    draw = np.random.default_rng(fs.seed).random((len(dates), 4))
+    want = [(dates[10], 3, "cash")]
+    for t in range(1, len(dates)):
+        if draw[t, 0] < fs.ap_daily_prob:
+            kind = "in_kind" if draw[t, 3] < fs.ap_in_kind_prob else "cash"
+            sign = 1 if draw[t, 2] < fs.ap_creation_prob else -1
+            want.append((dates[t], sign * (1 + int(draw[t, 1] * fs.ap_max_units)), kind))
+    want = pd.DataFrame(want, columns=["date", "units", "kind"]).sort_values("date", kind="stable")
+    got = flow_schedule(dates, config)
+    assert len(got) == len(want) > 40 and (got["kind"] == "in_kind").any()
+    assert list(got.itertuples(index=False)) == list(want.itertuples(index=False))
+    short = flow_schedule(dates[:300], config)
+    assert list(short.itertuples(index=False)) == list(got[got["date"] <= dates[299]]
+                                                       .itertuples(index=False))  # fmt: skip

@@ -354,3 +354,24 @@ def test_surface_vectorised_per_date():
     )
     assert grid.shape == (n_dates, 7)
     assert (np.diff(grid[:, :4], axis=1) < 0).all()  # negative skew: vol falls toward the money
+
+
+@pytest.mark.parametrize("is_call", [True, False])
+def test_one_type_prices_equal_the_general_path_to_the_bit(is_call):
+    """bs_price with one option type (a batch of marks) computes only that type's terms: the
+    same bits as with a per-element type, degenerate cases (tau <= 0, vol 0) included."""
+    rng = np.random.default_rng(1)
+    n = 5000
+    s, k = rng.uniform(50, 150, n), rng.uniform(50, 150, n)
+    tau, vol = rng.uniform(-0.1, 3, n), rng.uniform(0, 0.8, n)
+    tau[::17], vol[::13] = 0.0, 0.0
+    r, q = rng.uniform(-0.01, 0.06, n), rng.uniform(0, 0.04, n)
+    one = bs_price(s, k, tau, r, q, vol, is_call)
+    general = bs_price(s, k, tau, r, q, vol, np.full(n, is_call))
+    assert np.array_equal(one.view(np.int64), general.view(np.int64))
+    assert (one > 0).sum() > n // 4
+    assert bs_price(100.0, 100.0, 1.0, 0.02, 0.0, 0.2, is_call) == pytest.approx(
+        float(bs_price(np.array([100.0]), 100.0, 1.0, 0.02, 0.0, 0.2, np.array([is_call]))[0]),
+        rel=0,
+        abs=0,
+    )

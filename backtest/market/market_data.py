@@ -59,7 +59,7 @@ from backtest.market.instruments import (
     instruments_table,
 )
 from backtest.market.instruments import Equity as _equity
-from backtest.market.pricing import bs_price, surface_vol
+from backtest.market.pricing import bs_price, surface_vol, surface_vol_rows
 
 T = TypeVar("T")
 
@@ -372,8 +372,9 @@ class MarketData:
         r = self._column(self.rates, "USD", dates)[at]
         strike = np.repeat(np.array([o.strike for o in opts], dtype="float64"), n)[live]
         surf = self.vol_surface if dates is None else self.vol_surface.loc[rows]
-        vol = surface_vol(  # element by element: the same values as on every (option, date)
-            surf[list(SURFACE_COLUMNS[:5])].to_numpy()[at],
+        vol = surface_vol_rows(  # element by element: the same values as on every (option, date)
+            surf[list(SURFACE_COLUMNS[:5])].to_numpy(),
+            at,
             np.asarray(SURFACE_TENORS_YEARS),
             surf["skew"].to_numpy()[at],
             surf["curvature"].to_numpy()[at],

@@ -19,6 +19,7 @@ from backtest.market.pricing import (
     bs_price,
     implied_vol,
     surface_vol,
+    surface_vol_rows,
 )
 
 spots = st.floats(1.0, 1000.0)
@@ -375,3 +376,23 @@ def test_one_type_prices_equal_the_general_path_to_the_bit(is_call):
         rel=0,
         abs=0,
     )
+
+
+def test_surface_vol_rows_equals_surface_vol_on_the_gathered_rows():
+    """Each element reading its own row of the ATM table: the bits of ``surface_vol`` on the
+    gathered rows, taus below, between and beyond the tenors included."""
+    rng = np.random.default_rng(3)
+    tenors = np.array([1 / 12, 0.25, 0.5, 1.0, 2.0])
+    table = rng.uniform(0.1, 0.5, (40, 5))
+    n = 3000
+    rows = rng.integers(0, 40, n)
+    tau = rng.uniform(0.0, 3.0, n)
+    tau[::11] = 0.5  # exactly on a tenor
+    skew, curv = rng.uniform(-0.3, 0.0, n), rng.uniform(0.0, 0.2, n)
+    fwd, strike = rng.uniform(80, 120, n), rng.uniform(60, 140, n)
+    got = surface_vol_rows(table, rows, tenors, skew, curv, fwd, strike, tau)
+    want = surface_vol(table[rows], tenors, skew, curv, fwd, strike, tau)
+    assert np.array_equal(got.view(np.int64), np.asarray(want).view(np.int64))
+    assert (tau < tenors[0]).any() and (tau > tenors[-1]).any()
+    with pytest.raises(ValueError, match="tenors"):
+        surface_vol_rows(table, rows, tenors[:4], skew, curv, fwd, strike, tau)

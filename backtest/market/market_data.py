@@ -385,15 +385,16 @@ class MarketData:
         price = np.empty(n * k)
         price[live] = bs_price(spot, strike, tau_live, r, q, vol, is_call)
         out = []
+        levels = self._column(self.index, root, None)  # settlement: the expiry date's level
+        settle_at = self.calendar.searchsorted([o.expiry for o in opts], side="right") - 1
         for j, opt in enumerate(opts):
             p = price[j * n : (j + 1) * n].copy()
             dead = ~live[j * n : (j + 1) * n]
             if dead.any():
-                settle_idx = int(self.calendar.searchsorted(opt.expiry, side="right")) - 1
-                settle = self.index[root].iloc[settle_idx] if settle_idx >= 0 else np.nan
+                settle = levels[settle_at[j]] if settle_at[j] >= 0 else np.nan
                 payoff = settle - opt.strike if is_call else opt.strike - settle
                 p[dead] = max(payoff, 0.0)
-            out.append(pd.Series(p, index=rows, name=opt.id))
+            out.append(pd.Series(p, index=rows, name=opt.id, copy=False))  # p: its own copy
         return out
 
     def __getstate__(self) -> dict:

@@ -76,12 +76,19 @@ def _futures_root(market: MarketData, instrument_id: str) -> str:
 
 
 def curve_ids(market: MarketData, kinds: frozenset[str]) -> list[str]:
-    """Futures of ``kinds`` that have a curve and a price column in ``market``, in table order."""
-    return [
-        i
-        for i in market.ids(kinds)
-        if _futures_root(market, i) in market.curves and i in market.prices
-    ]
+    """Futures of ``kinds`` that have a curve and a price column in ``market``, in table order.
+
+    A function of the market's table only, asked several times per sleeve and run: looked up
+    once per market and set of kinds (a new list each call)."""
+
+    def find() -> tuple[str, ...]:
+        return tuple(
+            i
+            for i in market.ids(kinds)
+            if _futures_root(market, i) in market.curves and i in market.prices
+        )
+
+    return list(market.cached(("curve_ids", *sorted(kinds)), find))
 
 
 def curve_carry_table(market: MarketData, ids: list[str]) -> pd.DataFrame:

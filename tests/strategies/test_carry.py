@@ -316,3 +316,14 @@ def test_curve_carry_table_equals_each_curves_carry(synthetic_5y):
         want = futures_curve_carry(market.curves[i]).to_numpy()
         np.testing.assert_array_equal(table[i].to_numpy(), want)
     assert curve_carry_table(market, []).shape == (len(market.calendar), 0)
+
+
+def test_curve_ids_are_looked_up_once_per_market_and_handed_out_as_new_lists(synthetic_5y):
+    market = synthetic_5y.replace()  # an empty cache
+    kinds = RatesCarry.required_kinds
+    first = curve_ids(market, kinds)
+    want = [i for i in market.ids(kinds) if i in market.curves and i in market.prices]
+    assert first == want and len(first) > 3
+    first.append("garbage")  # a caller's list is its own
+    assert curve_ids(market, kinds) == want
+    assert sum(k[0] == "curve_ids" for k in market._memo) == 1

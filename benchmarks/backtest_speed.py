@@ -7,7 +7,8 @@ Prints:
 
 - cold: ``--cold`` runs (default 2), each a fresh process with its own empty numba cache;
 - warm: ``--repeat`` runs (default 5), fresh processes with the cache warm, median and spread
-  ((max − min) / median);
+  ((max − min) / median), and their CPU time (both processes: the floor of the wall time on two
+  cores is half of it);
 - where the time of one warm run goes, in process: imports, market, ``run_fund``, metrics,
   and ``write_run`` (tables, charts and report, with the chart worker as the CLI uses it).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,10 +62,17 @@ for name, t in marks:
 """
 
 
-def _run(cmd: list[str], env: dict) -> float:
+def _run(cmd: list[str], env: dict, cpu: list | None = None) -> float:
+    """Wall seconds of one run; its CPU seconds (user + system, the CLI and its helper
+    process together: both are waited for) appended to ``cpu``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return seconds
 
 
 def main() -> None:
@@ -80,13 +89,16 @@ def main() -> None:
             cold.append(_run(cmd, env))
         env = dict(os.environ, NUMBA_CACHE_DIR=f"{tmp}/numba-cache-0")
         _run(cmd, env)  # the cache warm
-        warm = [_run(cmd, env) for _ in range(args.repeat)]
+        cpu: list[float] = []
+        warm = [_run(cmd, env, cpu) for _ in range(args.repeat)]
         med = statistics.median(warm)
         print("cold (fresh process, empty numba cache)   "
               + ", ".join(f"{t:.1f}" for t in cold) + " s")  # fmt: skip
         print(f"warm (fresh process, numba cache warm)    median {med:.2f} s of {args.repeat}, "
               f"spread {(max(warm) - min(warm)) / med:.0%}  ("
               + ", ".join(f"{t:.2f}" for t in warm) + ")")  # fmt: skip
+        print(f"  CPU time of those runs (both processes)  median {statistics.median(cpu):.2f} s: "
+              "on two cores the wall time cannot be under half of it")  # fmt: skip
         print("one warm run, in a fresh process, by stage:")
         code = f"OUT = {f'{tmp}/stages'!r}\n" + STAGES
         out = subprocess.run([sys.executable, "-c", code], env=env, check=True,

@@ -55,6 +55,7 @@ __all__ = [
     "annual_return", "annual_volatility", "attribute", "beta", "calmar_ratio",
     "conditional_value_at_risk", "correlation", "cost_drag", "daily_rate", "down_capture",
     "downside_deviation", "drawdown_series", "hit_rate", "information_ratio", "kurtosis",
+    "linked_contributions",
     "max_drawdown", "max_drawdown_duration", "monthly_returns", "relative_summary",
     "returns_from_levels", "rolling_beta", "rolling_correlation", "sharpe_ratio", "skewness",
     "sortino_ratio", "summary", "total_return", "tracking_error", "up_capture", "value_at_risk",
@@ -219,10 +220,17 @@ def attribute(pnl: pd.DataFrame, net_assets: pd.Series, groups: pd.Series) -> pd
     if (grouped[base.to_numpy()] != 0).to_numpy().any():
         raise ValueError("P&L on a date with no previous net assets cannot be attributed")
     daily = grouped[~base.to_numpy()].div(prev[~base], axis=0)
+    return pd.concat({"daily": daily, "cumulative": linked_contributions(daily)}, axis=1)
+
+
+def linked_contributions(daily: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative contributions ``C_{T,g} = Σ_{t≤T} c_{t,g} × W_{t−1}`` from the daily ones
+    (dates × groups, decimal; :func:`attribute`), the fund's wealth ``W`` compounded from the
+    first row of ``daily``: over any run of rows they add up to the fund's compounded return
+    over those rows. Same shape as ``daily``."""
     fund = daily.sum(axis=1)
     wealth_before = (1.0 + fund).cumprod().shift(1, fill_value=1.0)
-    cumulative = daily.mul(wealth_before, axis=0).cumsum()
-    return pd.concat({"daily": daily, "cumulative": cumulative}, axis=1)
+    return daily.mul(wealth_before, axis=0).cumsum()
 
 
 def cost_drag(costs: pd.Series, fees: pd.Series, net_assets: pd.Series) -> dict[str, float]:

@@ -1,8 +1,6 @@
 """``python -m backtest.cli ...``, the same as the ``multistrat`` console script."""
 
-import sys
-
-from backtest.cli.app import main
+from backtest.cli.app import run
 
 if __name__ == "__main__":  # not when a worker process started with "spawn" imports it
-    sys.exit(main())
+    run()

@@ -123,6 +123,15 @@ def pyplot():
     return plt
 
 
+def dates(index: pd.Index):
+    """An index to plot along x: a tz-naive ``DatetimeIndex`` as its ``datetime64`` values (the
+    same points; matplotlib reads a DatetimeIndex by first turning it into one ``Timestamp``
+    per day, ~6 ms a line at 20 years), anything else as it is."""
+    if isinstance(index, pd.DatetimeIndex) and index.tz is None:
+        return index.to_numpy()
+    return index
+
+
 def label(name: object) -> str:
     """A name made safe for matplotlib text (``$`` would start mathtext)."""
     return str(name).replace("$", r"\$")
@@ -156,7 +165,7 @@ def cumulative(fig, levels: pd.DataFrame, title: str = "Cumulative total return"
     for k, name in enumerate(levels.columns):
         s = levels[name].dropna()
         if len(s):
-            ax.plot(s.index, 100.0 * s / s.iloc[0], label=label(name), **_style(name, k))
+            ax.plot(dates(s.index), 100.0 * s / s.iloc[0], label=label(name), **_style(name, k))
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(_dollars_formatter())
     ax.yaxis.set_minor_formatter(_dollars_formatter())
@@ -179,7 +188,7 @@ def drawdowns(fig, returns: pd.DataFrame) -> None:
     ax = fig.subplots()
     dd = M.drawdown_series(returns)
     for k, name in enumerate(dd.columns):
-        ax.plot(dd.index, 100.0 * dd[name], label=label(name), **_style(name, k))
+        ax.plot(dates(dd.index), 100.0 * dd[name], label=label(name), **_style(name, k))
     _axes(ax, "Drawdown (%)", "Drawdown from the previous peak")
     ax.legend(loc="lower left")
 
@@ -189,7 +198,7 @@ def _rolling(fig, fund: pd.Series, others: dict, windows, stat, ylabel: str, tit
     for ax, (name, bench) in zip(axes, others.items(), strict=True):
         for w, width, c in zip(windows, (1.0, 2.0), WINDOW_COLORS, strict=False):
             values = stat(fund, bench, w)
-            ax.plot(values.index, values, linewidth=width, color=c, label=f"{w}-day window")
+            ax.plot(dates(values.index), values, linewidth=width, color=c, label=f"{w}-day window")
         ax.axhline(0.0, color="grey", linewidth=0.8)
         _axes(ax, ylabel, f"{title} to {label(name)}", xlabel="")
         ax.legend(loc="upper left")
@@ -230,9 +239,10 @@ def strategy_weights(fig, weights: pd.DataFrame, title: str = "Strategy weights 
     """Allocator weights (fraction of net assets) stacked, with their total."""
     ax = fig.subplots()
     pos = weights.clip(lower=0.0)
-    ax.stackplot(pos.index, pos.T.to_numpy(), labels=[label(c) for c in pos.columns], alpha=0.8,
-                 colors=[color(c) for c in pos.columns])  # fmt: skip
-    ax.plot(weights.index, weights.sum(axis=1), color=FUND_COLOR, linewidth=1.2, label="Total")
+    ax.stackplot(dates(pos.index), pos.T.to_numpy(), labels=[label(c) for c in pos.columns],
+                 alpha=0.8, colors=[color(c) for c in pos.columns])  # fmt: skip
+    ax.plot(dates(weights.index), weights.sum(axis=1), color=FUND_COLOR, linewidth=1.2,
+            label="Total")  # fmt: skip
     _axes(ax, "Weight (fraction of net assets)", title)
     ax.legend(loc="upper left", ncols=2)
 
@@ -241,10 +251,10 @@ def attribution(fig, cumulative_contrib: pd.DataFrame, what: str) -> None:
     """Cumulative linked contributions (%) of each item, and their total."""
     ax = fig.subplots()
     for name in cumulative_contrib.columns:
-        ax.plot(cumulative_contrib.index, 100.0 * cumulative_contrib[name], label=label(name),
-                color=color(name))  # fmt: skip
+        ax.plot(dates(cumulative_contrib.index), 100.0 * cumulative_contrib[name],
+                label=label(name), color=color(name))  # fmt: skip
     total = 100.0 * cumulative_contrib.sum(axis=1)
-    ax.plot(total.index, total, color=FUND_COLOR, linewidth=2.0, label="Total")
+    ax.plot(dates(total.index), total, color=FUND_COLOR, linewidth=2.0, label="Total")
     ax.axhline(0.0, color="grey", linewidth=0.8)
     _axes(ax, "Cumulative contribution (%)", f"Contribution to the fund's return by {what}")
     ax.legend(loc="upper left", ncols=2)
@@ -267,10 +277,10 @@ def cost_drag(fig, annual_bp: pd.DataFrame) -> None:
 def subsidiary_share(fig, pct: pd.Series, cap: float, quarter_ends: pd.DatetimeIndex) -> None:
     """The Subsidiary's share of total assets (%) with the cap and fiscal quarter-ends."""
     ax = fig.subplots()
-    ax.plot(pct.index, 100.0 * pct, linewidth=1.0, label="Subsidiary / total assets",
+    ax.plot(dates(pct.index), 100.0 * pct, linewidth=1.0, label="Subsidiary / total assets",
             color=color("subsidiary"))  # fmt: skip
     q = pct.reindex(quarter_ends).dropna()
-    ax.scatter(q.index, 100.0 * q, s=12, color="tab:red", zorder=3,
+    ax.scatter(dates(q.index), 100.0 * q, s=12, color="tab:red", zorder=3,
                label="fiscal quarter-ends (cap tested)")  # fmt: skip
     ax.axhline(100.0 * cap, color="tab:red", linestyle="--", label=f"{cap:.0%} cap")
     _axes(ax, "% of the fund's total assets", "Subsidiary share of total assets")
@@ -281,7 +291,7 @@ def premium_discount(fig, series: pd.Series, edges_bp=(25.0, 50.0)) -> None:
     """Daily premium (+, green) / discount (−, red) of the closing midpoint to NAV, bp."""
     ax = fig.subplots()
     bp = 1e4 * series.dropna()
-    ax.bar(bp.index, bp.to_numpy(), width=1.0,
+    ax.bar(dates(bp.index), bp.to_numpy(), width=1.0,
            color=np.where(bp.to_numpy() >= 0, "tab:green", "tab:red"))  # fmt: skip
     for e in edges_bp:
         for sign in (1, -1):
@@ -297,9 +307,9 @@ def basket_tracking(fig, summary: pd.DataFrame, threshold_annual: float,
     top, bottom = fig.subplots(2, 1, sharex=True)
     overlap = 100.0 * summary["overlap"]
     rolling = overlap.rolling(window, min_periods=1)
-    top.fill_between(summary.index, rolling.min(), rolling.max(), color=FUND_COLOR, alpha=0.2,
-                     linewidth=0, label=f"range over {window} days")  # fmt: skip
-    top.plot(summary.index, rolling.mean(), linewidth=0.9, color=FUND_COLOR,
+    top.fill_between(dates(summary.index), rolling.min(), rolling.max(), color=FUND_COLOR,
+                     alpha=0.2, linewidth=0, label=f"range over {window} days")  # fmt: skip
+    top.plot(dates(summary.index), rolling.mean(), linewidth=0.9, color=FUND_COLOR,
              label=f"{window}-day mean")  # fmt: skip
     if band is not None and all(np.isfinite(band)):
         for edge in band:
@@ -307,8 +317,8 @@ def basket_tracking(fig, summary: pd.DataFrame, threshold_annual: float,
         top.set_ylim(100.0 * band[0] - 2.0, 100.0 * band[1] + 2.0)
     _axes(top, "Overlap (%)", "Overlap of the basket with the holdings (band dashed)", xlabel="")
     top.legend(loc="lower left")
-    bottom.plot(summary.index, 100.0 * summary["rolling_te"], linewidth=0.8, color="tab:blue",
-                label="trailing realised tracking error")  # fmt: skip
+    bottom.plot(dates(summary.index), 100.0 * summary["rolling_te"], linewidth=0.8,
+                color="tab:blue", label="trailing realised tracking error")  # fmt: skip
     bottom.axhline(100.0 * threshold_annual, color="tab:red", linestyle="--",
                    label=f"guardrail {threshold_annual:.1%}")  # fmt: skip
     _axes(bottom, "% a year", "Tracking error of the basket")
@@ -362,20 +372,38 @@ def figure(draw, height_in: float | None = None):
 
 def chart_png(draw, height_in: float | None = None) -> bytes:
     """PNG bytes of a stand-alone chart drawn by ``draw(fig)``, at :data:`PNG_SCALE` × the
-    HTML resolution (the HTML shows it at :data:`CHART_SIZE_IN` × :data:`HTML_DPI` pixels)."""
-    plt = pyplot()
-    with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(CHART_SIZE_IN[0], height_in or CHART_SIZE_IN[1]),
-                         dpi=PNG_SCALE * HTML_DPI, layout="constrained")  # fmt: skip
-        try:
-            draw(fig)
-            # Lay out once, then save without a layout engine: ``savefig`` with one would draw
-            # the figure twice (a draw without rendering for the layout, then the real one);
-            # the PNG is the same, byte for byte, in ~80% of the time.
-            fig.get_layout_engine().execute(fig)
-            fig.set_layout_engine("none")
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", metadata={"Software": None})
-        finally:
-            plt.close(fig)
+    HTML resolution (the HTML shows it at :data:`CHART_SIZE_IN` × :data:`HTML_DPI` pixels).
+
+    The figure is laid out and rendered once (``savefig`` with a layout engine would first draw
+    it without rendering, then again) and encoded by :func:`png_bytes`: the pixels of
+    matplotlib's own ``savefig``, in about two thirds of the time.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with pyplot().rc_context(STYLE):
+        fig = Figure(figsize=(CHART_SIZE_IN[0], height_in or CHART_SIZE_IN[1]),
+                     dpi=PNG_SCALE * HTML_DPI, layout="constrained")  # fmt: skip
+        canvas = FigureCanvasAgg(fig)
+        draw(fig)
+        canvas.draw()
+        return png_bytes(canvas.buffer_rgba(), fig.dpi)
+
+
+def png_bytes(rgba, dpi: float) -> bytes:
+    """A rendered image (``rgba``: height × width × 4 uint8, e.g. a canvas' ``buffer_rgba()``)
+    as PNG bytes with ``dpi`` recorded, no text chunks.
+
+    An opaque image (every chart: white background) is stored as RGB, losslessly, and
+    compressed with zlib level 1: half the encoding time of matplotlib's RGBA at level 6, for
+    files ~6% larger.
+    """
+    from PIL import Image
+
+    pixels = np.asarray(rgba)
+    image = Image.fromarray(pixels, "RGBA")
+    if pixels[..., 3].min() == 255:
+        image = image.convert("RGB")
+    buf = io.BytesIO()
+    image.save(buf, format="png", compress_level=1, dpi=(dpi, dpi))
     return buf.getvalue()

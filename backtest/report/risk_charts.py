@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from backtest.report.charts import FUND_COLOR, WINDOW_COLORS, color, label
+from backtest.report.charts import FUND_COLOR, WINDOW_COLORS, color, dates, label
 
 
 def _finish(ax, ylabel: str, title: str, legend: str | None = "upper left") -> None:
@@ -26,11 +26,11 @@ def rolling_risk(fig, sharpe: pd.Series, vols: dict, target: float | None, windo
     """Two panels: the fund's rolling Sharpe ratio over ``window`` days; its rolling annualised
     volatility (%) over each window of ``vols`` (days → Series) with the volatility target."""
     top, bottom = fig.subplots(2, 1, sharex=True)
-    top.plot(sharpe.index, sharpe, color=FUND_COLOR, linewidth=1.2, label="Fund")
+    top.plot(dates(sharpe.index), sharpe, color=FUND_COLOR, linewidth=1.2, label="Fund")
     top.axhline(0.0, color="grey", linewidth=0.8)
     _finish(top, "Sharpe ratio", f"Rolling {window}-day Sharpe ratio over cash", None)
     for (w, v), c in zip(vols.items(), WINDOW_COLORS, strict=False):
-        bottom.plot(v.index, 100.0 * v, color=c, linewidth=1.0 + (w == window),
+        bottom.plot(dates(v.index), 100.0 * v, color=c, linewidth=1.0 + (w == window),
                     label=f"{w}-day window")  # fmt: skip
     if target is not None:
         bottom.axhline(100.0 * target, color="tab:red", linestyle="--",
@@ -41,10 +41,10 @@ def rolling_risk(fig, sharpe: pd.Series, vols: dict, target: float | None, windo
 def rolling_relative(fig, te: pd.Series, ir: pd.Series, name: str, window: int) -> None:
     """Two panels: rolling tracking error (%) and information ratio of the fund against ``name``."""
     top, bottom = fig.subplots(2, 1, sharex=True)
-    top.plot(te.index, 100.0 * te, color=color(name), linewidth=1.2)
+    top.plot(dates(te.index), 100.0 * te, color=color(name), linewidth=1.2)
     _finish(top, "Tracking error (% a year)",
             f"Rolling {window}-day tracking error to {label(name)}", None)  # fmt: skip
-    bottom.plot(ir.index, ir, color=color(name), linewidth=1.2)
+    bottom.plot(dates(ir.index), ir, color=color(name), linewidth=1.2)
     bottom.axhline(0.0, color="grey", linewidth=0.8)
     _finish(bottom, "Information ratio",
             f"Rolling {window}-day information ratio to {label(name)}", None)  # fmt: skip
@@ -71,15 +71,15 @@ def exposure(fig, gross: pd.DataFrame, net: pd.DataFrame, leverage: pd.Series | 
     """Two panels: gross exposure by asset class (stacked, % of net assets) with the gross
     leverage of the limit checks; net exposure by asset class (%)."""
     top, bottom = fig.subplots(2, 1, sharex=True)
-    top.stackplot(gross.index, 100.0 * gross.T.to_numpy(), labels=[label(c) for c in gross],
+    top.stackplot(dates(gross.index), 100.0 * gross.T.to_numpy(), labels=[label(c) for c in gross],
                   colors=[color(c) for c in gross], alpha=0.8)  # fmt: skip
     if leverage is not None:
-        top.plot(leverage.index, 100.0 * leverage, color=FUND_COLOR, linewidth=1.0,
+        top.plot(dates(leverage.index), 100.0 * leverage, color=FUND_COLOR, linewidth=1.0,
                  label="gross leverage (limit check)")  # fmt: skip
     _finish(top, "% of net assets", "Gross exposure by asset class")
     top.legend(loc="upper left", fontsize="small", ncols=4)
     for c in net:
-        bottom.plot(net.index, 100.0 * net[c], color=color(c), linewidth=1.0, label=label(c))
+        bottom.plot(dates(net.index), 100.0 * net[c], color=color(c), linewidth=1.0, label=label(c))
     bottom.axhline(0.0, color="grey", linewidth=0.8)
     _finish(bottom, "% of net assets", "Net exposure by asset class")
     bottom.legend(loc="upper left", fontsize="small", ncols=4)

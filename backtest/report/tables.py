@@ -147,9 +147,18 @@ def attribution_tables(pnl: pd.DataFrame, net_assets: pd.Series):
         items and ``"Total"``; decimal returns.
     """
     groups = pd.Series(pnl.columns, index=pnl.columns)
-    full = an.attribute(pnl, net_assets, groups)["cumulative"][list(pnl.columns)]
-    rows = {str(y): an.attribute(pnl[pnl.index.year == y], net_assets, groups)["cumulative"]
-            .iloc[-1] for y in sorted(set(pnl.index.year))}  # fmt: skip
+    both = an.attribute(pnl, net_assets, groups)
+    full = both["cumulative"][list(pnl.columns)]
+    # a year's contributions linked within it: those of ``attribute`` run on the year's rows
+    # (each day's contribution is over the previous close's net assets either way; the fund's
+    # daily return summed over the items in the same order)
+    daily = both["daily"]
+    years = daily.index.year
+    rows = {}
+    for y in sorted(set(pnl.index.year)):
+        within = daily[years == y]
+        rows[str(y)] = (an.linked_contributions(within).iloc[-1] if len(within)
+                        else pd.Series(0.0, index=daily.columns))  # fmt: skip
     rows["Since inception"] = full.iloc[-1]
     table = pd.DataFrame(rows).T[list(pnl.columns)].rename_axis("period")
     table["Total"] = table.sum(axis=1)

@@ -21,6 +21,31 @@ def test_console_script_lists_its_commands():
         assert sub.startswith(f"usage: multistrat {command}")
 
 
+def test_the_console_script_exits_with_mains_code_and_skips_the_last_collections(monkeypatch):
+    """``multistrat`` and ``python -m backtest.cli`` run :func:`backtest.cli.app.run`: main's
+    exit code, after freezing the heap out of the interpreter's final garbage collections."""
+    import gc
+    import tomllib
+    from pathlib import Path
+
+    import pytest
+
+    from backtest.cli import app
+
+    calls = []
+    monkeypatch.setattr(app, "main", lambda argv=None: calls.append(("main", argv)) or 3)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append(("freeze", None)))
+    with pytest.raises(SystemExit) as stop:
+        app.run(["data", "validate", "x"])
+    assert stop.value.code == 3
+    assert calls == [("main", ["data", "validate", "x"]), ("freeze", None)]
+    pyproject = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["multistrat"] == "backtest.cli.app:run"
+    bad = subprocess.run([sys.executable, "-m", "backtest.cli", "data", "validate", "/no/such"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.startswith("multistrat data:")
+
+
 def test_an_internal_error_is_one_line_and_exit_1(monkeypatch, capsys):
     """A bug in our own code (here a KeyError) is not "bad input": exit 1, one line, and the
     traceback only with --debug."""

@@ -145,14 +145,11 @@ def _pv_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call):
     return shape, (s, tau, r, q, v, call), under_pv, strike_pv
 
 
-def _bsm_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call):
+def _bsm_inputs(*args):
     """Broadcast shape, float inputs (tau floored at 0), S e^{-q tau}, K e^{-r tau}, terms."""
-    shape, inputs, under_pv, strike_pv = _pv_inputs(
-        spot, strike, tau_years, rate, div_yield, vol, is_call
-    )
-    _, tau, _, _, v, _ = inputs
+    shape, (s, tau, r, q, v, call), under_pv, strike_pv = _pv_inputs(*args)
     terms = _terms(under_pv, strike_pv, v * np.sqrt(tau))
-    return shape, inputs, under_pv, strike_pv, terms
+    return shape, (s, tau, r, q, v, call), under_pv, strike_pv, terms
 
 
 def bs_price(
@@ -457,16 +454,9 @@ def surface_vol(
     return as_output(vol, lead)
 
 
-def surface_vol_rows(
-    atm_table: FloatArray,
-    rows: npt.NDArray[np.int64],
-    tenors_years: ArrayLike,
-    skew: FloatArray,
-    curvature: FloatArray,
-    forward: FloatArray,
-    strike: FloatArray,
-    tau_years: FloatArray,
-) -> FloatArray:
+def surface_vol_rows(atm_table: FloatArray, rows: npt.NDArray[np.int64], tenors_years: ArrayLike,
+                     skew: FloatArray, curvature: FloatArray, forward: FloatArray,
+                     strike: FloatArray, tau_years: FloatArray) -> FloatArray:  # fmt: skip
     """:func:`surface_vol` of elements that each read one row of a table of ATM vols: element
     ``i`` uses ``atm_table[rows[i]]`` (shape (n_dates, n_tenors)) and the ``i``-th entry of
     the other 1-D arrays (shape (n,)). The same arithmetic on the same values as

@@ -115,10 +115,16 @@ def exposure_costs(
     traded = np.zeros_like(x)
     if lag_days < len(x):
         traded[lag_days:] = x[: len(x) - lag_days]
-    turnover = np.abs(np.diff(traded, axis=0, prepend=0.0))
-    cost = turnover * rate  # every term is >= +0.0: adding a zero term changes no bit
-    if config.costs.impact_bps_per_pct_nav:
-        cost += config.costs.impact_bps_per_pct_nav * 1e-4 * 100.0 * turnover**2
+    # |Δ traded| (np.diff with a zero row prepended), row-major as the sum below reads it
+    turnover = np.empty(traded.shape)
+    turnover[:1] = traded[:1] - 0.0
+    np.subtract(traded[1:], traded[:-1], out=turnover[1:])
+    np.abs(turnover, out=turnover)
+    impact = config.costs.impact_bps_per_pct_nav
+    impact = impact * 1e-4 * 100.0 * turnover**2 if impact else None
+    cost = np.multiply(turnover, rate, out=turnover)  # every term >= +0.0: a zero term is a no-op
+    if impact is not None:
+        cost += impact
     rolls = np.flatnonzero(rolled.any(axis=0))  # futures columns that roll at least once
     if len(rolls):
         held = np.zeros((len(x), len(rolls)))

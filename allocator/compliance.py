@@ -60,6 +60,8 @@ def check_limits(
     mv = result.market_values
     notional = result.notionals
     qty = result.quantities
+    # (dates × ids) views of the frames' blocks: reductions over ids in pandas' memory order
+    notional_values = notional.to_numpy()
     if quarter_ends is None:
         quarter_end = quarter_end_flags(dates, result.config.subsidiary.fiscal_year_end_month)
     else:
@@ -81,7 +83,12 @@ def check_limits(
         ),
         _rule(dates, "cash_fund", nav["cash_fund"] / na, 0.0),
         _rule(dates, "cash_subsidiary", nav["cash_subsidiary"] / na, 0.0),
-        _rule(dates, "gross_leverage", notional.abs().sum(axis=1) / na, limits.gross_leverage_max),
+        _rule(
+            dates,
+            "gross_leverage",
+            np.abs(notional_values).sum(axis=1) / na,
+            limits.gross_leverage_max,
+        ),  # fmt: skip
     ]
     kinds = table["kind"].astype(str)
     eq_cols = list(table.index[kinds.isin(EQUITY_KINDS).to_numpy()])
@@ -104,13 +111,18 @@ def check_limits(
         cols = list(table.index[mask.to_numpy()])
         count = (qty[cols] != 0).sum(axis=1) if cols else pd.Series(0, dates)
         frames.append(_rule(dates, name, count, 0.0))
-    weights = notional.div(na, axis=0)
-    # the VaR sums the held instruments only: the returns of the others (e.g. options that
-    # expired before the fund's first day) are neither needed nor computed
-    held = weights.columns[(weights.fillna(0.0) != 0.0).any(axis=0).to_numpy()]
+    # exposure weights (notional.div(na, axis=0): the same quotients) of the held instruments
+    # only: the returns of the others (e.g. options that expired before the fund's first day)
+    # are neither needed nor computed. Instrument-major, as pandas stores a frame's block.
+    weights_t = notional_values.T / na
+    held_mask = ((weights_t != 0.0) & ~np.isnan(weights_t)).any(axis=1)
+    held = notional.columns[held_mask]
+    weights_t = weights_t[held_mask]
+    weights_t[np.isnan(weights_t)] = 0.0
+    weights = pd.DataFrame(weights_t.T, index=dates, columns=held, copy=False)
     returns = instrument_returns(market, list(held))
     rows = np.arange(len(dates))
-    fund_var = portfolio_var(weights[held], returns, limits, rows).to_numpy()
+    fund_var = portfolio_var(weights, returns, limits, rows).to_numpy()
     allowed = var_limit(market, limits, rows).to_numpy()
     measured = np.isfinite(fund_var)  # the test applies once there is enough history
     frames.append(_rule(dates, "var_18f4", np.nan_to_num(fund_var), allowed, applies=measured))

@@ -224,8 +224,8 @@ def apply_limits(
             log.append((out.index[held.to_numpy()][0], rule, iid, 0.0, 0.0))
         out[iid] = out[iid].where(out[iid].isna(), 0.0)
 
-    longs = out.clip(lower=0.0).fillna(0.0)
     eq = kinds.isin(EQUITY_KINDS).to_numpy()
+    longs = out.loc[:, eq].clip(lower=0.0).fillna(0.0)  # the equities: all the industry sums read
     for industry, cols in table.loc[eq].groupby("industry").groups.items():
         exposure = longs[list(cols)].sum(axis=1)
         cap = limits.industry_max * limits.headroom

@@ -14,9 +14,14 @@ Prints, each a median of ``--repeat`` runs (default 5) after a warm-up (numba co
   O(days × names²) — ~0.8 s at 1,000 names, ~0.05 s at 250 — and the rest grows about linearly
   but slows once its arrays outgrow the cache (the VaR kernels' returns, 1,000 × 4,500: 36 MB);
 - peak resident memory of a default ``multistrat backtest`` (fresh process, report included,
-  the main process and its chart worker together).
+  the main process and its chart worker together);
+- a fresh process (``python -c``): the imports, building the default synthetic market and the
+  first ``run_fund`` on it (numba's first cache load, ~0.2 s, lands in the market; each
+  further compiled function loads on its first call, ~5–15 ms each, in ``run_fund``),
+  median of ``--repeat`` processes.
 
-Run: ``python benchmarks/pipeline_speed.py [--repeat 5] [--skip-scaling] [--skip-sweep]``.
+Run: ``python benchmarks/pipeline_speed.py [--repeat 5] [--skip-scaling] [--skip-sweep]
+[--skip-fresh]``.
 Asserts nothing: targets are read, not unit-tested (see the speed issue and the README).
 """
 
@@ -26,6 +31,7 @@ import argparse
 import cProfile
 import dataclasses
 import itertools
+import json
 import pstats
 import resource
 import statistics
@@ -137,14 +143,49 @@ def peak_memory_mb() -> float:
     return max(peak / 2**20, max(before, after) / 1024.0)  # ru_maxrss: kilobytes on Linux
 
 
+#: What one fresh process runs: seconds of the imports, the market and the first run, as JSON.
+FRESH_SCRIPT = """
+import json, time
+t0 = time.perf_counter()
+from backtest.cli.backtest_cmd import DEFAULT_CONFIG
+from backtest.fund.run import run_fund
+from backtest.fund.spec import FundSpec
+from backtest.synthetic import synthetic_market
+t1 = time.perf_counter()
+spec = FundSpec.from_toml(DEFAULT_CONFIG)
+market = synthetic_market(seed=spec.market.seed, start=spec.market.start, end=spec.market.end)
+t2 = time.perf_counter()
+run_fund(spec, market)
+t3 = time.perf_counter()
+print(json.dumps({"imports": t1 - t0, "market": t2 - t1, "run_fund": t3 - t2, "total": t3 - t0}))
+"""
+
+
+def fresh_process(repeat: int) -> dict[str, tuple[float, float, float]]:
+    """(median, min, max) seconds of each part of :data:`FRESH_SCRIPT` over ``repeat``
+    processes (the interpreter's own start-up excluded)."""
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", FRESH_SCRIPT], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {k: (statistics.median(r[k] for r in runs), min(r[k] for r in runs),
+                max(r[k] for r in runs)) for k in runs[0]}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--skip-fresh", action="store_true")
     args = parser.parse_args()
     # first, while this process is small: a child's peak RSS can include its parent's pages
     print(f"peak memory of the default `multistrat backtest`  {peak_memory_mb():6.0f} MB")
+    if not args.skip_fresh:
+        print(f"a fresh process (python -c), median of {args.repeat}:")
+        for part, (med, lo, hi) in fresh_process(args.repeat).items():
+            print(f"  {part:<22} {med:6.2f} s  ({lo:.2f}..{hi:.2f})")
     spec = FundSpec.from_toml(DEFAULT_CONFIG)
     m = spec.market
     run_fund(spec, synthetic_market(seed=m.seed, start=m.start, end=m.end))  # numba warm-up

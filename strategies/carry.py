@@ -76,19 +76,31 @@ def _futures_root(market: MarketData, instrument_id: str) -> str:
 
 
 def curve_ids(market: MarketData, kinds: frozenset[str]) -> list[str]:
-    """Futures of ``kinds`` that have a curve and a price column in ``market``, in table order."""
-    return [
-        i
-        for i in market.ids(kinds)
-        if _futures_root(market, i) in market.curves and i in market.prices
-    ]
+    """Futures of ``kinds`` that have a curve and a price column in ``market``, in table order.
+
+    A function of the market's table only, asked several times per sleeve and run: looked up
+    once per market and set of kinds (a new list each call)."""
+
+    def find() -> tuple[str, ...]:
+        return tuple(
+            i
+            for i in market.ids(kinds)
+            if _futures_root(market, i) in market.curves and i in market.prices
+        )
+
+    return list(market.cached(("curve_ids", *sorted(kinds)), find))
 
 
 def curve_carry_table(market: MarketData, ids: list[str]) -> pd.DataFrame:
     """Raw annualised curve carry (dates × ids) from each future's curve; see
     :func:`strategies.signals.futures_curve_carry`."""
-    cols = {i: futures_curve_carry(market.curves[_futures_root(market, i)]) for i in ids}
-    return pd.DataFrame(cols, index=market.calendar, columns=ids, dtype="float64")
+    cols = [futures_curve_carry(market.curves[_futures_root(market, i)]) for i in ids]
+    if not cols:
+        return pd.DataFrame(index=market.calendar, columns=ids, dtype="float64")
+    # every curve is on the market's calendar (MarketData checks it): (ids × dates) stacked,
+    # as pandas stores a frame's block, and handed over as is
+    values = np.stack([c.to_numpy(dtype="float64") for c in cols])
+    return pd.DataFrame(values.T, index=market.calendar, columns=ids, copy=False)
 
 
 def forecast_weights(raw: pd.DataFrame, vol_annual: pd.DataFrame, forecast_cap: float):

@@ -47,8 +47,9 @@ def cost_rates(market: MarketData, ids: list[str], config: FundConfig):
     columns = market.cached_batch(
         keys, lambda missing: _cost_rates([k[1] for k in missing], market, config.costs, roll_days)
     )
-    for j, (r, f) in enumerate(columns):
-        rate[:, j], rolled[:, j] = r, f
+    if columns:  # one strided copy each, in C
+        np.stack([r for r, _ in columns], axis=1, out=rate)
+        np.stack([f for _, f in columns], axis=1, out=rolled)
     return rate, rolled
 
 
@@ -60,28 +61,42 @@ def _cost_rates(ids: list[str], market: MarketData, costs, roll_days: int) -> li
     notional = market.notional_per_unit_usd(listed).to_numpy(dtype="float64")
     units = dict(zip(listed, notional.T, strict=True))
     out = []
+    not_rolled = np.zeros(len(market.calendar), dtype=bool)
+    not_rolled.flags.writeable = False  # shared by every column that never rolls
+    options = {}  # (root, multiplier, asset class) → its columns: one per option of that kind
     for iid in ids:
-        rolled = np.zeros(len(market.calendar), dtype=bool)
+        rolled = not_rolled
         if iid not in table.index:  # an on-demand index option
             opt = IndexOption.from_id(iid)
-            spread = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
-            unit = opt.multiplier * market.index[opt.root].to_numpy()
+            key = (opt.root, opt.multiplier, opt.asset_class)
+            if key not in options:
+                spread = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
+                unit = opt.multiplier * market.index[opt.root].to_numpy()
+                rate = _rate(spread, costs.commission_per_contract_usd, unit)
+                rate.flags.writeable = False
+                options[key] = rate, rolled
+            out.append(options[key])
+            continue
+        kind = InstrumentKind(table.at[iid, "kind"])
+        spread = costs.half_spread_bps.get(str(table.at[iid, "asset_class"]), 0.0)
+        unit = units[iid]
+        if kind in FUTURE_KINDS:
             commission = costs.commission_per_contract_usd
+            rolled = futures_roll_flags(market, iid, roll_days)
+        elif kind is InstrumentKind.CURRENCY_FORWARD:
+            commission = 0.0
         else:
-            kind = InstrumentKind(table.at[iid, "kind"])
-            spread = costs.half_spread_bps.get(str(table.at[iid, "asset_class"]), 0.0)
-            unit = units[iid]
-            if kind in FUTURE_KINDS:
-                commission = costs.commission_per_contract_usd
-                rolled = futures_roll_flags(market, iid, roll_days)
-            elif kind is InstrumentKind.CURRENCY_FORWARD:
-                commission = 0.0
-            else:
-                commission = costs.commission_per_share_usd
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_unit = np.where(np.abs(unit) > 0, commission / np.abs(unit), 0.0)
-        out.append((spread * 1e-4 + np.nan_to_num(per_unit, nan=0.0, posinf=0.0), rolled))
+            commission = costs.commission_per_share_usd
+        out.append((_rate(spread, commission, unit), rolled))
     return out
+
+
+def _rate(spread_bps: float, commission: float, unit: np.ndarray) -> np.ndarray:
+    """Cost per unit of notional traded (decimal), shape (n_dates,): the half spread plus the
+    commission over one unit's notional ``unit`` (USD; 0 where it is 0 or not finite)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_unit = np.where(np.abs(unit) > 0, commission / np.abs(unit), 0.0)
+    return spread_bps * 1e-4 + np.nan_to_num(per_unit, nan=0.0, posinf=0.0)
 
 
 def exposure_costs(
@@ -100,10 +115,20 @@ def exposure_costs(
     traded = np.zeros_like(x)
     if lag_days < len(x):
         traded[lag_days:] = x[: len(x) - lag_days]
-    turnover = np.abs(np.diff(traded, axis=0, prepend=0.0))
-    impact = config.costs.impact_bps_per_pct_nav * 1e-4 * 100.0 * turnover**2
-    held = np.zeros_like(x)
-    held[1:] = traded[:-1]  # the position at the previous close, the one rolled
-    roll = 2.0 * np.abs(held) * rate * rolled
-    cost = (turnover * rate + impact + roll).sum(axis=1)
+    # |Δ traded| (np.diff with a zero row prepended), row-major as the sum below reads it
+    turnover = np.empty(traded.shape)
+    turnover[:1] = traded[:1] - 0.0
+    np.subtract(traded[1:], traded[:-1], out=turnover[1:])
+    np.abs(turnover, out=turnover)
+    impact = config.costs.impact_bps_per_pct_nav
+    impact = impact * 1e-4 * 100.0 * turnover**2 if impact else None
+    cost = np.multiply(turnover, rate, out=turnover)  # every term >= +0.0: a zero term is a no-op
+    if impact is not None:
+        cost += impact
+    rolls = np.flatnonzero(rolled.any(axis=0))  # futures columns that roll at least once
+    if len(rolls):
+        held = np.zeros((len(x), len(rolls)))
+        held[1:] = traded[:-1, rolls]  # the position at the previous close, the one rolled
+        cost[:, rolls] += 2.0 * np.abs(held) * rate[:, rolls] * rolled[:, rolls]
+    cost = cost.sum(axis=1)
     return pd.Series(cost, index=market.calendar, name="cost")

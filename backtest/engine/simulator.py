@@ -92,8 +92,8 @@ def _futures_arrays(market: MarketData, root: str, roll_days: int):
         p = p.ffill().to_numpy(dtype="float64")
         return p, np.r_[p[:1], p[:-1]], np.zeros(n, dtype=np.bool_)
     c = market.curves[root]
-    legs = {k: c[k].ffill().to_numpy(dtype="float64") for k in ("price", "carry", "forward")}
-    ids = {k: c[f"{k}_contract"].ffill().to_numpy(dtype="float64") for k in legs}
+    legs = {k: _ffill(c[k].to_numpy(dtype="float64")) for k in ("price", "carry", "forward")}
+    ids = {k: _ffill(c[f"{k}_contract"].to_numpy(dtype="float64")) for k in legs}
     expiry = c["price_expiry"].to_numpy(dtype="datetime64[D]")
     known = ~np.isnat(expiry)
     days_left = np.full(n, np.iinfo(np.int64).max)
@@ -108,6 +108,18 @@ def _futures_arrays(market: MarketData, root: str, roll_days: int):
         prev_ref = np.where(match, np.r_[np.nan, legs[k][:-1]], prev_ref)
     rolled = np.r_[False, (held_id[1:] != held_id[:-1]) & np.isfinite(held_id[:-1])]
     return held, prev_ref, rolled
+
+
+def _ffill(values: np.ndarray) -> np.ndarray:
+    """A (n_dates,) float array forward-filled, as :meth:`pandas.Series.ffill` (a NaN takes the
+    last non-NaN value before it; NaN before the first one): values are copied, not computed,
+    so the result is pandas' to the bit. ``values`` itself (not a copy) when it has no NaN."""
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    idx = np.where(missing, 0, np.arange(len(values)))
+    np.maximum.accumulate(idx, out=idx)
+    return values[idx]
 
 
 def futures_roll_flags(market: MarketData, root: str, roll_days: int) -> np.ndarray:
@@ -162,13 +174,11 @@ def prepare_inputs(
     commission = np.zeros(N)
     asset_class = np.empty(N, dtype=object)
     costs = config.costs
-    market.price_options([ids[j] for j in np.flatnonzero(~in_table)])  # together, once
+    _fill_options(market, ids, np.flatnonzero(~in_table), price, under)
     for j in np.flatnonzero(~in_table):  # on-demand options
         opt = IndexOption.from_id(ids[j])
         kind[j] = K.K_OPTION
         mult[j] = opt.multiplier
-        price[:, j] = market.option_price(opt).ffill().to_numpy()
-        under[:, j] = market.index[opt.root].ffill().to_numpy()
         ex = int(dates.searchsorted(opt.expiry, side="right")) - 1
         expiry_idx[j] = ex if opt.expiry <= dates[-1] and ex >= 0 else -1
         commission[j] = costs.commission_per_contract_usd
@@ -225,6 +235,21 @@ def prepare_inputs(
         a.flags.writeable = False
     arrays["params"] = kernel_params(config, has_sub=bool((book == 1).any()))
     return SimulationInputs(dates, ids, arrays, asset_class, flows)
+
+
+def _fill_options(market: MarketData, ids: list[str], cols: np.ndarray, price, under) -> None:
+    """On-demand options' columns ``cols`` (positions in ``ids``) of the kernel's (n_dates,
+    n_ids) float64 arrays: ``price`` the forward-filled marks (priced together, once per
+    market), ``under`` the forward-filled index level of each option's root. The values of
+    ``option_price(opt).ffill()`` and ``index[root].ffill()`` column by column: one 2-D forward
+    fill of the marks, one per root of the levels (a forward fill copies values: same bits)."""
+    if not len(cols):
+        return
+    opt_ids = [ids[j] for j in cols]
+    price[:, cols] = market.option_prices(opt_ids).ffill().to_numpy()
+    roots = np.array([IndexOption.from_id(i).root for i in opt_ids])
+    for root in dict.fromkeys(roots):
+        under[:, cols[roots == root]] = market.index[root].ffill().to_numpy()[:, None]
 
 
 def _daily_arrays(market: MarketData, config: FundConfig) -> dict[str, np.ndarray]:
@@ -308,12 +333,11 @@ def flow_schedule(dates: pd.DatetimeIndex, config: FundConfig) -> pd.DataFrame:
     if fs.ap_daily_prob > 0:
         rng = np.random.default_rng(fs.seed)
         draw = rng.random((len(dates), 4))
-        for t, d in enumerate(dates[1:], start=1):
-            if draw[t, 0] < fs.ap_daily_prob:
-                n = 1 + int(draw[t, 1] * fs.ap_max_units)
-                sign = 1 if draw[t, 2] < fs.ap_creation_prob else -1
-                kind = FlowKind.IN_KIND if draw[t, 3] < fs.ap_in_kind_prob else FlowKind.CASH
-                rows.append((d, sign * n, kind.value))
+        for t in np.flatnonzero(draw[1:, 0] < fs.ap_daily_prob) + 1:  # the days with an order
+            n = 1 + int(draw[t, 1] * fs.ap_max_units)
+            sign = 1 if draw[t, 2] < fs.ap_creation_prob else -1
+            kind = FlowKind.IN_KIND if draw[t, 3] < fs.ap_in_kind_prob else FlowKind.CASH
+            rows.append((dates[t], sign * n, kind.value))
     frame = pd.DataFrame(rows, columns=["date", "units", "kind"]).sort_values("date", kind="stable")
     shares = config.initial_shares
     keep = []

@@ -98,9 +98,11 @@ def live_stream(stream: pd.Series, exposures: pd.DataFrame, lag_days: int = 1) -
     """``stream`` with NaN before the strategy's first trade (row ``t`` trades ``t−lag_days``'s
     exposures): a strategy that has held nothing yet did not exist, and its zeros must not
     count as a quiet track record in the allocator's volatility estimates."""
-    traded = exposures.shift(lag_days).fillna(0.0).to_numpy(dtype="float64")
-    live = np.logical_or.accumulate((traded != 0.0).any(axis=1))
-    return stream.where(live)
+    x = exposures.to_numpy(dtype="float64")
+    held = ((x != 0.0) & ~np.isnan(x)).any(axis=1)  # a row with a position (NaN: none)
+    live = np.zeros(len(x), dtype=bool)
+    live[lag_days:] = held[: max(len(x) - lag_days, 0)]  # traded lag_days rows later
+    return stream.where(np.logical_or.accumulate(live))
 
 
 def strategy_stream(exposures: pd.DataFrame, market: MarketData, config) -> pd.Series:

@@ -1,7 +1,9 @@
 """Trading calendars and the one home of the year-length convention.
 
-NYSE sessions come from ``exchange_calendars`` (XNYS); calendar facts are known in advance, so
-using them is no look-ahead. ``TRADING_DAYS_PER_YEAR`` is the annualisation convention of every
+NYSE sessions come from the rules of :mod:`backtest.market.nyse` from 1971 to 2099 (the same
+sessions as ``exchange_calendars``' XNYS, without its ~0.3 s import and build) and from
+``exchange_calendars`` (XNYS) outside that span; calendar facts are known in advance, so using
+them is no look-ahead. ``TRADING_DAYS_PER_YEAR`` is the annualisation convention of every
 layer (metrics, strategies, allocator); see ``docs/ARCHITECTURE.md``.
 """
 
@@ -13,6 +15,8 @@ import re
 
 import numpy as np
 import pandas as pd
+
+from backtest.market import nyse
 
 #: Trading days per year: the one home for annualisation (metrics, strategies, allocator).
 TRADING_DAYS_PER_YEAR = 252
@@ -66,13 +70,35 @@ def iso_date(value, what: str = "date") -> pd.Timestamp:
     return day
 
 
-def xnys_calendar(start, end) -> pd.DatetimeIndex:
-    """NYSE trading sessions between two dates (inclusive), from ``exchange_calendars``.
+def _native(start: pd.Timestamp, end: pd.Timestamp) -> bool:
+    """Whether :mod:`backtest.market.nyse` knows every session from ``start`` to ``end`` (naive
+    midnight timestamps inside its years)."""
+    return (
+        start.tz is None
+        and end.tz is None
+        and start == start.normalize()
+        and end == end.normalize()
+        and nyse.FIRST_YEAR <= start.year
+        and end.year <= nyse.LAST_YEAR
+    )
 
-    The calendar is created with an explicit ``start`` so history older than 20 years works.
+
+def xnys_calendar(start, end) -> pd.DatetimeIndex:
+    """NYSE trading sessions between two dates (inclusive), named ``date``: by rule
+    (:mod:`backtest.market.nyse`) from 1971 to 2099, else from ``exchange_calendars``.
+
+    The ``exchange_calendars`` calendar is created with an explicit ``start`` so history older
+    than 20 years works.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    sessions = _calendar_spanning(start, end).sessions_in_range(start, end)
+    if _native(start, end):
+        days = nyse.sessions()
+        lo = days.searchsorted(np.datetime64(start.date()), side="left")
+        hi = days.searchsorted(np.datetime64(end.date()), side="right")
+        return pd.DatetimeIndex(days[lo:hi].astype("datetime64[ns]"), name="date")
+    # a margin past ``end``: a range ending on a holiday at the calendar's last day must not raise
+    cal = _calendar_spanning(start, end + pd.Timedelta(days=14))
+    sessions = cal.sessions_in_range(start, end)
     sessions = sessions.tz_localize(None) if sessions.tz else sessions
     return pd.DatetimeIndex(sessions.to_numpy(), name="date")
 
@@ -82,6 +108,13 @@ def next_session(calendar: pd.DatetimeIndex) -> pd.Timestamp:
     XNYS (holidays such as Good Friday respected), else the next weekday. Calendar facts are
     known in advance, so this is no look-ahead."""
     last = pd.Timestamp(calendar[-1])
+    if _native(last, last + pd.Timedelta(days=30)):
+        days = nyse.sessions()
+        day = np.datetime64(last.date())
+        i = int(days.searchsorted(day, side="left"))
+        if days[i] == day:
+            return pd.Timestamp(days[i + 1].astype("datetime64[ns]"))
+        return last + pd.offsets.BDay(1)
     cal = _calendar_spanning(last, last + pd.Timedelta(days=30))
     if cal.is_session(last):
         return pd.Timestamp(cal.next_session(last)).tz_localize(None)

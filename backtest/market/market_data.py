@@ -59,7 +59,7 @@ from backtest.market.instruments import (
     instruments_table,
 )
 from backtest.market.instruments import Equity as _equity
-from backtest.market.pricing import bs_price, surface_vol
+from backtest.market.pricing import bs_price, surface_vol, surface_vol_rows
 
 T = TypeVar("T")
 
@@ -328,9 +328,11 @@ class MarketData:
         not computed yet for this market priced together (:meth:`price_options`)."""
         ids = [o if isinstance(o, str) else o.id for o in options]
         self.price_options(ids)
-        return pd.DataFrame(
-            {i: self.option_price(i).to_numpy() for i in ids}, index=self.calendar, columns=ids
-        )
+        if not ids:
+            return pd.DataFrame(index=self.calendar, columns=ids, dtype="float64")
+        # (ids × dates), as pandas stores a frame's block: handed over as is, no second copy
+        marks = np.stack([self._memo[("option_price", i)].to_numpy() for i in ids])
+        return pd.DataFrame(marks.T, index=self.calendar, columns=ids, copy=False)
 
     def price_options(self, options, chunk: int = 64) -> None:
         """Compute and keep the every-date marks of the options not yet computed for this
@@ -370,8 +372,9 @@ class MarketData:
         r = self._column(self.rates, "USD", dates)[at]
         strike = np.repeat(np.array([o.strike for o in opts], dtype="float64"), n)[live]
         surf = self.vol_surface if dates is None else self.vol_surface.loc[rows]
-        vol = surface_vol(  # element by element: the same values as on every (option, date)
-            surf[list(SURFACE_COLUMNS[:5])].to_numpy()[at],
+        vol = surface_vol_rows(  # element by element: the same values as on every (option, date)
+            surf[list(SURFACE_COLUMNS[:5])].to_numpy(),
+            at,
             np.asarray(SURFACE_TENORS_YEARS),
             surf["skew"].to_numpy()[at],
             surf["curvature"].to_numpy()[at],
@@ -382,15 +385,16 @@ class MarketData:
         price = np.empty(n * k)
         price[live] = bs_price(spot, strike, tau_live, r, q, vol, is_call)
         out = []
+        levels = self._column(self.index, root, None)  # settlement: the expiry date's level
+        settle_at = self.calendar.searchsorted([o.expiry for o in opts], side="right") - 1
         for j, opt in enumerate(opts):
             p = price[j * n : (j + 1) * n].copy()
             dead = ~live[j * n : (j + 1) * n]
             if dead.any():
-                settle_idx = int(self.calendar.searchsorted(opt.expiry, side="right")) - 1
-                settle = self.index[root].iloc[settle_idx] if settle_idx >= 0 else np.nan
+                settle = levels[settle_at[j]] if settle_at[j] >= 0 else np.nan
                 payoff = settle - opt.strike if is_call else opt.strike - settle
                 p[dead] = max(payoff, 0.0)
-            out.append(pd.Series(p, index=rows, name=opt.id))
+            out.append(pd.Series(p, index=rows, name=opt.id, copy=False))  # p: its own copy
         return out
 
     def __getstate__(self) -> dict:

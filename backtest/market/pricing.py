@@ -116,13 +116,38 @@ def _black_value(under_pv, strike_pv, t: _Terms, is_call) -> FloatArray:
     return np.maximum(np.where(is_call, call, put), 0.0)
 
 
-def _bsm_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call):
-    """Broadcast shape, float inputs (tau floored at 0), S e^{-q tau}, K e^{-r tau}, terms."""
+def _black_value_of_one_type(under_pv, strike_pv, total_std, is_call: bool) -> FloatArray:
+    """:func:`_black_value` of options all of one type: only that type's two cdf terms are
+    computed (the same expressions as :func:`_terms`, so the same bits; no pdf, no other
+    side), about half the work."""
+    degenerate = ~(total_std > 0)
+    std = np.where(degenerate, 1.0, total_std)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d1 = np.log(under_pv / strike_pv) / std + 0.5 * std
+    d2 = d1 - std
+    itm = (under_pv > strike_pv).astype(np.float64)
+    if is_call:
+        value = under_pv * np.where(degenerate, itm, ndtr(d1))
+        value = value - strike_pv * np.where(degenerate, itm, ndtr(d2))
+    else:
+        value = strike_pv * np.where(degenerate, 1.0 - itm, ndtr(-d2))
+        value = value - under_pv * np.where(degenerate, 1.0 - itm, ndtr(-d1))
+    return np.maximum(value, 0.0)
+
+
+def _pv_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call):
+    """Broadcast shape, float inputs (tau floored at 0), S e^{-q tau}, K e^{-r tau}."""
     s, k, tau, r, q, v = map(as_f64, (spot, strike, tau_years, rate, div_yield, vol))
     call = np.asarray(is_call, dtype=bool)
     shape = np.broadcast_shapes(s.shape, k.shape, tau.shape, r.shape, q.shape, v.shape, call.shape)
     tau = np.maximum(tau, 0.0)
     under_pv, strike_pv = s * np.exp(-q * tau), k * np.exp(-r * tau)
+    return shape, (s, tau, r, q, v, call), under_pv, strike_pv
+
+
+def _bsm_inputs(*args):
+    """Broadcast shape, float inputs (tau floored at 0), S e^{-q tau}, K e^{-r tau}, terms."""
+    shape, (s, tau, r, q, v, call), under_pv, strike_pv = _pv_inputs(*args)
     terms = _terms(under_pv, strike_pv, v * np.sqrt(tau))
     return shape, (s, tau, r, q, v, call), under_pv, strike_pv, terms
 
@@ -158,6 +183,11 @@ def bs_price(
         Price in the units of ``spot``. Reference: Hull, *Options, Futures and Other
         Derivatives*, ch. 15 and 17.
     """
+    if np.ndim(is_call) == 0:  # one type (a pricing batch): its two cdf terms only
+        shape, (_, tau, _, _, v, call), u, d = _pv_inputs(
+            spot, strike, tau_years, rate, div_yield, vol, is_call
+        )
+        return as_output(_black_value_of_one_type(u, d, v * np.sqrt(tau), bool(call)), shape)
     shape, inputs, u, d, t = _bsm_inputs(spot, strike, tau_years, rate, div_yield, vol, is_call)
     return as_output(_black_value(u, d, t, inputs[-1]), shape)
 
@@ -414,18 +444,54 @@ def surface_vol(
     lead = np.broadcast_shapes(atm.shape[:-1], sk.shape, cv.shape, f.shape, k.shape, tau.shape)
     tau_eff = np.broadcast_to(np.maximum(tau, SURFACE_MIN_TAU_YEARS), lead)
     atm_b = np.broadcast_to(atm, lead + (n,))
+    i_lo, i_hi = _tenor_brackets(tenors, tau_eff)
+
+    def pick(i) -> FloatArray:
+        return np.take_along_axis(atm_b, np.broadcast_to(i, lead)[..., None], axis=-1)[..., 0]
+
+    vol = _smile_vol(pick(i_lo), pick(i_hi), atm_b[..., 0], atm_b[..., -1], i_lo, i_hi, tenors,
+                     tau_eff, sk, cv, f, k)  # fmt: skip
+    return as_output(vol, lead)
+
+
+def surface_vol_rows(atm_table: FloatArray, rows: npt.NDArray[np.int64], tenors_years: ArrayLike,
+                     skew: FloatArray, curvature: FloatArray, forward: FloatArray,
+                     strike: FloatArray, tau_years: FloatArray) -> FloatArray:  # fmt: skip
+    """:func:`surface_vol` of elements that each read one row of a table of ATM vols: element
+    ``i`` uses ``atm_table[rows[i]]`` (shape (n_dates, n_tenors)) and the ``i``-th entry of
+    the other 1-D arrays (shape (n,)). The same arithmetic on the same values as
+    ``surface_vol(atm_table[rows], ...)``, so the same bits, without gathering every tenor of
+    every element (the marks of many options on many dates: :meth:`MarketData.price_options`).
+    """
+    atm, tenors = as_f64(atm_table), as_f64(tenors_years)
+    if tenors.ndim != 1 or atm.ndim != 2 or atm.shape[1] != tenors.shape[0]:
+        raise ValueError("tenors_years must be 1-D and match the columns of atm_table")
+    if np.any(np.diff(tenors) <= 0) or tenors[0] <= 0:
+        raise ValueError("tenors_years must be positive and strictly increasing")
+    tau_eff = np.maximum(as_f64(tau_years), SURFACE_MIN_TAU_YEARS)
+    i_lo, i_hi = _tenor_brackets(tenors, tau_eff)
+    sk, cv, f, k = map(as_f64, (skew, curvature, forward, strike))
+    v_lo, v_hi, v_first, v_last = atm[rows, i_lo], atm[rows, i_hi], atm[rows, 0], atm[rows, -1]
+    return _smile_vol(v_lo, v_hi, v_first, v_last, i_lo, i_hi, tenors, tau_eff, sk, cv, f, k)
+
+
+def _tenor_brackets(tenors: FloatArray, tau_eff: FloatArray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the tenors bracketing each ``tau_eff`` (clipped to the first/last pair)."""
+    n = tenors.shape[0]
     i_lo = np.clip(np.searchsorted(tenors, tau_eff, side="right") - 1, 0, max(n - 2, 0))
-    i_hi = np.minimum(i_lo + 1, n - 1)
-    v_lo = np.take_along_axis(atm_b, i_lo[..., None], axis=-1)[..., 0]
-    v_hi = np.take_along_axis(atm_b, i_hi[..., None], axis=-1)[..., 0]
+    return i_lo, np.minimum(i_lo + 1, n - 1)
+
+
+def _smile_vol(v_lo, v_hi, v_first, v_last, i_lo, i_hi, tenors, tau_eff, sk, cv, f, k):
+    """The surface's arithmetic (:func:`surface_vol`) from the bracketing ATM vols ``v_lo``,
+    ``v_hi`` and the first and last tenors' ``v_first``, ``v_last``."""
     t_lo, t_hi = tenors[i_lo], tenors[i_hi]
     gap = np.where(t_hi > t_lo, t_hi - t_lo, 1.0)
     w = np.clip((tau_eff - t_lo) / gap, 0.0, 1.0)
     total_var = (1.0 - w) * v_lo**2 * t_lo + w * v_hi**2 * t_hi
     atm_tau = np.sqrt(total_var / tau_eff)
-    atm_tau = np.where(tau_eff <= tenors[0], atm_b[..., 0], atm_tau)
-    atm_tau = np.where(tau_eff >= tenors[-1], atm_b[..., -1], atm_tau)
+    atm_tau = np.where(tau_eff <= tenors[0], v_first, atm_tau)
+    atm_tau = np.where(tau_eff >= tenors[-1], v_last, atm_tau)
     with np.errstate(divide="ignore", invalid="ignore"):
         m = np.log(k / f) / np.sqrt(tau_eff)
-    vol = np.maximum(atm_tau * (1.0 + sk * m + cv * m * m), SURFACE_MIN_VOL)
-    return as_output(vol, lead)
+    return np.maximum(atm_tau * (1.0 + sk * m + cv * m * m), SURFACE_MIN_VOL)

@@ -105,9 +105,8 @@ def _futures_returns(market: MarketData, ids: list[str]) -> np.ndarray:
 
 def _option_returns(market: MarketData, ids: list[str]) -> np.ndarray:
     """``(mark[t] − mark[t−1]) / underlying[t−1]`` for on-demand index options (dates × ids)."""
-    market.price_options(ids)
     opts = [IndexOption.from_id(i) for i in ids]
-    marks = np.column_stack([market.option_price(o).to_numpy() for o in opts])
+    marks = market.option_prices(ids).to_numpy()  # priced together, no copy per option
     lagged = {r: _lagged(market.index[r].to_numpy(dtype="float64")) for r in {o.root for o in opts}}
     with np.errstate(divide="ignore", invalid="ignore"):
         return (marks - _lagged(marks)) / np.column_stack([lagged[o.root] for o in opts])

@@ -173,7 +173,7 @@ def synthetic_market(
     seed : int
         Seed of ``np.random.default_rng``; the same seed gives an equal market.
     start, end : date-like
-        First and last calendar date (sessions in between come from ``exchange_calendars``).
+        First and last calendar date (NYSE sessions in between: ``xnys_calendar``).
         The path is defined from ``start``; a later ``end`` appends days and leaves the earlier
         ones unchanged (prefix stability).
     params : SyntheticParams, optional
@@ -313,22 +313,11 @@ def _futures(
 
 
 def _sessions_after(last: pd.Timestamp, days: int) -> np.ndarray:
-    """NYSE sessions (datetime64[D]) in the ``days`` calendar days after ``last``.
-
-    The calendar is built with a margin past the range (and the same bounds as
-    :func:`~backtest.market.xnys_calendar` in most cases, so it is cached), so that a range
-    ending on a holiday past the calendar's default end does not raise."""
-    import exchange_calendars as xcals
-
+    """NYSE sessions (datetime64[D]) in the ``days`` calendar days after ``last``
+    (:func:`~backtest.market.xnys_calendar`, whose span has a margin past the range, so that a
+    range ending on a holiday past a calendar's default end does not raise)."""
     last = pd.Timestamp(last)
-    end = last + pd.Timedelta(days=days)
-    cal = xcals.get_calendar(
-        "XNYS",
-        start=min(last, pd.Timestamp("2000-01-01")),
-        end=max(end + pd.Timedelta(days=14), pd.Timestamp("2030-12-31")),
-    )
-    sessions = cal.sessions_in_range(last + pd.Timedelta(days=1), end)
-    sessions = sessions.tz_localize(None) if sessions.tz else sessions
+    sessions = xnys_calendar(last + pd.Timedelta(days=1), last + pd.Timedelta(days=days))
     return sessions.to_numpy().astype("datetime64[D]")
 
 

@@ -265,11 +265,20 @@ class EquityMarketNeutral:
             )
         return ids
 
-    def scores(self, market: MarketData, returns: pd.DataFrame) -> pd.DataFrame:
-        """Composite ``z(momentum) + z(-vol)``, z-scores within industry (dates × ids)."""
+    def scores(
+        self, market: MarketData, returns: pd.DataFrame, rows: np.ndarray | None = None
+    ) -> pd.DataFrame:
+        """Composite ``z(momentum) + z(-vol)``, z-scores within industry (dates × ids).
+
+        ``rows``: positions of the dates to score (int array; every date when None). The
+        signals run over every date either way; a z-score reads its own row only, so a row's
+        score is the same bits whichever rows are scored with it.
+        """
         industries = market.instruments.loc[returns.columns, "industry"]
         mom = momentum(returns, self.lookback_days, self.skip_days)
         vol = realised_vol(returns, self.vol_window_days, min(100, self.vol_window_days))
+        if rows is not None:
+            mom, vol = mom.iloc[rows], vol.iloc[rows]
         return industry_zscore(mom, industries) + industry_zscore(-vol, industries)
 
     def market_returns(self, market: MarketData, returns: pd.DataFrame) -> pd.Series:
@@ -283,7 +292,9 @@ class EquityMarketNeutral:
         """Neutralised gross-1 weights set on each month start and held (dates × ids)."""
         ids = list(returns.columns)
         industries = market.instruments.loc[ids, "industry"].to_numpy()
-        score = self.scores(market, returns).to_numpy()
+        rebalance = month_start_mask(market.calendar)
+        rows = np.flatnonzero(rebalance)
+        score = self.scores(market, returns, rows).to_numpy()  # the rebalance rows only
         beta = rolling_beta(
             returns,
             self.market_returns(market, returns),
@@ -292,13 +303,12 @@ class EquityMarketNeutral:
             self.beta_shrink,
         ).to_numpy()
         priced = market.prices[ids].notna().to_numpy()
-        rebalance = month_start_mask(market.calendar)
         groups = group_columns(industries)  # the same industries on every rebalance
-        books = np.zeros((int(rebalance.sum()) + 1, len(ids)))  # row 0: nothing held yet
-        for k, t in enumerate(np.flatnonzero(rebalance), start=1):
+        books = np.zeros((len(rows) + 1, len(ids)))  # row 0: nothing held yet
+        for k, t in enumerate(rows, start=1):
             ok = priced[t] & np.isfinite(beta[t])
             w0 = select_long_short(
-                np.where(ok, score[t], np.nan), industries, self.select_fraction, groups
+                np.where(ok, score[k - 1], np.nan), industries, self.select_fraction, groups
             )
             books[k] = neutralise(w0, beta[t], industries, self.max_industry_share, groups)
         # each day holds the book of the last rebalance at or before it, 0 where not priced

@@ -338,6 +338,10 @@ def test_compliance_var_over_the_held_instruments_equals_the_var_over_every_colu
     figure = check_limits(result, market).query("rule == 'var_18f4'")["figure"].to_numpy()
     assert np.isfinite(dense[260:]).all() and (dense[260:] > 0).all()
     assert np.array_equal(figure, np.nan_to_num(dense))
+    # the gross leverage, summed on the frame's array, is pandas' figure to the last bit
+    gross = check_limits(result, market).query("rule == 'gross_leverage'")["figure"].to_numpy()
+    want = (result.notionals.abs().sum(axis=1) / result.nav["net_assets"]).to_numpy()
+    assert np.array_equal(gross, want) and (gross > 2.0).any()
 
 
 @pytest.mark.parametrize(

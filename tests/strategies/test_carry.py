@@ -26,6 +26,8 @@ from strategies.carry import (
     MultiAssetCarry,
     RatesCarry,
     carry_weights,
+    curve_carry_table,
+    curve_ids,
 )
 from strategies.signals import (
     CARRY_SMOOTH_COM_DAYS,
@@ -301,3 +303,27 @@ def test_default_is_the_published_smoothing_and_the_former_one_is_reachable():
     former = carry.ewm(span=10, adjust=True).mean() / 0.1
     got = carry_forecast(carry, carry * 0 + 0.1, smooth_com_days=4.5, smooth="carry")
     pd.testing.assert_frame_equal(got, former)
+
+
+def test_curve_carry_table_equals_each_curves_carry(synthetic_5y):
+    """The table stacked from the curves equals :func:`futures_curve_carry` column by column."""
+    market = synthetic_5y
+    ids = curve_ids(market, RatesCarry.required_kinds | EquityCarry.required_kinds)
+    assert len(ids) > 3
+    table = curve_carry_table(market, ids)
+    assert list(table.columns) == ids
+    for i in ids:
+        want = futures_curve_carry(market.curves[i]).to_numpy()
+        np.testing.assert_array_equal(table[i].to_numpy(), want)
+    assert curve_carry_table(market, []).shape == (len(market.calendar), 0)
+
+
+def test_curve_ids_are_looked_up_once_per_market_and_handed_out_as_new_lists(synthetic_5y):
+    market = synthetic_5y.replace()  # an empty cache
+    kinds = RatesCarry.required_kinds
+    first = curve_ids(market, kinds)
+    want = [i for i in market.ids(kinds) if i in market.curves and i in market.prices]
+    assert first == want and len(first) > 3
+    first.append("garbage")  # a caller's list is its own
+    assert curve_ids(market, kinds) == want
+    assert sum(k[0] == "curve_ids" for k in market._memo) == 1

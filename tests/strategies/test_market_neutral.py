@@ -256,3 +256,18 @@ def test_select_long_short_equals_its_one_industry_at_a_time_twin(seed, n, n_ind
     got = select_long_short(score, ind, fraction)
     want = select_long_short_py(score, ind, fraction)
     assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_scores_of_some_rows_equal_those_rows_of_every_rows_scores(synthetic_5y):
+    """The book scores its rebalance rows only: each is the all-rows score's row, to the bit."""
+    m = synthetic_5y
+    book = EquityMarketNeutral()
+    returns = instrument_returns(m, book.universe(m))
+    every = book.scores(m, returns)
+    rows = np.flatnonzero(month_start_mask(m.calendar))
+    some = book.scores(m, returns, rows)
+    pd.testing.assert_index_equal(some.index, m.calendar[rows])
+    a, b = some.to_numpy(), every.to_numpy()[rows]
+    assert np.isfinite(a).sum() > 1000
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    assert np.array_equal(a[np.isfinite(a)].view(np.int64), b[np.isfinite(b)].view(np.int64))

@@ -1,6 +1,8 @@
 """The standalone streams' cost estimate (backtest.engine.costs) against a hand computation
 and against what the simulator charges for the same book."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,3 +44,40 @@ def test_the_estimate_is_close_to_what_the_simulator_charges(synthetic_5y):
     estimate = exposure_costs(x, m, config).sum()
     assert charged > 0.005  # a real cost to compare
     assert estimate == pytest.approx(charged, rel=0.2)
+
+
+def _dense_costs(exposures, market, config, lag_days=1):
+    """Every term on every column, as the estimate was first written: the twin that
+    ``exposure_costs`` (zero terms skipped) must equal to the bit."""
+    rate, rolled = cost_rates(market, [str(c) for c in exposures.columns], config)
+    x = exposures.reindex(market.calendar).fillna(0.0).to_numpy(dtype="float64")
+    traded = np.zeros_like(x)
+    traded[lag_days:] = x[: len(x) - lag_days]
+    turnover = np.abs(np.diff(traded, axis=0, prepend=0.0))
+    impact = config.costs.impact_bps_per_pct_nav * 1e-4 * 100.0 * turnover**2
+    held = np.zeros_like(x)
+    held[1:] = traded[:-1]
+    roll = 2.0 * np.abs(held) * rate * rolled
+    return (turnover * rate + impact + roll).sum(axis=1)
+
+
+@pytest.mark.parametrize("impact", [0.0, 3.0])
+def test_costs_equal_the_dense_formula_to_the_bit(synthetic_5y, impact):
+    """Futures (rolls), equities and on-demand options (rates shared by the options of one
+    root) in one book, with and without impact."""
+    m = synthetic_5y
+    config = FundConfig()
+    config = dataclasses.replace(
+        config, costs=dataclasses.replace(config.costs, impact_bps_per_pct_nav=impact)
+    )
+    book = pd.concat(
+        [run_strategy(registry[name](), m) for name in ("trend", "vol_premium")], axis=1
+    )
+    book = book.loc[:, ~book.columns.duplicated()]
+    assert any("-P-" in c for c in book.columns) and "ES" in book.columns
+    got = exposure_costs(book, m, config).to_numpy()
+    np.testing.assert_array_equal(got, _dense_costs(book, m, config))
+    assert got.sum() > 0
+    rates, _ = cost_rates(m, list(book.columns), config)
+    opts = [j for j, c in enumerate(book.columns) if "-P-" in c]
+    np.testing.assert_array_equal(rates[:, opts[0]], rates[:, opts[-1]])  # same root, same rate

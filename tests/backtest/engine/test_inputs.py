@@ -11,7 +11,7 @@ from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import Flow, FlowSchedule, FundConfig
 from backtest.engine.dense import DenseOutputs
 from backtest.engine.fill import ffill_columns_into, finite_rows, first_infinite
-from backtest.engine.simulator import prepare_inputs, simulate
+from backtest.engine.simulator import _ffill, flow_schedule, prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import MarketData
 
@@ -197,3 +197,66 @@ def test_a_redemption_on_a_day_without_targets_still_sells_pro_rata_and_books_th
     assert np.ptp(frac) < 3 / q.iloc[day].min() and 0.49 < frac.mean() < 0.51
     assert result.nav["cash"].iloc[day + 1] >= 0.0
     assert result.nav["shares_outstanding"].iloc[day + 1] == 100_000
+
+
+def test_option_columns_equal_each_options_own_series(synthetic_5y):
+    """Several options on two roots among listed columns: each option's ``price`` column is
+    its ``option_price(...).ffill()`` (sanitised) and its ``under`` the forward-filled level
+    of its own root, bit for bit, whatever the order of the columns."""
+    market = synthetic_5y
+    cal = market.calendar
+    roots = [r for r in ("SPX", "NDX", "RTY", "SX5E") if r in market.index.columns][:2]
+    assert len(roots) == 2
+    opts = []
+    for k, root in enumerate(roots * 3):
+        level = market.index[root].dropna().iloc[0]
+        expiry = cal[len(cal) // (2 + k)]
+        opts.append(IndexOption(root, expiry, 5 * round(level * (0.9 + 0.05 * k) / 5), k % 2 == 0))
+    listed = market.ids(["equity"])[:3]
+    ids = [listed[0], opts[0].id, listed[1], *[o.id for o in opts[1:]], listed[2]]
+    targets = pd.DataFrame(np.nan, index=cal, columns=ids)
+    arrays = prepare_inputs(market, targets, FundConfig()).arrays
+    for opt in opts:
+        j = ids.index(opt.id)
+        want = np.nan_to_num(market.option_price(opt).ffill().to_numpy(), nan=0.0)
+        np.testing.assert_array_equal(arrays["price"][:, j], want)
+        under = np.nan_to_num(market.index[opt.root].ffill().to_numpy(), nan=0.0)
+        np.testing.assert_array_equal(arrays["under"][:, j], under)
+    assert (arrays["kind"][[ids.index(o.id) for o in opts]] == sim_kernel.K_OPTION).all()
+
+
+def test_ffill_is_pandas_ffill_to_the_bit():
+    """The futures legs' forward fill: leading NaN kept, ±inf carried as values, -0.0 kept."""
+    table = gappy_table()
+    for j in range(table.shape[1]):
+        got = _ffill(table.iloc[:, j].to_numpy())
+        want = table.iloc[:, j].ffill().to_numpy()
+        assert np.array_equal(got.view(np.int64), want.view(np.int64)), j
+    assert np.isnan(_ffill(table.iloc[:, 0].to_numpy())[0])
+    assert np.signbit(_ffill(table.iloc[:, 2].to_numpy())[1])
+    full = np.arange(5.0)
+    assert _ffill(full) is full  # nothing to fill: no copy
+
+
+def test_ap_orders_are_the_day_by_day_draws():
+    """The seeded AP process: an order on each day whose first draw is under the daily
+    probability, sized, signed and typed by that day's other draws (the day-by-day loop it
+    replaced, written out here), after the explicit flows; a shorter calendar gets the prefix."""
+    dates = pd.bdate_range("2020-01-01", periods=600)
+    fs = FlowSchedule(flows=(Flow(dates[10], 3),), ap_daily_prob=0.1, ap_max_units=3,
+                      ap_in_kind_prob=0.3, seed=5)  # fmt: skip
+    config = FundConfig(initial_shares=2_000_000, flows=fs)
+    draw = np.random.default_rng(fs.seed).random((len(dates), 4))
+    want = [(dates[10], 3, "cash")]
+    for t in range(1, len(dates)):
+        if draw[t, 0] < fs.ap_daily_prob:
+            kind = "in_kind" if draw[t, 3] < fs.ap_in_kind_prob else "cash"
+            sign = 1 if draw[t, 2] < fs.ap_creation_prob else -1
+            want.append((dates[t], sign * (1 + int(draw[t, 1] * fs.ap_max_units)), kind))
+    want = pd.DataFrame(want, columns=["date", "units", "kind"]).sort_values("date", kind="stable")
+    got = flow_schedule(dates, config)
+    assert len(got) == len(want) > 40 and (got["kind"] == "in_kind").any()
+    assert list(got.itertuples(index=False)) == list(want.itertuples(index=False))
+    short = flow_schedule(dates[:300], config)
+    assert list(short.itertuples(index=False)) == list(got[got["date"] <= dates[299]]
+                                                       .itertuples(index=False))  # fmt: skip

@@ -12,7 +12,7 @@ import pytest
 from allocator.compliance import breaches
 from backtest.cli.app import main
 from backtest.cli.backtest_cmd import DEFAULT_CONFIG, _load_spec
-from backtest.fund.run import combine, fund_metrics, run_fund
+from backtest.fund.run import combine, fund_metrics, live_stream, run_fund
 from backtest.fund.spec import FundSpec
 from backtest.market.calendar import TRADING_DAYS_PER_YEAR
 from backtest.report import attribution_tables, from_run, held_weights, strategy_pnl
@@ -266,3 +266,18 @@ def test_combine_by_hand_with_signed_zeros_and_a_missing_instrument():
     assert np.array_equal(got.to_numpy(), expected)
     # row 1: X = (-2 × 0.0) + (0 × -1) = -0.0 + -0.0 = -0.0; Y = (0 × 0.0) + (0 × -1) = +0.0
     assert np.signbit(got.at[idx[1], "X"]) and not np.signbit(got.at[idx[1], "Y"])
+
+
+@pytest.mark.parametrize("lag", [0, 1, 3])
+def test_live_stream_starts_the_row_the_first_position_is_traded(lag):
+    """NaN before the first traded position (a NaN exposure is none), the stream from then
+    on, by hand: exposures first non-zero on row 22 (column b; column a is NaN until 25)."""
+    rows = 40
+    x = pd.DataFrame(0.0, index=range(rows), columns=["a", "b"])
+    x.iloc[:25, 0] = np.nan
+    x.iloc[22, 1] = 0.5
+    stream = pd.Series(np.arange(1.0, rows + 1.0))
+    got = live_stream(stream, x, lag)
+    first = 22 + lag
+    assert got.iloc[:first].isna().all() and got.iloc[first:].equals(stream.iloc[first:])
+    assert live_stream(stream.iloc[:2], x.iloc[:2], 3).isna().all()  # never traded yet

@@ -160,3 +160,9 @@ def test_options_priced_together_equal_each_priced_alone(synthetic_5y):
     market.price_options(ids, chunk=2)
     for i in ids:
         np.testing.assert_array_equal(market.option_price(i).to_numpy(), alone[i])
+    table = market.option_prices([*ids, IndexOption.from_id(ids[0])])  # an id or an option
+    assert list(table.columns) == [*ids, ids[0]]
+    for j, i in enumerate(table.columns):
+        np.testing.assert_array_equal(table.iloc[:, j].to_numpy(), alone[i])
+    pd.testing.assert_index_equal(table.index, market.calendar)
+    assert market.option_prices([]).shape == (len(market.calendar), 0)

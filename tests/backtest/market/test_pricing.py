@@ -19,6 +19,7 @@ from backtest.market.pricing import (
     bs_price,
     implied_vol,
     surface_vol,
+    surface_vol_rows,
 )
 
 spots = st.floats(1.0, 1000.0)
@@ -354,3 +355,44 @@ def test_surface_vectorised_per_date():
     )
     assert grid.shape == (n_dates, 7)
     assert (np.diff(grid[:, :4], axis=1) < 0).all()  # negative skew: vol falls toward the money
+
+
+@pytest.mark.parametrize("is_call", [True, False])
+def test_one_type_prices_equal_the_general_path_to_the_bit(is_call):
+    """bs_price with one option type (a batch of marks) computes only that type's terms: the
+    same bits as with a per-element type, degenerate cases (tau <= 0, vol 0) included."""
+    rng = np.random.default_rng(1)
+    n = 5000
+    s, k = rng.uniform(50, 150, n), rng.uniform(50, 150, n)
+    tau, vol = rng.uniform(-0.1, 3, n), rng.uniform(0, 0.8, n)
+    tau[::17], vol[::13] = 0.0, 0.0
+    r, q = rng.uniform(-0.01, 0.06, n), rng.uniform(0, 0.04, n)
+    one = bs_price(s, k, tau, r, q, vol, is_call)
+    general = bs_price(s, k, tau, r, q, vol, np.full(n, is_call))
+    assert np.array_equal(one.view(np.int64), general.view(np.int64))
+    assert (one > 0).sum() > n // 4
+    assert bs_price(100.0, 100.0, 1.0, 0.02, 0.0, 0.2, is_call) == pytest.approx(
+        float(bs_price(np.array([100.0]), 100.0, 1.0, 0.02, 0.0, 0.2, np.array([is_call]))[0]),
+        rel=0,
+        abs=0,
+    )
+
+
+def test_surface_vol_rows_equals_surface_vol_on_the_gathered_rows():
+    """Each element reading its own row of the ATM table: the bits of ``surface_vol`` on the
+    gathered rows, taus below, between and beyond the tenors included."""
+    rng = np.random.default_rng(3)
+    tenors = np.array([1 / 12, 0.25, 0.5, 1.0, 2.0])
+    table = rng.uniform(0.1, 0.5, (40, 5))
+    n = 3000
+    rows = rng.integers(0, 40, n)
+    tau = rng.uniform(0.0, 3.0, n)
+    tau[::11] = 0.5  # exactly on a tenor
+    skew, curv = rng.uniform(-0.3, 0.0, n), rng.uniform(0.0, 0.2, n)
+    fwd, strike = rng.uniform(80, 120, n), rng.uniform(60, 140, n)
+    got = surface_vol_rows(table, rows, tenors, skew, curv, fwd, strike, tau)
+    want = surface_vol(table[rows], tenors, skew, curv, fwd, strike, tau)
+    assert np.array_equal(got.view(np.int64), np.asarray(want).view(np.int64))
+    assert (tau < tenors[0]).any() and (tau > tenors[-1]).any()
+    with pytest.raises(ValueError, match="tenors"):
+        surface_vol_rows(table, rows, tenors[:4], skew, curv, fwd, strike, tau)

@@ -1,9 +1,7 @@
-"""NYSE sessions by rule (backtest.market.nyse) against exchange_calendars' XNYS, and the
-calendar functions built on them."""
+"""NYSE sessions from the shipped closures file (backtest.market.nyse) against exchange_calendars'
+XNYS, and the calendar functions built on them."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import exchange_calendars as xcals
 import numpy as np
@@ -23,26 +21,37 @@ def xnys_sessions() -> np.ndarray:
     return sessions.to_numpy().astype("datetime64[D]")
 
 
-def test_rules_equal_exchange_calendars_over_the_whole_span(xnys_sessions):
+def test_sessions_equal_exchange_calendars_over_the_whole_span(xnys_sessions):
     ours = nyse.sessions()
     assert ours[0] == np.datetime64(f"{nyse.FIRST_YEAR}-01-04")  # 1 Jan 1971 closed, 2-3 weekend
     np.testing.assert_array_equal(ours, xnys_sessions)
     assert not ours.flags.writeable
 
 
+def test_the_closures_file_is_what_exchange_calendars_says_today(tmp_path):
+    """The shipped file against the installed exchange_calendars (an upgrade that adds a
+    closure fails here: rewrite the file with write_closures), and write_closures writes it
+    again byte for byte (a version line aside)."""
+    shipped = nyse.CLOSURES_FILE.read_text(encoding="utf-8").splitlines()
+    dates = [line for line in shipped if not line.startswith("#")]
+    assert dates == list(nyse.closures_from_exchange_calendars().astype(str))
+    again = tmp_path / "closures.txt"
+    assert nyse.write_closures(again) == len(dates)
+    assert again.read_text(encoding="utf-8").splitlines() == shipped
+    assert list(tmp_path.iterdir()) == [again]  # no temporary file left
+
+
 def test_hand_checked_closures():
     # 2022: New Year's Day a Saturday (not observed on Friday 31 Dec 2021), Juneteenth a Sunday
     # (Monday 20 June), Christmas a Sunday (Monday 26 Dec); Easter 17 April → Good Friday 15th
-    h = set(nyse.holidays(2022))
-    assert dt.date(2021, 12, 31) not in h and dt.date(2022, 1, 1) not in h
-    assert {dt.date(2022, 6, 20), dt.date(2022, 12, 26), dt.date(2022, 4, 15)} <= h
-    assert len(h) == 9  # MLK, Presidents, Good Friday, Memorial, June, July, Labor, Thanks, Xmas
     days = nyse.sessions()
-    assert np.datetime64("2021-12-31") in days
-    assert np.datetime64("2012-10-29") not in days and np.datetime64("2012-10-31") in days
-    assert nyse.easter(2024) == dt.date(2024, 3, 31) and nyse.easter(2038) == dt.date(2038, 4, 25)
-    with pytest.raises(ValueError, match="1971..2099"):
-        nyse.holidays(1970)
+    open_, shut = ["2021-12-31", "2012-10-31", "2022-06-17", "2022-12-27", "2001-09-17"], [
+        "2022-06-20", "2022-12-26", "2022-04-15", "2012-10-29", "2012-10-30", "2001-09-11",
+        "2001-09-14", "2018-12-05", "2025-01-09", "2024-11-28", "2099-12-25"]  # fmt: skip
+    assert all(np.datetime64(d) in days for d in open_)
+    assert not any(np.datetime64(d) in days for d in shut)
+    in_2022 = days[(days >= np.datetime64("2022-01-01")) & (days <= np.datetime64("2022-12-31"))]
+    assert len(in_2022) == 251  # 260 weekdays less 9 holidays
 
 
 def test_xnys_calendar_is_the_exchange_calendars_index():

@@ -5,10 +5,10 @@ Drawing is the report's cost (matplotlib: layout, ticks, text, rasterising and P
 would not help. :func:`chart_workers` starts one worker process (:mod:`backtest.workers`); it
 imports the report's modules, then (:func:`warm_up`) matplotlib and its fonts, while the fund
 runs (the CLI also has it compute the benchmarks meanwhile). :func:`section_pngs` then hands it
-every chart, first to last, while this process does other work (``meanwhile``: the run folder's
-tables) and draws charts from the last one back, taking only those the worker has not started
-(``Future.cancel``). The two meet in the middle; each chart is drawn once, by one process, with
-the same code, so the PNG bytes do not depend on who drew them (a test checks it).
+the charts one at a time, first to last, as sections are built, while this process does other
+work (``meanwhile``: the run folder's tables), then draws charts from the last one back. The two
+meet in the middle; each chart is drawn once, by one process, with the same code, so the PNG
+bytes do not depend on who drew them (a test checks it).
 
 Without a pool (a one-core machine, or a caller that passes none) the charts are drawn here, one
 after the other.
@@ -16,8 +16,9 @@ after the other.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
 
 from backtest.report import charts
@@ -59,17 +60,24 @@ def section_pngs(
     is built and before this process draws any chart (with no pool: first).
     """
     built: list[Section] = []
-    jobs: list[tuple] = []
-    futures: list = []
-    for section in sections:
-        built.append(section)
-        for draw, height in section.charts:
-            jobs.append((draw, height))
-            if pool is not None:
-                futures.append(submit(pool, charts.chart_png, draw, height))
-    if meanwhile is not None:
-        meanwhile()
-    pngs = _shared(jobs, futures) if pool is not None else [chart_png(*job) for job in jobs]
+    if pool is None:
+        built = list(sections)
+        if meanwhile is not None:
+            meanwhile()
+        pngs = [chart_png(draw, height) for section in built for draw, height in section.charts]
+    else:
+        shared = _Shared(pool)
+        try:
+            for section in sections:
+                built.append(section)
+                shared.add(section.charts)
+            shared.close()
+            if meanwhile is not None:
+                meanwhile()
+            pngs = shared.draw_the_rest()
+        except BaseException:
+            shared.stop()
+            raise
     out, k = [], 0
     for section in built:
         out.append(pngs[k : k + len(section.charts)])
@@ -77,15 +85,80 @@ def section_pngs(
     return built, out
 
 
-def _shared(jobs: list, futures: list) -> list[bytes]:
-    """This process draws from the last chart back, every one the worker has not started
-    (it draws from the first on); then takes the worker's."""
-    pngs: list[bytes | None] = [None] * len(jobs)
-    for k in range(len(jobs) - 1, -1, -1):
-        if futures[k] is not None and not futures[k].cancel():
-            break  # the worker has it (or had it): the two have met
-        pngs[k] = chart_png(*jobs[k])
-    for k, future in enumerate(futures):
-        if pngs[k] is None:  # the worker's, or drawn here if it could not (workers.result)
-            pngs[k] = result(future, chart_png, *jobs[k])
-    return pngs
+class _Shared:
+    """The charts of a report shared between the worker and this process.
+
+    A feeder thread hands the worker one chart at a time, from the first on, as they are added;
+    once every section is built (:meth:`close`) and this process is free
+    (:meth:`draw_the_rest`), it draws from the last chart back. The two meet in the middle,
+    each chart drawn once. One at a time, not all at once: the executor passes queued calls on
+    to its process ahead of time, where they can no longer be cancelled, and this process would
+    wait at the end for the worker's queued charts while it had nothing left to draw.
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+        self.jobs: list[tuple] = []
+        self.futures: dict[int, object] = {}
+        self.front = 0  # the next chart for the worker
+        self.back: int | None = None  # the next chart for this process, once it draws
+        self.closed = False
+        self.cond = threading.Condition()
+        self.feeder = threading.Thread(target=self._feed, name="chart-feeder", daemon=True)
+        self.feeder.start()
+
+    def add(self, jobs) -> None:
+        with self.cond:
+            self.jobs.extend(jobs)
+            self.cond.notify()
+
+    def close(self) -> None:
+        """No more charts."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+
+    def stop(self) -> None:
+        """After an error: hand the worker nothing more."""
+        with self.cond:
+            self.closed, self.back = True, -1
+            self.cond.notify()
+
+    def _next_for_worker(self) -> int | None:
+        with self.cond:
+            while True:
+                limit = len(self.jobs) if self.back is None else self.back + 1
+                if self.front < limit:
+                    self.front += 1
+                    return self.front - 1
+                if self.closed and (self.back is not None or self.front >= len(self.jobs)):
+                    return None
+                self.cond.wait()
+
+    def _feed(self) -> None:
+        while (k := self._next_for_worker()) is not None:
+            future = submit(self.pool, charts.chart_png, *self.jobs[k])
+            self.futures[k] = future
+            if future is not None:
+                wait([future])
+
+    def draw_the_rest(self) -> list[bytes]:
+        """Draw here from the last chart back, every one the worker has not taken; then the
+        worker's (drawn here too if it could not: :func:`backtest.workers.result`)."""
+        pngs: list[bytes | None] = [None] * len(self.jobs)
+        with self.cond:
+            self.back = len(self.jobs) - 1
+        while True:
+            with self.cond:
+                if self.back < self.front:
+                    break
+                k = self.back
+                self.back -= 1
+            pngs[k] = chart_png(*self.jobs[k])
+        with self.cond:
+            self.cond.notify()
+        self.feeder.join()
+        for k, future in self.futures.items():
+            pngs[k] = result(future, chart_png, *self.jobs[k])
+        return [png if png is not None else chart_png(*job)
+                for png, job in zip(pngs, self.jobs, strict=True)]  # fmt: skip

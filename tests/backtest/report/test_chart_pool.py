@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -67,9 +68,13 @@ def test_the_worker_draws_while_this_process_is_busy(sections, alone, monkeypatc
             pool, "submit", lambda *a: futures.append(real_submit(*a)) or futures[-1]
         )
 
-        def wait() -> None:
+        n_charts = sum(len(s.charts) for s in sections)
+
+        def wait() -> None:  # until the worker has drawn every chart (handed one at a time)
             deadline = time.monotonic() + 120
-            while not all(f.done() for f in futures) and time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (
+                len(futures) == n_charts and all(f.done() for f in futures)
+            ):
                 time.sleep(0.05)
 
         got = chart_pool.section_pngs(sections, pool, meanwhile=wait)[1]
@@ -122,3 +127,45 @@ def test_a_sections_charts_are_drawn_while_the_next_sections_are_built(tmp_path)
 def _touch(fig, path: str) -> None:
     Path(path).touch()
     fig.subplots()
+
+
+def test_the_worker_is_handed_one_chart_at_a_time(sections, alone, monkeypatch):
+    """Never a second chart queued behind the one the worker draws: a queued call passes to the
+    process ahead of time and can no longer be taken back by this process at the end."""
+    if available_cores() < 2:
+        pytest.skip("one core: no worker")
+    with chart_pool.chart_workers() as pool:
+        futures, pending_at_submit = [], []
+        real_submit = pool.submit
+
+        def one_by_one(*a):
+            pending_at_submit.append(sum(not f.done() for f in futures))
+            futures.append(real_submit(*a))
+            return futures[-1]
+
+        monkeypatch.setattr(pool, "submit", one_by_one)
+        got = chart_pool.section_pngs(iter(sections), pool)[1]
+    assert got == alone
+    assert pending_at_submit and set(pending_at_submit) == {0}
+
+
+def test_an_error_here_stops_handing_charts_to_the_worker(sections, monkeypatch):
+    if available_cores() < 2:
+        pytest.skip("one core: no worker")
+    many = [Section(f"s{k}", "S", charts=list(sections[0].charts) * 3) for k in range(4)]
+
+    def broken(*args):
+        raise ZeroDivisionError("drawn here")
+
+    with chart_pool.chart_workers() as pool:
+        monkeypatch.setattr(chart_pool, "chart_png", broken)
+        handed = []
+        real_submit = pool.submit
+        monkeypatch.setattr(pool, "submit", lambda *a: handed.append(1) or real_submit(*a))
+        with pytest.raises(ZeroDivisionError):
+            chart_pool.section_pngs(iter(many), pool)
+        feeders = [t for t in threading.enumerate() if t.name == "chart-feeder"]
+        for t in feeders:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in feeders)
+    assert len(handed) < 12  # the worker got some, not the whole report

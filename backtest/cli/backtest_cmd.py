@@ -228,21 +228,23 @@ def _run_and_write(args, spec, first, last, pool):
     from backtest.report.chart_pool import warm_up
     from backtest.report.outputs import write_run
     from backtest.synthetic import synthetic_market
-    from backtest.workers import result, submit
+    from backtest.workers import heap_frozen, result, submit
 
     if args.data is not None:
         from backtest.data.folder import load_market  # at run time: start-up
 
-        market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
-    else:
-        m = spec.market
-        market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
-    if first is not None or last is not None:
-        market = cut_window(market, first, last, spec.inception)
-    # the benchmarks (five strategies of the proxy index) in the worker while the fund runs
-    benchmarks = submit(pool, fund_benchmarks, spec, market)
-    submit(pool, warm_up)  # then matplotlib and its fonts, before the first chart
-    run = run_fund(spec, market, progress=not args.no_progress)
-    metrics = fund_metrics(run)
-    bench = result(benchmarks, fund_benchmarks, spec, market)
-    return run, metrics, write_run(run, args.out, metrics, pool=pool, benchmarks=bench)
+    with heap_frozen():  # what is imported stays: no collection need walk it again
+        if args.data is not None:
+            market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
+        else:
+            m = spec.market
+            market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
+        if first is not None or last is not None:
+            market = cut_window(market, first, last, spec.inception)
+        # the benchmarks (five strategies of the proxy index) in the worker while the fund runs
+        benchmarks = submit(pool, fund_benchmarks, spec, market)
+        submit(pool, warm_up)  # then matplotlib and its fonts, before the first chart
+        run = run_fund(spec, market, progress=not args.no_progress)
+        metrics = fund_metrics(run)
+        bench = result(benchmarks, fund_benchmarks, spec, market)
+        return run, metrics, write_run(run, args.out, metrics, pool=pool, benchmarks=bench)

@@ -39,13 +39,15 @@ def register_commands(sub: argparse._SubParsersAction) -> None:
 def cmd_nightly(args: argparse.Namespace) -> ExitCode:
     """Book the days up to ``--asof``; print the run's summary on stdout."""
     from backtest.ops.nightly import NightlyOptions, run_nightly  # at run time: start-up
+    from backtest.workers import heap_frozen
 
     given = {"state": args.state, "out": args.out}  # None: the job's own defaults
     opts = NightlyOptions(config=args.config, asof=args.asof, data=args.data,
                           inception=args.inception, force=args.force,
                           **{k: v for k, v in given.items() if v is not None})  # fmt: skip
     try:
-        code, message = run_nightly(opts)
+        with heap_frozen():  # what is imported stays: no collection need walk it again
+            code, message = run_nightly(opts)
     except (StateError, sqlite3.Error) as exc:  # name the database in the one-line message
         raise StateError(f"{opts.state}: {exc}") from exc
     print(message, file=sys.stdout if code in (ExitCode.OK, ExitCode.LIMIT_BREACH) else sys.stderr)

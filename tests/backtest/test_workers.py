@@ -76,3 +76,19 @@ def test_keep_freed_memory_sets_glibc_malloc_and_is_harmless_elsewhere():
 
     a = np.ones((2000, 600))  # 9.6 MB: from the heap now, and still an ordinary array
     assert float(a.sum()) == 1_200_000.0
+
+
+def test_heap_frozen_freezes_for_the_block_only_even_after_an_error():
+    import gc
+
+    import pytest
+
+    from backtest.workers import heap_frozen
+
+    before = gc.get_freeze_count()
+    with heap_frozen():
+        assert gc.get_freeze_count() > before
+    assert gc.get_freeze_count() == before
+    with pytest.raises(ZeroDivisionError), heap_frozen():
+        1 / 0  # noqa: B018
+    assert gc.get_freeze_count() == before

@@ -28,15 +28,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
-__all__ = ["available_cores", "heap_frozen", "helper_process", "keep_freed_memory", "result",
-           "submit"]  # fmt: skip
-
-#: glibc ``mallopt`` parameters (``malloc.h``) and the values :func:`keep_freed_memory` sets.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-#: Blocks below this come from the heap, not from a fresh ``mmap`` each (bytes).
-MMAP_THRESHOLD_BYTES = 256 << 20
-#: Free memory at the top of the heap kept for reuse up to this (bytes).
-TRIM_THRESHOLD_BYTES = 1 << 30
+__all__ = ["available_cores", "heap_frozen", "helper_process", "result", "submit"]
 
 
 def available_cores() -> int:
@@ -93,28 +85,6 @@ def result(future: Future | None, fn, *args):
     return fn(*args)
 
 
-def keep_freed_memory() -> bool:
-    """Have glibc's ``malloc`` keep memory a command frees for its next arrays (True when set;
-    False where the C library is not glibc: nothing changes).
-
-    By default every block over 128 KB–32 MB is a fresh ``mmap`` given back at ``free``, so each
-    of a run's many large temporary arrays (a T × N frame is 2.4 MB at 20 years × 60
-    instruments) faults its pages in anew: ~0.4 s of system time in a backtest. Blocks under
-    :data:`MMAP_THRESHOLD_BYTES` now come from the heap, and up to :data:`TRIM_THRESHOLD_BYTES`
-    of free heap is kept. For a command's process only (the console script and its helper
-    process), whose memory is returned when it exits; peak memory grows ~3%.
-    """
-    try:
-        import ctypes  # at run time: only here
-
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
-    )
-
-
 @contextmanager
 def heap_frozen() -> Iterator[None]:
     """``with heap_frozen():`` the objects alive when the block starts (after a command's
@@ -157,12 +127,10 @@ def _stop_now(pool: ProcessPoolExecutor) -> None:
 
 
 def _init_worker() -> None:
-    """In the worker: ignore Ctrl-C; keep freed memory (:func:`keep_freed_memory`); exit
-    without the interpreter's tear-down (a spawned process exits through ``sys.exit``, whose
-    collection of matplotlib's and pandas' objects took ~0.3 s that the main process waited
-    for; results are sent before then)."""
+    """In the worker: ignore Ctrl-C; exit without the interpreter's tear-down (a spawned
+    process exits through ``sys.exit``, whose collection of matplotlib's and pandas' objects
+    took ~0.3 s that the main process waited for; results are sent before then)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    keep_freed_memory()
     atexit.register(_exit_now)
 
 

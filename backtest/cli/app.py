@@ -17,7 +17,6 @@ from typing import NoReturn
 
 from backtest.cli import backtest_cmd, data_cmd, experiment_cmd, nightly_cmd, report_cmd
 from backtest.errors import DataError, ExitCode, NightlyError, StateError
-from backtest.workers import keep_freed_memory
 
 #: Exceptions that mean the user's input (a file, a flag, a config) is wrong.
 BAD_INPUT_ERRORS: tuple[type[BaseException], ...] = (
@@ -80,14 +79,11 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     """The ``multistrat`` console script and ``python -m backtest.cli``: :func:`main`, then exit
     with its code.
 
-    The process keeps the memory it frees for its next arrays
-    (:func:`backtest.workers.keep_freed_memory`: less system time faulting pages in). Before
-    exiting, every object is frozen out of the garbage collector (``gc.freeze``): the
+    Before exiting, every object is frozen out of the garbage collector (``gc.freeze``): the
     interpreter's last collections would otherwise walk the whole heap of the run (market,
     books, report) only to free memory the system takes back at exit anyway, ~0.5 s of a
     backtest. Not done by :func:`main`, which tests and notebooks call in a process that goes on.
     """
-    keep_freed_memory()
     code = main(argv)
     gc.freeze()
     sys.exit(code)

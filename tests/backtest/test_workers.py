@@ -63,21 +63,6 @@ def _raises(key):
     raise KeyError(key)
 
 
-def test_keep_freed_memory_sets_glibc_malloc_and_is_harmless_elsewhere():
-    import platform
-
-    from backtest.workers import keep_freed_memory
-
-    applied = keep_freed_memory()
-    assert isinstance(applied, bool)
-    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-        assert applied
-    import numpy as np
-
-    a = np.ones((2000, 600))  # 9.6 MB: from the heap now, and still an ordinary array
-    assert float(a.sum()) == 1_200_000.0
-
-
 def test_heap_frozen_freezes_for_the_block_only_even_after_an_error():
     import gc
 

@@ -33,13 +33,12 @@ def test_the_console_script_exits_with_mains_code_and_skips_the_last_collections
     from backtest.cli import app
 
     calls = []
-    monkeypatch.setattr(app, "keep_freed_memory", lambda: calls.append(("malloc", None)))
     monkeypatch.setattr(app, "main", lambda argv=None: calls.append(("main", argv)) or 3)
     monkeypatch.setattr(gc, "freeze", lambda: calls.append(("freeze", None)))
     with pytest.raises(SystemExit) as stop:
         app.run(["data", "validate", "x"])
     assert stop.value.code == 3
-    assert calls == [("malloc", None), ("main", ["data", "validate", "x"]), ("freeze", None)]
+    assert calls == [("main", ["data", "validate", "x"]), ("freeze", None)]
     pyproject = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
     assert pyproject["project"]["scripts"]["multistrat"] == "backtest.cli.app:run"
     bad = subprocess.run([sys.executable, "-m", "backtest.cli", "data", "validate", "/no/such"],

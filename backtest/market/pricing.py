@@ -93,12 +93,7 @@ def _terms(under_pv: FloatArray, strike_pv: FloatArray, total_std: FloatArray) -
     Where ``total_std <= 0`` the terms are the zero-variance limits: cdfs become the in-the-money
     indicator ``1{under_pv > strike_pv}`` and the pdf becomes 0.
     """
-    degenerate = ~(total_std > 0)
-    std = np.where(degenerate, 1.0, total_std)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        d1 = np.log(under_pv / strike_pv) / std + 0.5 * std
-    d2 = d1 - std
-    itm = (under_pv > strike_pv).astype(np.float64)
+    degenerate, std, d1, d2, itm = _moneyness(under_pv, strike_pv, total_std)
     pdf = _INV_SQRT_2PI * np.exp(-0.5 * d1 * d1)
     return _Terms(
         n_d1=np.where(degenerate, 0.0, pdf),
@@ -110,6 +105,18 @@ def _terms(under_pv: FloatArray, strike_pv: FloatArray, total_std: FloatArray) -
     )
 
 
+def _moneyness(under_pv: FloatArray, strike_pv: FloatArray, total_std: FloatArray):
+    """``(degenerate, std, d1, d2, itm)`` of :func:`_terms`: where ``total_std <= 0``
+    (``degenerate``) ``std`` is 1 (a safe divisor) and ``itm`` is ``1{under_pv > strike_pv}``."""
+    degenerate = ~(total_std > 0)
+    std = np.where(degenerate, 1.0, total_std)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d1 = np.log(under_pv / strike_pv) / std + 0.5 * std
+    d2 = d1 - std
+    itm = (under_pv > strike_pv).astype(np.float64)
+    return degenerate, std, d1, d2, itm
+
+
 def _black_value(under_pv, strike_pv, t: _Terms, is_call) -> FloatArray:
     call = under_pv * t.cdf_d1 - strike_pv * t.cdf_d2
     put = strike_pv * t.cdf_md2 - under_pv * t.cdf_md1
@@ -118,14 +125,9 @@ def _black_value(under_pv, strike_pv, t: _Terms, is_call) -> FloatArray:
 
 def _black_value_of_one_type(under_pv, strike_pv, total_std, is_call: bool) -> FloatArray:
     """:func:`_black_value` of options all of one type: only that type's two cdf terms are
-    computed (the same expressions as :func:`_terms`, so the same bits; no pdf, no other
+    computed (from the same :func:`_moneyness` as :func:`_terms`, so the same bits; no pdf, no other
     side), about half the work."""
-    degenerate = ~(total_std > 0)
-    std = np.where(degenerate, 1.0, total_std)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        d1 = np.log(under_pv / strike_pv) / std + 0.5 * std
-    d2 = d1 - std
-    itm = (under_pv > strike_pv).astype(np.float64)
+    degenerate, _, d1, d2, itm = _moneyness(under_pv, strike_pv, total_std)
     if is_call:
         value = under_pv * np.where(degenerate, itm, ndtr(d1))
         value = value - strike_pv * np.where(degenerate, itm, ndtr(d2))

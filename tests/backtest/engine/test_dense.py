@@ -12,21 +12,7 @@ from backtest.engine import kernel as K
 from backtest.engine.config import FlowSchedule, FundConfig
 from backtest.engine.dense import DenseOutputs, carry_forward
 from backtest.engine.simulator import simulate
-from backtest.market.instruments import IndexOption
-
-
-def monthly_puts(market, moneyness=0.95):
-    """Short one-month SPX puts opened on the first trading day of each month, held to expiry."""
-    cal = market.calendar
-    firsts = cal[np.r_[True, cal.month[1:] != cal.month[:-1]]]
-    cols = {}
-    for d in firsts[:-1]:
-        expiry = cal[cal.searchsorted(d + pd.offsets.MonthEnd(1), side="right") - 1]
-        strike = 5 * round(market.index.at[d, "SPX"] * moneyness / 5)
-        s = pd.Series(np.nan, index=cal)
-        s[d] = -0.3
-        cols[IndexOption("SPX", expiry, strike, is_call=False).id] = s
-    return pd.DataFrame(cols)
+from tests.conftest import monthly_puts
 
 
 @pytest.fixture(scope="module")

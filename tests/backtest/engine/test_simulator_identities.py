@@ -7,24 +7,7 @@ import pytest
 
 from backtest.engine.config import FlowSchedule, FundConfig
 from backtest.engine.simulator import simulate
-from backtest.market.instruments import IndexOption
-
-
-def monthly_puts(market, moneyness=0.95):
-    """Short one-month SPX puts, opened on the first trading day of each month."""
-    cal = market.calendar
-    firsts = cal[np.r_[True, cal.month[1:] != cal.month[:-1]]]
-    cols = {}
-    for d in firsts[:-1]:
-        expiry = d + pd.offsets.MonthEnd(1)
-        expiry = cal[cal.searchsorted(expiry, side="right") - 1]
-        strike = 5 * round(market.index.at[d, "SPX"] * moneyness / 5)
-        oid = IndexOption("SPX", expiry, strike, is_call=False).id
-        s = pd.Series(np.nan, index=cal)
-        s[d] = -0.3
-        s[expiry] = 0.0
-        cols[oid] = s
-    return pd.DataFrame(cols)
+from tests.conftest import monthly_puts
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +28,7 @@ def run(synthetic_20y):
     eq = pd.DataFrame(np.nan, index=cal, columns=stocks)
     months = np.r_[True, cal.month[1:] != cal.month[:-1]]
     eq.loc[months] = rng.normal(0.0, 0.02, (months.sum(), len(stocks)))
-    targets = pd.concat([tg, eq, monthly_puts(market)], axis=1)
+    targets = pd.concat([tg, eq, monthly_puts(market, close_at_expiry=True)], axis=1)
     cfg = FundConfig(
         initial_shares=2_000_000,
         flows=FlowSchedule(ap_daily_prob=0.05, ap_in_kind_prob=0.3, ap_max_units=3, seed=4),

@@ -23,6 +23,7 @@ from backtest.ops.iiv import (
     simulate_intraday,
 )
 from backtest.synthetic.build import synthetic_market
+from tests.conftest import monthly_puts
 
 FUTURES = ["ES", "FESX", "ZN", "FGBL", "CL", "VX", "SR3"]
 FORWARDS = ["FWD-EUR-1M", "FWD-JPY-1M", "FWD-AUD-1M"]
@@ -56,20 +57,6 @@ FUTURE = dict(instrument="FX1", kind="equity_index_future", quantity=2.0, multip
 TICKS = pd.DatetimeIndex(
     ["2024-03-05 09:30", "2024-03-05 09:30:15", "2024-03-05 09:30:30"], tz="America/New_York"
 )
-
-
-def monthly_puts(market, moneyness=0.95, weight=-0.3):
-    """Short one-month SPX puts opened on the first trading day of each month, held to expiry."""
-    cal = market.calendar
-    firsts = cal[np.r_[True, cal.month[1:] != cal.month[:-1]]]
-    cols = {}
-    for d in firsts[:-1]:
-        expiry = cal[cal.searchsorted(d + pd.offsets.MonthEnd(1), side="right") - 1]
-        strike = 5 * round(market.index.at[d, "SPX"] * moneyness / 5)
-        s = pd.Series(np.nan, index=cal)
-        s[d] = weight
-        cols[IndexOption("SPX", expiry, strike, is_call=False).id] = s
-    return pd.DataFrame(cols)
 
 
 def closing_frames(result, market, portfolio, t):

@@ -131,7 +131,7 @@ class _Shared:
                 if self.front < limit:
                     self.front += 1
                     return self.front - 1
-                if self.closed and (self.back is not None or self.front >= len(self.jobs)):
+                if self.closed:  # and every chart taken, by the worker or by this process
                     return None
                 self.cond.wait()
 
@@ -155,9 +155,7 @@ class _Shared:
                 k = self.back
                 self.back -= 1
             pngs[k] = chart_png(*self.jobs[k])
-        with self.cond:
-            self.cond.notify()
-        self.feeder.join()
+        self.feeder.join()  # closed: it waits no more, it ends after the worker's last chart
         for k, future in self.futures.items():
             pngs[k] = result(future, chart_png, *self.jobs[k])
         return [png if png is not None else chart_png(*job)

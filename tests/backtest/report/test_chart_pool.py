@@ -42,6 +42,21 @@ def alone(sections) -> list[list[bytes]]:
     return chart_pool.section_pngs(sections)[1]
 
 
+def _recorded(monkeypatch, pool) -> tuple[list, list]:
+    """``(futures, pending)`` of every call handed to ``pool`` from now on: its future, and how
+    many of the earlier ones were still pending when it was handed over."""
+    futures, pending = [], []
+    real_submit = pool.submit
+
+    def record(*a):
+        pending.append(sum(not f.done() for f in futures))
+        futures.append(real_submit(*a))
+        return futures[-1]
+
+    monkeypatch.setattr(pool, "submit", record)
+    return futures, pending
+
+
 def test_drawn_with_a_worker_equals_drawn_alone(sections, alone):
     calls = []
     with chart_pool.chart_workers() as pool:
@@ -62,11 +77,7 @@ def test_the_worker_draws_while_this_process_is_busy(sections, alone, monkeypatc
 
     with chart_pool.chart_workers() as pool:
         monkeypatch.setattr(chart_pool, "chart_png", not_here)
-        futures = []
-        real_submit = pool.submit
-        monkeypatch.setattr(
-            pool, "submit", lambda *a: futures.append(real_submit(*a)) or futures[-1]
-        )
+        futures, _ = _recorded(monkeypatch, pool)
 
         n_charts = sum(len(s.charts) for s in sections)
 
@@ -135,15 +146,7 @@ def test_the_worker_is_handed_one_chart_at_a_time(sections, alone, monkeypatch):
     if available_cores() < 2:
         pytest.skip("one core: no worker")
     with chart_pool.chart_workers() as pool:
-        futures, pending_at_submit = [], []
-        real_submit = pool.submit
-
-        def one_by_one(*a):
-            pending_at_submit.append(sum(not f.done() for f in futures))
-            futures.append(real_submit(*a))
-            return futures[-1]
-
-        monkeypatch.setattr(pool, "submit", one_by_one)
+        _, pending_at_submit = _recorded(monkeypatch, pool)
         got = chart_pool.section_pngs(iter(sections), pool)[1]
     assert got == alone
     assert pending_at_submit and set(pending_at_submit) == {0}
@@ -159,9 +162,7 @@ def test_an_error_here_stops_handing_charts_to_the_worker(sections, monkeypatch)
 
     with chart_pool.chart_workers() as pool:
         monkeypatch.setattr(chart_pool, "chart_png", broken)
-        handed = []
-        real_submit = pool.submit
-        monkeypatch.setattr(pool, "submit", lambda *a: handed.append(1) or real_submit(*a))
+        handed, _ = _recorded(monkeypatch, pool)
         with pytest.raises(ZeroDivisionError):
             chart_pool.section_pngs(iter(many), pool)
         feeders = [t for t in threading.enumerate() if t.name == "chart-feeder"]

@@ -230,11 +230,10 @@ def _run_and_write(args, spec, first, last, pool):
     from backtest.synthetic import synthetic_market
     from backtest.workers import heap_frozen, result, submit
 
-    if args.data is not None:
-        from backtest.data.folder import load_market  # at run time: start-up
-
     with heap_frozen():  # what is imported stays: no collection need walk it again
         if args.data is not None:
+            from backtest.data.folder import load_market  # at run time: start-up
+
             market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
         else:
             m = spec.market

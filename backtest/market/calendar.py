@@ -1,8 +1,8 @@
 """Trading calendars and the one home of the year-length convention.
 
-NYSE sessions come from the rules of :mod:`backtest.market.nyse` from 1971 to 2099 (the same
-sessions as ``exchange_calendars``' XNYS, without its ~0.3 s import and build) and from
-``exchange_calendars`` (XNYS) outside that span; calendar facts are known in advance, so using
+NYSE sessions come from ``exchange_calendars``' XNYS: from 1971 to 2099 through its closures
+kept in a file (:mod:`backtest.market.nyse`, without its ~0.3 s import and build), outside that
+span from the library itself; calendar facts are known in advance, so using
 them is no look-ahead. ``TRADING_DAYS_PER_YEAR`` is the annualisation convention of every
 layer (metrics, strategies, allocator); see ``docs/ARCHITECTURE.md``.
 """
@@ -84,8 +84,8 @@ def _native(start: pd.Timestamp, end: pd.Timestamp) -> bool:
 
 
 def xnys_calendar(start, end) -> pd.DatetimeIndex:
-    """NYSE trading sessions between two dates (inclusive), named ``date``: by rule
-    (:mod:`backtest.market.nyse`) from 1971 to 2099, else from ``exchange_calendars``.
+    """NYSE trading sessions between two dates (inclusive), named ``date``: from the closures
+    file of :mod:`backtest.market.nyse` from 1971 to 2099, else from ``exchange_calendars``.
 
     The ``exchange_calendars`` calendar is created with an explicit ``start`` so history older
     than 20 years works.

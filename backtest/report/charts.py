@@ -83,7 +83,7 @@ class Section:
 def drawing(draw, *args):
     """``fig -> draw(fig, *args)`` as a picklable object (``draw`` a module-level function, the
     ``args`` plain data), so that a chart can be drawn in another process
-    (:func:`backtest.report.render.section_pngs`)."""
+    (:func:`backtest.report.chart_pool.section_pngs`)."""
     return partial(_draw_with, draw, args)
 
 

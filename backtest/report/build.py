@@ -108,8 +108,7 @@ def build_report(
     if fmt == "html":  # every section built (and its charts drawn) before anything is written
         sections, pngs = section_pngs(sections, pool, meanwhile)
         text = rc.render_html(title, subtitle, sections, pngs)
-        by_anchor = {s.anchor: p for s, p in zip(sections, pngs, strict=True)}
-        charts = {a: by_anchor[a][0] for a in chart_files or {}}
+        charts = _first_charts(sections, chart_files or {}, pngs)
     else:
         sections = list(sections)
         if meanwhile is not None:
@@ -139,14 +138,14 @@ def section_charts(
     return _first_charts(sections, anchors)
 
 
-def _first_charts(sections: list, anchors) -> dict[str, bytes]:
-    """The first chart of the sections ``anchors`` name, as PNG bytes; KeyError naming an
-    anchor without a chart."""
-    by_anchor = {s.anchor: s for s in sections}
+def _first_charts(sections: list, anchors, pngs: list[list[bytes]] | None = None):
+    """The first chart of the sections ``anchors`` name, as PNG bytes (``pngs``: each section's
+    charts already drawn; None: drawn here); KeyError naming an anchor without a chart."""
+    index = {s.anchor: k for k, s in enumerate(sections)}
     out = {}
     for anchor in anchors:
-        if anchor not in by_anchor or not by_anchor[anchor].charts:
+        if anchor not in index or not sections[index[anchor]].charts:
             raise KeyError(f"the report has no chart in a section {anchor!r}")
-        draw, height = by_anchor[anchor].charts[0]
-        out[anchor] = chart_png(draw, height)
+        k = index[anchor]
+        out[anchor] = chart_png(*sections[k].charts[0]) if pngs is None else pngs[k][0]
     return out

@@ -197,8 +197,9 @@ def strategy_notes(spec, run) -> list[tuple[str, str, str]]:
 
 
 def cmd_backtest(args) -> int:
-    from backtest.workers import helper_process  # at run time: the standard library only
+    from backtest.workers import helper_process, small_pages  # at run time: standard library
 
+    small_pages()  # before numpy is imported, here and in the helper
     # the helper process starts first: it imports the report's modules while this one imports
     # the fund's, computes the benchmarks while the fund runs, then draws half the charts
     with helper_process(warm="backtest.report.chart_pool") as pool:

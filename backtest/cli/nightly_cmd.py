@@ -38,8 +38,10 @@ def register_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_nightly(args: argparse.Namespace) -> ExitCode:
     """Book the days up to ``--asof``; print the run's summary on stdout."""
+    from backtest.workers import heap_frozen, small_pages  # at run time: standard library
+
+    small_pages()  # before numpy is imported
     from backtest.ops.nightly import NightlyOptions, run_nightly  # at run time: start-up
-    from backtest.workers import heap_frozen
 
     given = {"state": args.state, "out": args.out}  # None: the job's own defaults
     opts = NightlyOptions(config=args.config, asof=args.asof, data=args.data,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
 
-from backtest.workers import available_cores, helper_process
+from backtest.workers import HUGEPAGE_ENV, available_cores, helper_process, small_pages
 
 two_cores = pytest.mark.skipif(available_cores() < 2, reason="one core: no helper process")
 
@@ -77,3 +81,39 @@ def test_heap_frozen_freezes_for_the_block_only_even_after_an_error():
     with pytest.raises(ZeroDivisionError), heap_frozen():
         1 / 0  # noqa: B018
     assert gc.get_freeze_count() == before
+
+
+#: a command run in a fresh process, then numpy's huge-page switch as that process has it
+PROBE = textwrap.dedent("""
+    import sys
+    from backtest.cli import app
+    code = app.main(sys.argv[1:])
+    import numpy
+    core = getattr(numpy, "_core", None) or numpy.core
+    print(code, core.multiarray._get_madvise_hugepage())
+""")
+
+
+@pytest.mark.parametrize("command", ["backtest", "nightly"])
+@pytest.mark.parametrize(("given", "expected"), [(None, "False"), ("1", "True")])
+def test_a_command_puts_numpy_arrays_on_small_pages_unless_the_user_says(
+    tmp_path, command, given, expected
+):
+    env = {k: v for k, v in os.environ.items() if k != HUGEPAGE_ENV}
+    if given is not None:
+        env[HUGEPAGE_ENV] = given
+    args = {"backtest": ["--out", "run"], "nightly": ["--asof", "2024-01-02"]}[command]
+    done = subprocess.run([sys.executable, "-c", PROBE, command, "--config", "missing.toml",
+                           *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.stdout.split() == ["2", expected], done.stderr  # bad input: exit 2, as before
+    assert "missing.toml" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_small_pages_leaves_a_process_with_numpy_imported_alone(monkeypatch):
+    import numpy  # noqa: F401 - imported, as in a notebook or this test run
+
+    monkeypatch.delenv(HUGEPAGE_ENV, raising=False)
+    assert small_pages() is False
+    assert HUGEPAGE_ENV not in os.environ

@@ -16,6 +16,7 @@ an error in the main process it is stopped at once instead of being waited for.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import gc
 import importlib
 import multiprocessing
@@ -28,7 +29,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
-__all__ = ["available_cores", "heap_frozen", "helper_process", "result", "small_pages", "submit"]
+__all__ = ["available_cores", "heap_frozen", "helper_process", "result", "reuse_freed_memory",
+           "small_pages", "submit"]  # fmt: skip
 
 #: numpy's switch for transparent huge pages, read once when numpy is imported
 #: (https://numpy.org/devdocs/reference/global_state.html)
@@ -121,6 +123,28 @@ def small_pages() -> bool:
         return False
     os.environ[HUGEPAGE_ENV] = "0"
     return True
+
+
+#: glibc's ``mallopt`` parameters (``<malloc.h>``) and the largest mmap threshold it takes
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX = -1, -3, 32 * 1024 * 1024
+
+
+def reuse_freed_memory() -> bool:
+    """glibc's allocator keeps the memory a process frees for its next arrays instead of giving
+    it back to the system, so that each new array does not fault in fresh pages again: blocks
+    up to 32 MB come from the heap (``M_MMAP_THRESHOLD``) and the heap is never trimmed
+    (``M_TRIM_THRESHOLD``). For a command that runs once and whose peak memory is not tight
+    (the nightly job: minor page faults 285k -> 180k, ~0.2 s on the benchmark machine); the
+    backtest does not use it (+40-70 MB of peak memory, against its 1.5 GB budget). True when
+    applied; False off glibc (no ``mallopt``)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)) and bool(
+        mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
+    )
 
 
 def _start(pool: ProcessPoolExecutor, warm: str | None) -> None:

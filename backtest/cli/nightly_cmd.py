@@ -38,10 +38,19 @@ def register_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_nightly(args: argparse.Namespace) -> ExitCode:
     """Book the days up to ``--asof``; print the run's summary on stdout."""
-    from backtest.workers import heap_frozen, small_pages  # at run time: standard library
+    from backtest.workers import helper_process, reuse_freed_memory, small_pages  # at run time
 
-    small_pages()  # before numpy is imported
+    small_pages()  # before numpy is imported, here and in the helper
+    reuse_freed_memory()
+    # the helper starts first: it imports the state's checks while this process imports the
+    # fund's modules, then checks the stored state while the fund is computed
+    with helper_process(warm="backtest.ops.guard") as pool:
+        return _run(args, pool)
+
+
+def _run(args: argparse.Namespace, pool) -> ExitCode:
     from backtest.ops.nightly import NightlyOptions, run_nightly  # at run time: start-up
+    from backtest.workers import heap_frozen
 
     given = {"state": args.state, "out": args.out}  # None: the job's own defaults
     opts = NightlyOptions(config=args.config, asof=args.asof, data=args.data,
@@ -49,7 +58,7 @@ def cmd_nightly(args: argparse.Namespace) -> ExitCode:
                           **{k: v for k, v in given.items() if v is not None})  # fmt: skip
     try:
         with heap_frozen():  # what is imported stays: no collection need walk it again
-            code, message = run_nightly(opts)
+            code, message = run_nightly(opts, pool)
     except (StateError, sqlite3.Error) as exc:  # name the database in the one-line message
         raise StateError(f"{opts.state}: {exc}") from exc
     print(message, file=sys.stdout if code in (ExitCode.OK, ExitCode.LIMIT_BREACH) else sys.stderr)

@@ -68,11 +68,13 @@ from backtest.ops import basket as bk
 from backtest.ops import disclosure as ds
 from backtest.ops import state as st
 from backtest.ops.guard import (
+    Reading,
     Stored,
     broken_chain,
     check_writable,
     lock_path,
     read_stored,
+    start_reading,
     state_lock,
 )
 
@@ -268,8 +270,13 @@ class Plan:
     note: str = ""
 
 
-def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
-    """Run the job; returns (exit code, message). Raises NightlyError/ValueError on refusals."""
+def run_nightly(opts: NightlyOptions, pool=None) -> tuple[int, str]:
+    """Run the job; returns (exit code, message). Raises NightlyError/ValueError on refusals.
+
+    ``pool``: the command's helper process (:func:`backtest.workers.helper_process`), which
+    checks the stored state (SQLite's ``quick_check``, the hash chain) while this one computes
+    the fund; None: checked here. Either way nothing is built on the state before its checks
+    pass, and its refusal comes before any other (:func:`_verified`)."""
     t0 = time.perf_counter()
     # one database, one lock and one journal whatever path (symbolic link) reaches it
     opts = dataclasses.replace(opts, state=Path(os.path.realpath(opts.state)))
@@ -280,28 +287,36 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
     check_writable(opts.out, "--out")
     check_writable(Path(opts.state).parent, "the folder of --state")
     with state_lock(opts.state):
-        stored = read_stored(opts.state, asof, opts.force)
-        if stored is not None and stored.broken and not opts.force:
-            raise NightlyError(EXIT_STATE, broken_chain(stored, opts.state))
-        has_days = stored is not None and bool(stored.days)
-        inception = opts.inception or (stored.info.get("inception") if has_days else None)
-        inception = inception or spec.inception
-        source = "synthetic" if opts.data is None else "data"
-        if has_days and opts.inception in (None, stored.info.get("inception")):
+        reading = start_reading(opts.state, asof, opts.force, pool)
+        try:  # the stored state's own checks run in the helper meanwhile
+            stored = None if reading is None else reading.stored
+            if opts.force:  # the plan decides from the chain what to rebuild
+                stored = _verified(reading, opts)
+            has_days = stored is not None and bool(stored.days)
+            inception = opts.inception or (stored.info.get("inception") if has_days else None)
+            inception = inception or spec.inception
+            source = "synthetic" if opts.data is None else "data"
+            if has_days and opts.inception in (None, stored.info.get("inception")):
+                h, canonical = config_identity(doc, inception, source)
+                same = h == stored.info.get("config_hash")
+                if not same and not opts.force:
+                    raise NightlyError(EXIT_STATE, _mismatch(stored, canonical, opts.state))
+                if same and not opts.force and f"{asof:%Y-%m-%d}" in stored.dates:
+                    _verified(reading, opts)
+                    return _nothing_to_do(opts, f"{asof:%Y-%m-%d}")
+            market, day, first, source, note = load_inputs(opts, spec, inception, asof)
+            inception = f"{first:%Y-%m-%d}"
             h, canonical = config_identity(doc, inception, source)
-            same = h == stored.info.get("config_hash")
-            if not same and not opts.force:
-                raise NightlyError(EXIT_STATE, _mismatch(stored, canonical, opts.state))
-            if same and not opts.force and f"{asof:%Y-%m-%d}" in stored.dates:
-                return _nothing_to_do(opts, f"{asof:%Y-%m-%d}")
-        market, day, first, source, note = load_inputs(opts, spec, inception, asof)
-        inception = f"{first:%Y-%m-%d}"
-        h, canonical = config_identity(doc, inception, source)
-        plan = _plan(opts, stored, market.calendar[market.calendar >= first], h, canonical)
-        plan.note = "; ".join(n for n in (plan.note, note) if n)
-        if not plan.days:
-            return _nothing_to_do(opts, f"{day:%Y-%m-%d}")
-        run, result = compute(replace(spec, inception=inception), market)
+            plan = _plan(opts, stored, market.calendar[market.calendar >= first], h, canonical)
+            plan.note = "; ".join(n for n in (plan.note, note) if n)
+            if not plan.days:
+                _verified(reading, opts)
+                return _nothing_to_do(opts, f"{day:%Y-%m-%d}")
+            run, result = compute(replace(spec, inception=inception), market)
+        except Exception:
+            _verified(reading, opts)  # a damaged or changed state is refused first, as ever
+            raise
+        stored = plan.stored = _verified(reading, opts)  # before anything builds on it
         if stored is not None and stored.days and not plan.rebuild:
             plan = _check_history(opts, plan, result)
         rows = np.asarray(plan.days)
@@ -311,6 +326,17 @@ def run_nightly(opts: NightlyOptions) -> tuple[int, str]:
         info = {"config_hash": h, "config": canonical, "inception": inception, "source": source}
         baskets = _baskets(run, plan.days) if spec.disclosure.semi_transparent else None
         return _book(opts, plan, builder, info, t0, baskets)
+
+
+def _verified(reading: Reading | None, opts: NightlyOptions) -> Stored | None:
+    """The stored state once its checks are done (:meth:`backtest.ops.guard.Reading.checked`:
+    corrupt, exit 4); a history changed after booking is refused (exit 4) unless ``--force``."""
+    if reading is None:
+        return None
+    stored = reading.checked()
+    if stored.broken and not opts.force:
+        raise NightlyError(EXIT_STATE, broken_chain(stored, opts.state))
+    return stored
 
 
 def _baskets(run, days) -> dict[int, tuple[list, float]]:

@@ -7,16 +7,21 @@ import fcntl
 import hashlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from backtest.cli import main
+from backtest.errors import NightlyError
 from backtest.ops import nightly
 from backtest.ops import state as st
+from backtest.ops.guard import CHAIN_TAIL_DAYS, read_stored, start_reading
+from backtest.workers import available_cores, helper_process
 
 LALT = Path(__file__).resolve().parents[3] / "examples" / "lalt.toml"
 ASOF = "2015-02-13"
@@ -184,8 +189,6 @@ def test_an_old_change_is_caught_by_the_first_run_of_the_next_month(state, tmp_p
                                                                     config):  # fmt: skip
     """Every run checks the last CHAIN_TAIL_DAYS booked days; the whole history is checked by
     the first run of each month (and with --force)."""
-    from backtest.ops.guard import CHAIN_TAIL_DAYS, read_stored
-
     conn = st.connect(state)
     days = [r[0] for r in conn.execute("SELECT date FROM days ORDER BY date")]
     with st.transaction(conn):
@@ -196,3 +199,107 @@ def test_an_old_change_is_caught_by_the_first_run_of_the_next_month(state, tmp_p
     next_month = read_stored(state, last + pd.offsets.MonthBegin(1), force=False)
     assert next_month.broken == days[0] and read_stored(state, last, force=True).broken == days[0]
     assert same_month.broken == (days[0] if len(days) <= CHAIN_TAIL_DAYS else None)
+
+
+# ------------------------------------------------------------------ the checks in the helper
+def _damage(state: Path, how: str) -> None:
+    if how == "changed day":
+        conn = st.connect(state)
+        day = conn.execute("SELECT date FROM days ORDER BY date DESC LIMIT 1 OFFSET 3").fetchone()
+        with st.transaction(conn):
+            conn.execute("UPDATE nav SET cash = cash + 1 WHERE date = ?", day)
+        conn.close()
+    elif how == "garbage page":
+        data = bytearray(state.read_bytes())
+        data[len(data) // 2 : len(data) // 2 + 4096] = b"\xa5" * 4096
+        state.write_bytes(bytes(data))
+
+
+def _outcome(state: Path, pool) -> object:
+    """What the checks of ``state`` give: the checked Stored, or the refusal's type and text."""
+    try:
+        return start_reading(state, pd.Timestamp("2015-02-20"), False, pool).checked()
+    except (NightlyError, sqlite3.DatabaseError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="one core: no helper process")
+@pytest.mark.parametrize("how", ["none", "changed day", "garbage page"])
+def test_the_checks_in_the_helper_process_give_what_they_give_here(state, how):
+    _damage(state, how)
+    before = digest(state)
+    with helper_process(warm="backtest.ops.guard") as pool:
+        in_helper = _outcome(state, pool)
+    assert in_helper == _outcome(state, None) == _outcome(state, None)
+    assert digest(state) == before
+    if how == "garbage page":
+        assert isinstance(in_helper, tuple), in_helper
+    else:
+        assert in_helper == read_stored(state, pd.Timestamp("2015-02-20"))
+        assert (in_helper.broken is None) == (how == "none") and len(in_helper.days) > 20
+
+
+class RecordingPool:
+    """Stands for the helper process: runs what it is handed at once, and records it."""
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    def submit(self, fn, *args) -> Future:
+        self.calls.append((fn.__name__, args))
+        future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - handed back as the helper would
+            future.set_exception(exc)
+        return future
+
+
+def _rows(path: Path) -> dict:
+    conn = sqlite3.connect(path)
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        rows = {n: conn.execute(f"SELECT * FROM {n} ORDER BY 1").fetchall()
+                for n in names if n not in ("runs", "info", "days")}  # fmt: skip
+        # the days without the time they were committed (the chain covers their rows)
+        days = "SELECT date, next_date, config_hash, chain FROM days ORDER BY date"
+        return rows | {"days": conn.execute(days).fetchall()}
+    finally:
+        conn.close()
+
+
+def test_one_more_day_hands_the_state_checks_to_the_helper_and_books_the_same(booked, tmp_path,
+                                                                              config):  # fmt: skip
+    runs = {}
+    for name, pool in (("helper", RecordingPool()), ("here", None)):
+        state = tmp_path / name / "s.sqlite"
+        state.parent.mkdir()
+        shutil.copy(booked, state)
+        opts = nightly.NightlyOptions(config=config, asof="2015-02-20", state=state,
+                                      out=tmp_path / name / "out")  # fmt: skip
+        code, message = nightly.run_nightly(opts, pool)
+        assert code == 0 and "booked 4 business days" in message, message
+        runs[name] = (state, pool)
+    state, pool = runs["helper"]
+    assert pool.calls == [("integrity", (os.path.realpath(state), CHAIN_TAIL_DAYS, True))]
+    assert _rows(state) == _rows(runs["here"][0])
+    files = sorted(p.name for p in (tmp_path / "here" / "out").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "helper" / "out").iterdir())
+    for name in files:
+        if not name.startswith("summary_"):  # its run id and seconds differ
+            assert (tmp_path / "here" / "out" / name).read_bytes() == (
+                tmp_path / "helper" / "out" / name
+            ).read_bytes(), name
+
+
+def test_a_changed_state_is_refused_before_any_other_problem(booked, state, tmp_path, capsys,
+                                                             config):  # fmt: skip
+    """The state's checks run while the fund is computed, but their refusal still comes first:
+    here the asof is months past the data (exit 2 on an intact state)."""
+    code, _, err = nightly_run(capsys, config, state, tmp_path / "out", "2016-06-01")
+    assert code == 2 and "after the last day of the data" in err, err
+    _damage(state, "changed day")
+    before = digest(state)
+    code, _, err = nightly_run(capsys, config, state, tmp_path / "out", "2016-06-01")
+    assert code == 4 and "does not match the hash chain" in err, err
+    assert digest(state) == before and not (tmp_path / "out").exists()

@@ -177,9 +177,22 @@ def _stop_now(pool: ProcessPoolExecutor) -> None:
 def _init_worker() -> None:
     """In the worker: ignore Ctrl-C; exit without the interpreter's tear-down (a spawned
     process exits through ``sys.exit``, whose collection of matplotlib's and pandas' objects
-    took ~0.3 s that the main process waited for; results are sent before then)."""
+    took ~0.3 s that the main process waited for; results are sent before then); and exit as
+    soon as the main process is gone (:func:`_exit_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     atexit.register(_exit_now)
+    threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    """Wait for the main process to end, then end this one. A main process killed outright
+    (``kill -9``, out of memory) cannot stop its worker, and the worker holds both ends of its
+    task queue, so it would wait for a next task for ever; the parent's sentinel tells."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    parent.join()
+    os._exit(1)
 
 
 def _exit_now() -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +148,40 @@ def test_reuse_freed_memory_serves_a_new_array_from_what_was_freed():
         pytest.skip("not glibc: no mallopt")
     _, fresh = faults("off")
     assert reused < 500 < 4000 < fresh, (reused, fresh)  # 20 MB is ~4,900 pages of 4 kB
+
+
+ORPHAN = textwrap.dedent("""
+    import os, time
+    from backtest.workers import helper_process, submit
+    if __name__ == "__main__":
+        with helper_process() as pool:
+            print(submit(pool, os.getpid).result(), flush=True)
+            time.sleep(120)
+""")
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a zombie has ended
+
+
+@two_cores
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_the_helper_ends_when_the_main_process_is_killed(tmp_path):
+    script = tmp_path / "main.py"
+    script.write_text(ORPHAN)
+    main = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(main.stdout.readline())
+        assert _running(worker)
+        main.kill()  # SIGKILL: no clean-up runs in the main process
+        main.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(worker)
+    finally:
+        main.kill()

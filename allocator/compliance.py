@@ -63,10 +63,16 @@ def check_limits(
     """
     limits = limits or Limits()
     nav = result.nav
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.ndim != 1 or (np.diff(rows) <= 0).any():
+            raise ValueError("check_limits: rows must be ascending row numbers without repeats")
+        if len(rows) == len(nav) and (not len(rows) or rows[0] == 0):
+            rows = None  # every day: the frames of all days
     if rows is None:
         book = _all_days(result)
     else:
-        book = _some_days(result, np.asarray(rows, dtype=np.int64))
+        book = _some_days(result, rows)
         nav = nav.iloc[book.rows]
     dates = nav.index
     na = nav["net_assets"].to_numpy()

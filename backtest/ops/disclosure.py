@@ -56,13 +56,18 @@ CASH_NAME = "cash and other assets less liabilities"
 def _names(result, market) -> tuple[list[str], list[str]]:
     """Readable name and kind of every simulated instrument."""
     table = market.instruments
+    # the table's columns as dicts: one lookup per instrument, not a row Series each
+    kind_of, industry_of, exchange_of = (
+        dict(zip(table.index, table[c].tolist(), strict=True))
+        for c in ("kind", "industry", "exchange")
+    )
     names, kinds = [], []
     for iid in result.inputs.ids:
-        if iid in table.index:
-            row = table.loc[iid]
-            kind = str(row["kind"])
-            extra = f", {row['industry']}" if str(row["industry"]) else ""
-            names.append(f"{iid} {kind.replace('_', ' ')}{extra} ({row['exchange']})")
+        if iid in kind_of:
+            kind = str(kind_of[iid])
+            industry = industry_of[iid]
+            extra = f", {industry}" if str(industry) else ""
+            names.append(f"{iid} {kind.replace('_', ' ')}{extra} ({exchange_of[iid]})")
         else:
             opt = IndexOption.from_id(iid)
             kind = "index_option"

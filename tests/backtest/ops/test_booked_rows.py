@@ -130,3 +130,22 @@ def test_with_compliance_widens_to_every_day(fund):
     assert wide.compliance_rows is None and with_compliance(fund) is fund
     want = check_limits(fund.result, fund.market, fund.spec.limits, rows=np.array([5, 6]))
     pd.testing.assert_frame_equal(with_compliance(some, [5, 6]).compliance, want)
+
+
+def test_instrument_names_by_hand(fund):
+    """The Disclosed Portfolio's names: an equity with its industry, a future without one, an
+    index option from its id."""
+    snap = ds.Snapshot(fund.result, fund.market, ds.calendar_after(fund.result.inputs.dates)[1])
+    table = fund.market.instruments
+    ids = list(fund.result.inputs.ids)
+    kinds = table["kind"].reindex(ids)
+    eq = next(i for i in ids if kinds.get(i) == "equity")
+    fut = next(i for i in ids if kinds.get(i) == "equity_index_future")
+    opt = next(i for i in ids if i not in table.index)
+    name = dict(zip(ids, snap.names, strict=True))
+    row = table.loc[eq]
+    assert name[eq] == f"{eq} equity, {row['industry']} ({row['exchange']})"
+    assert row["industry"] and not table.loc[fut, "industry"]
+    assert name[fut] == f"{fut} equity index future ({table.loc[fut, 'exchange']})"
+    assert name[opt].startswith("SPX put ") and " expiring " in name[opt]
+    assert dict(zip(ids, snap.kinds, strict=True))[opt] == "index_option"

@@ -134,8 +134,9 @@ def check_limits(
 @dataclass(frozen=True)
 class _Book:
     """The simulator's figures the rules read, at the checked rows ((R,) ascending ``rows``):
-    ``mv`` and ``qty`` (dates × instruments frames), ``gross`` ((R,) Σ |notional| over the
-    instruments, USD), ``notional`` ((R, N) USD) and ``bought`` (the illiquid purchase flags)."""
+    ``mv`` and ``qty`` (dates × instruments frames, USD and units), ``gross`` ((R,) Σ |notional|
+    over the instruments, USD, in the all-days order), ``notional`` ((R, N) USD) and
+    ``previous_qty`` (the holdings of each row's previous row, for :meth:`bought`)."""
 
     rows: np.ndarray
     mv: pd.DataFrame

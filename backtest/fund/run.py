@@ -59,6 +59,8 @@ class FundRun:
     targets: pd.DataFrame
     limit_actions: pd.DataFrame
     result: object  # backtest.engine.simulator.SimulationResult
+    #: post-trade checks (:func:`~allocator.compliance.check_limits`): every fund day, or only
+    #: the days of :attr:`compliance_rows` when that is set (the nightly job)
     compliance: pd.DataFrame
     skipped: dict[str, str]
     history: MarketData | None = None

@@ -270,17 +270,19 @@ def build_basket(
 
 
 # ------------------------------------------------------------------------------ a run
-def held_after_booking(result, t: int) -> np.ndarray:
+def held_after_booking(result, t: int, qty_t=None, trade_qty_t=None) -> np.ndarray:
     """Quantities held once row ``t``'s executions and in-kind basket are booked (at ``t+1``):
     the holdings the Disclosed Portfolio for the next business day lists. Shape (n_instruments,).
+    ``qty_t`` / ``trade_qty_t``: rows ``t`` of ``result.outputs.qty`` / ``trade_qty`` when the
+    caller has them (:meth:`~backtest.engine.dense.DenseOutputs.at_rows`), else read there.
     """
     a, out = result.inputs.arrays, result.outputs
-    q = out.qty[t] + out.trade_qty[t]
+    held = out.qty[t] if qty_t is None else qty_t
+    q = held + (out.trade_qty[t] if trade_qty_t is None else trade_qty_t)
     units = a["flow_units"][t]
     if units != 0 and a["flow_in_kind"][t]:
         shares = out.fund[t, K.C_SHARES]
         n_sh = units * a["params"].creation_unit_shares
-        held = out.qty[t]
         basket = (a["kind"] == K.K_SECURITY) & (a["book"] == 0) & (held != 0.0)
         q = q + np.where(basket, np.round(held * n_sh / shares), 0.0)
     return q

@@ -19,6 +19,9 @@ marks a column per forward (:class:`~backtest.engine.layout.KernelOutputs`). Wri
   and options, 0 for futures and flat positions, ``fwd_mv`` for forwards;
 - ``notional``: ``qty × mult × under × fx`` where held, 0 elsewhere.
 
+:meth:`DenseOutputs.at_rows` gives the same arrays at a few rows (an :class:`OutputRows`),
+from the records, without the (T, N) arrays: the nightly job books one day of a 20-year run.
+
 Elementwise numpy products in the same order are the same IEEE operations as the compiled
 kernel's (no fast-math, no contraction), so the bits agree: checked against the previous
 kernel's dense outputs when the change was made (every array, two 5-year problems with every
@@ -37,7 +40,7 @@ from numba import njit
 
 from backtest.engine.layout import K_FORWARD, K_OPTION, K_SECURITY, KernelOutputs
 
-__all__ = ["DenseOutputs", "carry_forward"]
+__all__ = ["DenseOutputs", "OutputRows", "carry_forward", "carry_forward_rows"]
 
 
 @njit(cache=True)
@@ -53,6 +56,23 @@ def carry_forward(n_days, n_inst, day, inst, value):
             cur[inst[k]] = value[k]
             k += 1
         out[t, :] = cur
+    return out
+
+
+@njit(cache=True)
+def carry_forward_rows(n_inst, day, inst, value, rows):
+    """(R, n_inst) float64: the rows ``rows`` ((R,) int64, ascending) of
+    ``carry_forward(n_days, n_inst, day, inst, value)``, without the other rows (the same
+    values copied: the same bits)."""
+    out = np.empty((rows.shape[0], n_inst))
+    cur = np.zeros(n_inst)
+    k = 0
+    for r in range(rows.shape[0]):
+        t = rows[r]
+        while k < day.shape[0] and day[k] <= t:
+            cur[inst[k]] = value[k]
+            k += 1
+        out[r, :] = cur
     return out
 
 
@@ -146,6 +166,17 @@ class DenseOutputs:
         out[rows + 1] = block.sum(axis=1)
         return out
 
+    def at_rows(self, rows) -> OutputRows:
+        """The (T, N) arrays at ``rows`` (row numbers, ascending, no repeats): an
+        :class:`OutputRows`, bit for bit ``qty[rows]`` etc."""
+        rows = np.asarray(rows, dtype=np.int64)
+        T = self.shape[0]
+        if rows.ndim != 1 or (len(rows) and (rows[0] < 0 or rows[-1] >= T)):
+            raise IndexError(f"rows must be 1-D row numbers in 0..{T - 1}")
+        if (np.diff(rows) <= 0).any():
+            raise ValueError("rows must be ascending without repeats")
+        return OutputRows(self, rows)
+
     def _held_product(self, price_like: str) -> np.ndarray:
         """``qty × mult × arrays[price_like] × fx`` where ``qty`` is non-zero, 0.0 elsewhere."""
         a = self.arrays
@@ -169,3 +200,96 @@ class DenseOutputs:
     def notional(self) -> np.ndarray:
         """(T, N) notional exposure, ``qty × mult × under × fx`` where held."""
         return self._held_product("under")
+
+
+@dataclass(frozen=True)
+class OutputRows:
+    """Rows ``rows`` ((R,) int64, ascending) of the arrays of ``outputs``: each attribute is
+    the (R, N) array ``getattr(outputs, name)[rows]``, bit for bit. Sliced from the dense array
+    when it is built already, else rebuilt from the records at those rows only (the same
+    copies, additions and products, element by element, as :class:`DenseOutputs`)."""
+
+    outputs: DenseOutputs
+    rows: np.ndarray
+
+    def _built(self, name: str) -> np.ndarray | None:
+        return self.outputs.__dict__[name][self.rows] if name in self.outputs.__dict__ else None
+
+    def _exec_cells(self, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of the records whose ``day`` is one of ``rows``, their position in ``rows``)."""
+        i = np.searchsorted(self.rows, day)
+        hit = i < len(self.rows)
+        hit[hit] = self.rows[i[hit]] == day[hit]
+        return hit, i[hit]
+
+    def _exec_array(self, values: np.ndarray, fill: float) -> np.ndarray:
+        c = self.outputs.compact
+        a = np.full((len(self.rows), self.outputs.shape[1]), fill)
+        hit, i = self._exec_cells(c.exec_day)
+        a[i, c.exec_inst[hit]] = values[hit]
+        return a
+
+    @cached_property
+    def qty(self) -> np.ndarray:
+        """(R, N) booked holdings at each row's close."""
+        built = self._built("qty")
+        if built is not None:
+            return built
+        c = self.outputs.compact
+        return carry_forward_rows(self.outputs.shape[1], c.hold_day, c.hold_inst, c.hold_qty,
+                                  self.rows)  # fmt: skip
+
+    @cached_property
+    def trade_qty(self) -> np.ndarray:
+        """(R, N) units executed at each row's close, 0 where none."""
+        built = self._built("trade_qty")
+        return built if built is not None else self._exec_array(self.outputs.compact.exec_qty, 0.0)
+
+    @cached_property
+    def trade_price(self) -> np.ndarray:
+        """(R, N) execution price, instrument currency; NaN where nothing traded."""
+        built = self._built("trade_price")
+        if built is not None:
+            return built
+        return self._exec_array(self.outputs.compact.exec_price, np.nan)
+
+    @cached_property
+    def trade_cost(self) -> np.ndarray:
+        """(R, N) execution cost plus the cost of a roll made at the row's close: ``0 +
+        execution cost + roll cost``, the order of :attr:`DenseOutputs.trade_cost`."""
+        built = self._built("trade_cost")
+        if built is not None:
+            return built
+        c = self.outputs.compact
+        a = np.zeros((len(self.rows), self.outputs.shape[1]))
+        hit, i = self._exec_cells(c.exec_day)
+        a[i, c.exec_inst[hit]] += c.exec_cost[hit]
+        hit, i = self._exec_cells(c.roll_day - 1)
+        a[i, c.roll_inst[hit]] += c.roll_cost[hit]
+        return a
+
+    def _held_product(self, price_like: str) -> np.ndarray:
+        a = self.outputs.arrays
+        q = self.qty
+        with np.errstate(all="ignore"):
+            prod = q * a["mult"] * a[price_like][self.rows] * a["fx"][self.rows]
+        return np.where(q != 0.0, prod, 0.0)
+
+    @cached_property
+    def mv(self) -> np.ndarray:
+        """(R, N) market value (:attr:`DenseOutputs.mv`)."""
+        built = self._built("mv")
+        if built is not None:
+            return built
+        kind = self.outputs.arrays["kind"]
+        valued = (kind == K_SECURITY) | (kind == K_OPTION)
+        a = self._held_product("price")
+        a[:, ~valued] = 0.0
+        a[:, kind == K_FORWARD] = self.outputs.compact.fwd_mv[self.rows]
+        return a
+
+    @cached_property
+    def notional(self) -> np.ndarray:
+        """(R, N) notional exposure (:attr:`DenseOutputs.notional`)."""
+        built = self._built("notional")
+        return built if built is not None else self._held_product("under")

@@ -15,6 +15,7 @@ simulator (trade at the next close, book the day after) → post-trade complianc
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,8 @@ class FundRun:
     targets: pd.DataFrame
     limit_actions: pd.DataFrame
     result: object  # backtest.engine.simulator.SimulationResult
+    #: post-trade checks (:func:`~allocator.compliance.check_limits`): every fund day, or only
+    #: the days of :attr:`compliance_rows` when that is set (the nightly job)
     compliance: pd.DataFrame
     skipped: dict[str, str]
     history: MarketData | None = None
@@ -66,6 +69,11 @@ class FundRun:
     #: limit scaled the book): every sleeve was held at ``limit_scale`` × its weight
     #: (:class:`allocator.limits.LimitedTargets`)
     limit_scale: pd.Series | None = None
+    #: the row numbers (fund days, ascending) ``compliance`` holds; None: every fund day.
+    #: Given to :func:`run_fund` (``compliance_rows``) by the nightly job, which books a few days
+    #: of a long run: ``compliance`` is then :func:`~allocator.compliance.check_limits`' table of
+    #: all days restricted to those days, bit for bit. :func:`with_compliance` widens it.
+    compliance_rows: np.ndarray | None = None
 
     @property
     def nav(self) -> pd.DataFrame:
@@ -170,8 +178,17 @@ def strategy_streams(spec: FundSpec, market: MarketData, steps=None):
     return positions, pd.DataFrame(streams), skipped
 
 
-def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = False) -> FundRun:
+def run_fund(
+    spec: FundSpec,
+    market: MarketData | None = None,
+    progress: bool = False,
+    compliance_rows=None,
+) -> FundRun:
     """Run the whole fund on ``market`` (the spec's synthetic market when None).
+
+    ``compliance_rows``: ascending row numbers of the fund's days (0 = inception) whose
+    post-trade checks :attr:`FundRun.compliance` holds (all days when None); everything else
+    is the same.
 
     Strategies, standalone streams, allocator and pre-trade limits run on the whole market;
     the fund's books start at :attr:`FundSpec.inception` (see :func:`fund_start`), so the days
@@ -207,7 +224,9 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
     result = simulate(fund_market, targets, spec.fund)
     steps.update()
     steps.set_postfix_str("compliance")
-    compliance = check_limits(result, fund_market, limits)
+    if compliance_rows is not None:
+        compliance_rows = np.asarray(compliance_rows, dtype=np.int64)
+    compliance = check_limits(result, fund_market, limits, rows=compliance_rows)
     steps.update(2)
     steps.close()
     return FundRun(
@@ -224,7 +243,19 @@ def run_fund(spec: FundSpec, market: MarketData | None = None, progress: bool = 
         history=market,
         history_returns=history_returns,
         limit_scale=limit_scale.fillna(1.0),
+        compliance_rows=compliance_rows,
     )
+
+
+def with_compliance(run: FundRun, rows=None) -> FundRun:
+    """``run`` with :attr:`FundRun.compliance` of ``rows`` (ascending fund-day row numbers;
+    every day when None), recomputed from its simulation; ``run`` itself when it holds them."""
+    rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+    have = run.compliance_rows
+    if have is None or (rows is not None and np.array_equal(have, rows)):
+        return run
+    table = check_limits(run.result, run.market, run.spec.limits, rows=rows)
+    return dataclasses.replace(run, compliance=table, compliance_rows=rows)
 
 
 def fund_cash_returns(market: MarketData, dates: pd.DatetimeIndex) -> pd.Series:

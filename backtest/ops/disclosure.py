@@ -46,6 +46,7 @@ from backtest.analytics.substitute_basket import held_after_booking
 from backtest.engine import kernel as K
 from backtest.market.calendar import next_session
 from backtest.market.instruments import IndexOption
+from backtest.ops import booked_rows as br
 from backtest.ops import state as st
 
 CASH_LINE = "CASH&OTHER"
@@ -55,13 +56,18 @@ CASH_NAME = "cash and other assets less liabilities"
 def _names(result, market) -> tuple[list[str], list[str]]:
     """Readable name and kind of every simulated instrument."""
     table = market.instruments
+    # the table's columns as dicts: one lookup per instrument, not a row Series each
+    kind_of, industry_of, exchange_of = (
+        dict(zip(table.index, table[c].tolist(), strict=True))
+        for c in ("kind", "industry", "exchange")
+    )
     names, kinds = [], []
     for iid in result.inputs.ids:
-        if iid in table.index:
-            row = table.loc[iid]
-            kind = str(row["kind"])
-            extra = f", {row['industry']}" if str(row["industry"]) else ""
-            names.append(f"{iid} {kind.replace('_', ' ')}{extra} ({row['exchange']})")
+        if iid in kind_of:
+            kind = str(kind_of[iid])
+            industry = industry_of[iid]
+            extra = f", {industry}" if str(industry) else ""
+            names.append(f"{iid} {kind.replace('_', ' ')}{extra} ({exchange_of[iid]})")
         else:
             opt = IndexOption.from_id(iid)
             kind = "index_option"
@@ -74,9 +80,11 @@ def _names(result, market) -> tuple[list[str], list[str]]:
 class Snapshot:
     """Per-instrument arrays of a result needed at each close, computed once per run."""
 
-    def __init__(self, result, market, after_next: pd.DatetimeIndex) -> None:
+    def __init__(self, result, market, after_next: pd.DatetimeIndex,
+                 days: Sequence[int] | None = None) -> None:  # fmt: skip
         """``after_next[t]``: the business day after the next one (row ``t+2`` of a longer run;
-        calendar knowledge, no data)."""
+        calendar knowledge, no data). ``days``: the only rows that will be asked for (ascending;
+        any row when None): with a few, only their rows of the simulator's arrays are built."""
         a = result.inputs.arrays
         self.result = result
         self.dates = result.inputs.dates
@@ -87,7 +95,13 @@ class Snapshot:
         self.kinds = np.asarray(kinds, dtype=object)
         self.a = a
         out = result.outputs
-        self.qty, self.mv, self.trade_qty = out.qty, out.mv, out.trade_qty
+        if br.few_days(days, len(self.dates)):
+            at = out.at_rows(days)
+            self._row = dict(zip(at.rows.tolist(), range(len(at.rows)), strict=True))
+        else:
+            at, self._row = out, None
+        #: (R, N) rows of the simulator's qty / mv / trade_qty: row ``row(t)`` is day ``t``'s
+        self.qty, self.mv, self.trade_qty = at.qty, at.mv, at.trade_qty
         self.fund = out.fund
         # an option is not traded at t+1 once its settlement row is <= t+1 (kernel rule), i.e.
         # when it expires before the business day after next
@@ -97,9 +111,15 @@ class Snapshot:
         self.option_expiry = expiry
         self.after_next = pd.DatetimeIndex(after_next).to_numpy(dtype="datetime64[ns]")
 
+    def row(self, t: int) -> int:
+        """The row of day ``t`` in :attr:`qty`, :attr:`mv` and :attr:`trade_qty`; KeyError
+        for a day that was not asked for."""
+        return t if self._row is None else self._row[t]
+
     def post_booking(self, t: int) -> np.ndarray:
         """Quantities held once ``t``'s executions and in-kind basket are booked (at ``t+1``)."""
-        return held_after_booking(self.result, t)
+        i = self.row(t)
+        return held_after_booking(self.result, t, self.qty[i], self.trade_qty[i])
 
 
 def order_columns(snap: Snapshot, t: int) -> dict[str, np.ndarray]:
@@ -172,7 +192,8 @@ def portfolio_columns(snap: Snapshot, t: int) -> dict[str, np.ndarray]:
     fx = a["fx"][t, j]
     mult = a["mult"][j]
     mv = np.where(kind == K.K_FUTURE, 0.0, q[j] * mult * price * fx)
-    fwd_mv = np.where(snap.trade_qty[t, j] == 0.0, snap.mv[t, j], 0.0)
+    i = snap.row(t)
+    fwd_mv = np.where(snap.trade_qty[i, j] == 0.0, snap.mv[i, j], 0.0)
     mv = np.where(kind == K.K_FORWARD, fwd_mv, mv)
     notional = q[j] * mult * a["under"][t, j] * fx
     books = snap.books[j]
@@ -229,7 +250,9 @@ class DayBuilder:
     """Builds each day's rows (:class:`backtest.ops.state.DayRows`) from one run.
 
     ``days`` (row numbers, ascending) are the days that will be asked for: only their rows of
-    the long tables are turned into database rows (all days when None).
+    the long tables are turned into database rows (all days when None). With a few days
+    (:func:`~backtest.ops.booked_rows.few_days`), only their rows of the simulator's arrays are
+    built (:mod:`backtest.ops.booked_rows`), not the all-days tables.
     """
 
     def __init__(self, run, result, after_next: pd.DatetimeIndex, next_dates,
@@ -237,13 +260,19 @@ class DayBuilder:
         self.dates = result.inputs.dates
         self.text = list(self.dates.strftime("%Y-%m-%d"))
         self.next_text = list(pd.DatetimeIndex(next_dates).strftime("%Y-%m-%d"))
-        self.snap = Snapshot(result, run.market, after_next)
+        few = br.few_days(days, len(self.dates))
+        self.snap = Snapshot(result, run.market, after_next, days if few else None)
         nav = result.nav
         self.nav_values = nav[list(st.NAV_FIELDS)].to_numpy().tolist()
         self.shortfall = nav["cash_shortfall"].astype(int).tolist()
+        if few:  # the days' rows only (booked_rows), not the all-days long tables
+            holdings = br.holdings_at(result, result.outputs.at_rows(days))
+            trades = br.trades_booked_at(result, np.asarray(days))
+        else:
+            holdings, trades = result.holdings, result.trades
         tables = {
-            "holdings": (result.holdings, "date", st.COLUMNS["holdings"]),
-            "trades": (result.trades.rename(columns={"date": "executed"}), "booked",
+            "holdings": (holdings, "date", st.COLUMNS["holdings"]),
+            "trades": (trades.rename(columns={"date": "executed"}), "booked",
                        st.COLUMNS["trades"]),
             "flows": (result.flows.assign(seq=result.flows.groupby("date").cumcount()),
                       "date", st.COLUMNS["flows"]),

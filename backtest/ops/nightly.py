@@ -60,11 +60,12 @@ from backtest.data.validation import DataError
 from backtest.errors import ExitCode, NightlyError
 from backtest.fund.basket import basket_series, instrument_kinds
 from backtest.fund.checks import read_config
-from backtest.fund.run import fund_start, run_fund
+from backtest.fund.run import fund_start, run_fund, with_compliance
 from backtest.fund.spec import FundSpec, replace
 from backtest.market.calendar import iso_date, xnys_calendar
 from backtest.market.instruments import IndexOption
 from backtest.ops import basket as bk
+from backtest.ops import booked_rows as br
 from backtest.ops import disclosure as ds
 from backtest.ops import state as st
 from backtest.ops.guard import (
@@ -209,10 +210,7 @@ def check_held_prices(market, result, rows: np.ndarray) -> None:
     The simulator carries the last price forward over a gap; the nightly job refuses instead,
     with a DataError naming the field, date and instrument.
     """
-    qty, traded = result.outputs.qty, result.outputs.trade_qty
-    held = (qty != 0.0) | (traded != 0.0)
-    held = held | np.vstack([held[:1] & False, held[:-1]])  # held at the previous close
-    held = held[rows]
+    held = br.held_or_traded_around(result, rows)  # at the day's close or the previous one
     dates = result.inputs.dates[rows]
     usd = market.rates["USD"] if "USD" in market.rates else None
     if usd is not None:
@@ -255,9 +253,10 @@ def _price_sources(market, iid: str) -> list[tuple[str, pd.Series]]:
 
 
 # ================================================================================ computation
-def compute(spec, market):
-    """(FundRun, causal SimulationResult) for ``market`` (already cut at asof)."""
-    run = run_fund(spec, market)  # the simulator is causal: its rows up to asof are final
+def compute(spec, market, days=None):
+    """(FundRun, causal SimulationResult) for ``market`` (already cut at asof); the limit checks
+    of the fund-day rows ``days`` only (all when None)."""
+    run = run_fund(spec, market, compliance_rows=days)  # causal: its rows up to asof are final
     return run, run.result
 
 
@@ -312,13 +311,14 @@ def run_nightly(opts: NightlyOptions, pool=None) -> tuple[int, str]:
             if not plan.days:
                 _verified(reading, opts)
                 return _nothing_to_do(opts, f"{day:%Y-%m-%d}")
-            run, result = compute(replace(spec, inception=inception), market)
+            run, result = compute(replace(spec, inception=inception), market, plan.days)
         except Exception:
             _verified(reading, opts)  # a damaged or changed state is refused first, as ever
             raise
         stored = plan.stored = _verified(reading, opts)  # before anything builds on it
         if stored is not None and stored.days and not plan.rebuild:
             plan = _check_history(opts, plan, result)
+            run = with_compliance(run, plan.days)  # a rebuild books every day
         rows = np.asarray(plan.days)
         check_held_prices(market, result, rows)
         nxt, after = ds.calendar_after(result.inputs.dates)

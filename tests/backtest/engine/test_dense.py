@@ -10,7 +10,7 @@ import pytest
 
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowSchedule, FundConfig
-from backtest.engine.dense import DenseOutputs, carry_forward
+from backtest.engine.dense import DenseOutputs, carry_forward, carry_forward_rows
 from backtest.engine.simulator import simulate
 from tests.conftest import monthly_puts
 
@@ -217,3 +217,50 @@ def test_quantities_are_the_carried_forward_changes(run):
     changed[c.hold_day, c.hold_inst] = True
     prev = np.vstack([np.zeros((1, q.shape[1])), q[:-1]])
     np.testing.assert_array_equal(changed, q != prev)  # recorded exactly where they change
+
+
+ROW_FIELDS = ("qty", "trade_qty", "trade_price", "trade_cost", "mv", "notional")
+
+
+def row_sets(run) -> list[np.ndarray]:
+    """First day, last day, a run of days, days around rolls and executions, all days."""
+    c = run.outputs.compact
+    T = run.outputs.shape[0]
+    rolls = np.unique(np.r_[c.roll_day[:5] - 1, c.roll_day[:5]])
+    return [np.array([0]), np.array([T - 1]), np.arange(100, 131), rolls,
+            np.unique(c.exec_day[::97]), np.arange(T)]  # fmt: skip
+
+
+def test_rows_from_the_records_equal_the_dense_rows_bit_for_bit(run):
+    """``at_rows(R).x`` (rebuilt from the records, on a fresh DenseOutputs that has built no
+    dense array) == the dense ``x[R]``, NaN equal, for every field and row set."""
+    dense = run.outputs
+    for rows in row_sets(run):
+        fresh = DenseOutputs(dense.compact, dense.arrays)
+        at = fresh.at_rows(rows)
+        for name in ROW_FIELDS:
+            got = getattr(at, name)
+            assert got.shape == (len(rows), dense.shape[1])
+            assert np.array_equal(got, getattr(dense, name)[rows], equal_nan=True), name
+        assert not {"qty", "mv", "notional", "trade_qty"} & set(fresh.__dict__)  # none built
+
+
+def test_rows_of_built_arrays_are_their_slices(run):
+    rows = np.array([3, 50, 51])
+    at = run.outputs.at_rows(rows)
+    _ = run.outputs.qty  # built: sliced
+    assert np.array_equal(at.qty, run.outputs.qty[rows])
+
+
+def test_carry_forward_rows_by_hand():
+    day = np.array([0, 2, 2, 5], dtype=np.int64)
+    inst = np.array([0, 1, 0, 1], dtype=np.int64)
+    value = np.array([1.0, 2.0, 3.0, 4.0])
+    got = carry_forward_rows(2, day, inst, value, np.array([0, 1, 2, 4, 5, 7], dtype=np.int64))
+    assert np.array_equal(got, [[1, 0], [1, 0], [3, 2], [3, 2], [3, 4], [3, 4]])
+
+
+@pytest.mark.parametrize("rows", [[2, 1], [1, 1], [-1], [10**9]])
+def test_at_rows_refuses_bad_rows(run, rows):
+    with pytest.raises((ValueError, IndexError), match="rows must"):
+        run.outputs.at_rows(rows)

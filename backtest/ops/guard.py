@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-
-import pandas as pd
 
 from backtest.errors import ExitCode, NightlyError
 from backtest.ops import state as st
@@ -111,14 +110,14 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 CHAIN_TAIL_DAYS = 250
 
 
-def read_stored(path: Path, asof: pd.Timestamp | None = None, force: bool = False) -> Stored | None:
+def read_stored(path: Path, asof: date | None = None, force: bool = False) -> Stored | None:
     """The stored state, or None when there is no database: :func:`start_reading` with its
     checks run here, at once (:meth:`Reading.checked`)."""
     reading = start_reading(path, asof, force)
     return None if reading is None else reading.checked()
 
 
-def start_reading(path: Path, asof: pd.Timestamp | None = None, force: bool = False,
+def start_reading(path: Path, asof: date | None = None, force: bool = False,
                   pool=None) -> Reading | None:  # fmt: skip
     """Read the stored state under the lock; its integrity checks may run in the helper process
     (``pool``, :func:`backtest.workers.helper_process`) while the caller computes the fund.

@@ -54,10 +54,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from backtest.errors import StateError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAV_FIELDS = (
     "nav_per_share", "nav_per_share_5dp", "shares_outstanding", "total_assets", "liabilities",
@@ -384,7 +386,11 @@ def read_day(conn: sqlite3.Connection, table: str, date: str) -> list[tuple]:
 
 
 def read_table(conn: sqlite3.Connection, table: str) -> pd.DataFrame:
-    """A whole table as a DataFrame (columns in storage order, rows in key order)."""
+    """A whole table as a DataFrame (columns in storage order, rows in key order). pandas is
+    imported here: the rest of this module (and :mod:`backtest.ops.guard`'s checks, which the
+    nightly job's helper process imports) needs the standard library only."""
+    import pandas as pd
+
     names = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
     rows = conn.execute(f"SELECT * FROM {table} ORDER BY {', '.join(KEYS[table])}").fetchall()
     return pd.DataFrame(rows, columns=names)

@@ -303,3 +303,12 @@ def test_a_changed_state_is_refused_before_any_other_problem(booked, state, tmp_
     code, _, err = nightly_run(capsys, config, state, tmp_path / "out", "2016-06-01")
     assert code == 4 and "does not match the hash chain" in err, err
     assert digest(state) == before and not (tmp_path / "out").exists()
+
+
+def test_the_state_checks_import_the_standard_library_only():
+    """The nightly job's helper process imports them while the main process imports the fund's
+    modules: without numpy or pandas it starts at once and takes little of the second core."""
+    probe = "import sys, backtest.ops.guard; print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"

@@ -16,6 +16,7 @@ simulator (trade at the next close, book the day after) → post-trade complianc
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,7 +183,7 @@ def run_fund(
     spec: FundSpec,
     market: MarketData | None = None,
     progress: bool = False,
-    compliance_rows=None,
+    compliance_rows: Sequence[int] | np.ndarray | None = None,
 ) -> FundRun:
     """Run the whole fund on ``market`` (the spec's synthetic market when None).
 
@@ -247,7 +248,7 @@ def run_fund(
     )
 
 
-def with_compliance(run: FundRun, rows=None) -> FundRun:
+def with_compliance(run: FundRun, rows: Sequence[int] | np.ndarray | None = None) -> FundRun:
     """``run`` with :attr:`FundRun.compliance` of ``rows`` (ascending fund-day row numbers;
     every day when None), recomputed from its simulation; ``run`` itself when it holds them."""
     rows = None if rows is None else np.asarray(rows, dtype=np.int64)

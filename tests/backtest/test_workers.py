@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from backtest.workers import HUGEPAGE_ENV, available_cores, helper_process, small_pages
+from backtest.workers import (
+    HUGEPAGE_ENV,
+    available_cores,
+    helper_process,
+    reuse_freed_memory,
+    small_pages,
+)
 
 two_cores = pytest.mark.skipif(available_cores() < 2, reason="one core: no helper process")
 
@@ -112,12 +118,13 @@ def test_a_command_puts_numpy_arrays_on_small_pages_unless_the_user_says(
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-def test_small_pages_leaves_a_process_with_numpy_imported_alone(monkeypatch):
+def test_a_process_with_numpy_imported_is_left_alone(monkeypatch):
     import numpy  # noqa: F401 - imported, as in a notebook or this test run
 
     monkeypatch.delenv(HUGEPAGE_ENV, raising=False)
     assert small_pages() is False
     assert HUGEPAGE_ENV not in os.environ
+    assert reuse_freed_memory() is False  # glibc's defaults kept for a process that goes on
 
 
 #: minor page faults of touching a 20 MB array after an array of that size was freed

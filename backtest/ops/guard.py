@@ -185,9 +185,10 @@ def integrity(path: str, tail: int | None, chain: bool) -> tuple[list, str | Non
 
 
 def _refuse_corrupt(path: Path, check: list) -> None:
+    """Exit 4 when SQLite's ``quick_check`` found problems: its first three, on one line."""
     if check != ["ok"]:
-        raise NightlyError(EXIT_STATE, f"{path} is corrupt (SQLite quick_check: "
-                           f"{'; '.join(map(str, check[:3]))})")  # fmt: skip
+        found = "; ".join(" ".join(str(c).split()) for c in check[:3])
+        raise NightlyError(EXIT_STATE, f"{path} is corrupt (SQLite quick_check: {found})")
 
 
 class Reading:

@@ -80,7 +80,7 @@ def test_garbage_written_into_the_state_is_detected(state, tmp_path, capsys, con
     state.write_bytes(bytes(data))
     before = digest(state)
     code, _, err = nightly_run(capsys, config, state, tmp_path / "out", "2015-02-20")
-    assert code == 4, err
+    assert code == 4 and str(state) in err and err.count("\n") == 1, err  # one line
     assert digest(state) == before and not (tmp_path / "out").exists()
 
 

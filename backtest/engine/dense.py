@@ -40,30 +40,16 @@ from numba import njit
 
 from backtest.engine.layout import K_FORWARD, K_OPTION, K_SECURITY, KernelOutputs
 
-__all__ = ["DenseOutputs", "OutputRows", "carry_forward", "carry_forward_rows"]
-
-
-@njit(cache=True)
-def carry_forward(n_days, n_inst, day, inst, value):
-    """(n_days, n_inst) float64: ``value[k]`` in column ``inst[k]`` from row ``day[k]`` until the
-    next record of that column, 0.0 before the first. ``day`` (K,) int64 non-decreasing,
-    ``inst`` (K,) int64, ``value`` (K,) float64; at most one record per (day, column)."""
-    out = np.empty((n_days, n_inst))
-    cur = np.zeros(n_inst)
-    k = 0
-    for t in range(n_days):
-        while k < day.shape[0] and day[k] == t:
-            cur[inst[k]] = value[k]
-            k += 1
-        out[t, :] = cur
-    return out
+__all__ = ["DenseOutputs", "OutputRows", "carry_forward_rows"]
 
 
 @njit(cache=True)
 def carry_forward_rows(n_inst, day, inst, value, rows):
-    """(R, n_inst) float64: the rows ``rows`` ((R,) int64, ascending) of
-    ``carry_forward(n_days, n_inst, day, inst, value)``, without the other rows (the same
-    values copied: the same bits)."""
+    """(R, n_inst) float64 at the rows ``rows`` ((R,) int64, ascending): ``value[k]`` in column
+    ``inst[k]`` from row ``day[k]`` until the next record of that column, 0.0 before the first.
+    ``day`` (K,) int64 non-decreasing, ``inst`` (K,) int64, ``value`` (K,) float64; at most one
+    record per (day, column). Every row (``arange(n_days)``) gives the dense array; a few rows
+    only the same values at those rows (copies: the same bits)."""
     out = np.empty((rows.shape[0], n_inst))
     cur = np.zeros(n_inst)
     k = 0
@@ -74,6 +60,36 @@ def carry_forward_rows(n_inst, day, inst, value, rows):
             k += 1
         out[r, :] = cur
     return out
+
+
+def _held_product(qty, mult, price_like, fx) -> np.ndarray:
+    """``qty × mult × price_like × fx`` (the kernel's product, in its order) where ``qty`` is
+    non-zero, 0.0 elsewhere; (R, N) arrays but ``mult`` (N,)."""
+    with np.errstate(all="ignore"):
+        prod = qty * mult * price_like * fx
+    return np.where(qty != 0.0, prod, 0.0)
+
+
+def _market_value(qty, arrays, price, fx, fwd_mv) -> np.ndarray:
+    """(R, N) market value: held securities and options at :func:`_held_product` of ``price``,
+    futures 0 (variation margin is settled in cash), forwards at their marks ``fwd_mv`` (R, F)."""
+    kind = arrays["kind"]
+    valued = (kind == K_SECURITY) | (kind == K_OPTION)
+    a = _held_product(qty, arrays["mult"], price, fx)
+    a[:, ~valued] = 0.0
+    a[:, kind == K_FORWARD] = fwd_mv
+    return a
+
+
+def _trade_cost(shape, executions, rolls) -> np.ndarray:
+    """``shape`` zeros plus each execution's cost, then each roll's (``0 + execution cost +
+    roll cost``, the kernel's order); ``executions`` / ``rolls``: (rows, columns, costs)."""
+    a = np.zeros(shape)
+    row, col, cost = executions
+    a[row, col] += cost  # one execution per day and instrument
+    row, col, cost = rolls
+    a[row, col] += cost  # one roll per day and instrument
+    return a
 
 
 @dataclass(frozen=True)
@@ -95,7 +111,8 @@ class DenseOutputs:
     def qty(self) -> np.ndarray:
         """(T, N) booked holdings at each close (contracts / shares / units)."""
         c = self.compact
-        return carry_forward(*self.shape, c.hold_day, c.hold_inst, c.hold_qty)
+        T, N = self.shape
+        return carry_forward_rows(N, c.hold_day, c.hold_inst, c.hold_qty, np.arange(T))
 
     @property
     def pnl(self) -> np.ndarray:
@@ -129,10 +146,8 @@ class DenseOutputs:
         """(T, N) cost of the execution at ``t`` plus the cost of a futures roll made at ``t``'s
         close (paid at ``t+1``)."""
         c = self.compact
-        a = np.zeros(self.shape)
-        a[self._exec_index()] += c.exec_cost  # one execution per day and instrument
-        a[c.roll_day - 1, c.roll_inst] += c.roll_cost  # one roll per day and instrument
-        return a
+        executions = (c.exec_day, c.exec_inst, c.exec_cost)
+        return _trade_cost(self.shape, executions, (c.roll_day - 1, c.roll_inst, c.roll_cost))
 
     @cached_property
     def cost(self) -> np.ndarray:
@@ -177,29 +192,18 @@ class DenseOutputs:
             raise ValueError("rows must be ascending without repeats")
         return OutputRows(self, rows)
 
-    def _held_product(self, price_like: str) -> np.ndarray:
-        """``qty × mult × arrays[price_like] × fx`` where ``qty`` is non-zero, 0.0 elsewhere."""
-        a = self.arrays
-        q = self.qty
-        with np.errstate(all="ignore"):
-            prod = q * a["mult"] * a[price_like] * a["fx"]
-        return np.where(q != 0.0, prod, 0.0)
-
     @cached_property
     def mv(self) -> np.ndarray:
         """(T, N) market value: securities and options at ``qty × mult × price × fx``, futures
         0 (variation margin is settled in cash), forwards at their mark (``fwd_mv``)."""
-        kind = self.arrays["kind"]
-        valued = (kind == K_SECURITY) | (kind == K_OPTION)
-        a = self._held_product("price")
-        a[:, ~valued] = 0.0
-        a[:, kind == K_FORWARD] = self.compact.fwd_mv
-        return a
+        a = self.arrays
+        return _market_value(self.qty, a, a["price"], a["fx"], self.compact.fwd_mv)
 
     @cached_property
     def notional(self) -> np.ndarray:
         """(T, N) notional exposure, ``qty × mult × under × fx`` where held."""
-        return self._held_product("under")
+        a = self.arrays
+        return _held_product(self.qty, a["mult"], a["under"], a["fx"])
 
 
 @dataclass(frozen=True)
@@ -261,19 +265,11 @@ class OutputRows:
         if built is not None:
             return built
         c = self.outputs.compact
-        a = np.zeros((len(self.rows), self.outputs.shape[1]))
         hit, i = self._exec_cells(c.exec_day)
-        a[i, c.exec_inst[hit]] += c.exec_cost[hit]
-        hit, i = self._exec_cells(c.roll_day - 1)
-        a[i, c.roll_inst[hit]] += c.roll_cost[hit]
-        return a
-
-    def _held_product(self, price_like: str) -> np.ndarray:
-        a = self.outputs.arrays
-        q = self.qty
-        with np.errstate(all="ignore"):
-            prod = q * a["mult"] * a[price_like][self.rows] * a["fx"][self.rows]
-        return np.where(q != 0.0, prod, 0.0)
+        executions = (i, c.exec_inst[hit], c.exec_cost[hit])
+        hit, j = self._exec_cells(c.roll_day - 1)
+        rolls = (j, c.roll_inst[hit], c.roll_cost[hit])
+        return _trade_cost((len(self.rows), self.outputs.shape[1]), executions, rolls)
 
     @cached_property
     def mv(self) -> np.ndarray:
@@ -281,15 +277,14 @@ class OutputRows:
         built = self._built("mv")
         if built is not None:
             return built
-        kind = self.outputs.arrays["kind"]
-        valued = (kind == K_SECURITY) | (kind == K_OPTION)
-        a = self._held_product("price")
-        a[:, ~valued] = 0.0
-        a[:, kind == K_FORWARD] = self.outputs.compact.fwd_mv[self.rows]
-        return a
+        a, r = self.outputs.arrays, self.rows
+        return _market_value(self.qty, a, a["price"][r], a["fx"][r], self.outputs.compact.fwd_mv[r])
 
     @cached_property
     def notional(self) -> np.ndarray:
         """(R, N) notional exposure (:attr:`DenseOutputs.notional`)."""
         built = self._built("notional")
-        return built if built is not None else self._held_product("under")
+        if built is not None:
+            return built
+        a, r = self.outputs.arrays, self.rows
+        return _held_product(self.qty, a["mult"], a["under"][r], a["fx"][r])

@@ -10,7 +10,7 @@ import pytest
 
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowSchedule, FundConfig
-from backtest.engine.dense import DenseOutputs, carry_forward, carry_forward_rows
+from backtest.engine.dense import DenseOutputs, carry_forward_rows
 from backtest.engine.simulator import simulate
 from tests.conftest import monthly_puts
 
@@ -205,8 +205,9 @@ def test_carry_forward_by_hand_and_its_plain_python_twin():
     inst = np.array([1, 0, 1, 1], dtype=np.int64)
     value = np.array([5.0, -3.0, 0.0, 7.0])
     expected = [[0.0, 5.0], [0.0, 5.0], [-3.0, 0.0], [-3.0, 0.0], [-3.0, 7.0], [-3.0, 7.0]]
-    np.testing.assert_array_equal(carry_forward(6, 2, day, inst, value), expected)
-    np.testing.assert_array_equal(carry_forward.py_func(6, 2, day, inst, value), expected)
+    every = np.arange(6)
+    np.testing.assert_array_equal(carry_forward_rows(2, day, inst, value, every), expected)
+    np.testing.assert_array_equal(carry_forward_rows.py_func(2, day, inst, value, every), expected)
 
 
 def test_quantities_are_the_carried_forward_changes(run):

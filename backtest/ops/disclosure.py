@@ -95,11 +95,11 @@ class Snapshot:
         self.kinds = np.asarray(kinds, dtype=object)
         self.a = a
         out = result.outputs
-        if br.few_days(days, len(self.dates)):
-            at = out.at_rows(days)
-            self._row = dict(zip(at.rows.tolist(), range(len(at.rows)), strict=True))
-        else:
-            at, self._row = out, None
+        #: the simulator's arrays at ``days`` (:class:`~backtest.engine.dense.OutputRows`) when
+        #: they are few, else None (the dense arrays)
+        self.at = out.at_rows(days) if br.few_days(days, len(self.dates)) else None
+        at = out if self.at is None else self.at
+        self._row = None if self.at is None else {t: i for i, t in enumerate(self.at.rows.tolist())}
         #: (R, N) rows of the simulator's qty / mv / trade_qty: row ``row(t)`` is day ``t``'s
         self.qty, self.mv, self.trade_qty = at.qty, at.mv, at.trade_qty
         self.fund = out.fund
@@ -260,13 +260,12 @@ class DayBuilder:
         self.dates = result.inputs.dates
         self.text = list(self.dates.strftime("%Y-%m-%d"))
         self.next_text = list(pd.DatetimeIndex(next_dates).strftime("%Y-%m-%d"))
-        few = br.few_days(days, len(self.dates))
-        self.snap = Snapshot(result, run.market, after_next, days if few else None)
+        self.snap = Snapshot(result, run.market, after_next, days)
         nav = result.nav
         self.nav_values = nav[list(st.NAV_FIELDS)].to_numpy().tolist()
         self.shortfall = nav["cash_shortfall"].astype(int).tolist()
-        if few:  # the days' rows only (booked_rows), not the all-days long tables
-            holdings = br.holdings_at(result, result.outputs.at_rows(days))
+        if self.snap.at is not None:  # the days' rows only (booked_rows), not all days' tables
+            holdings = br.holdings_at(result, self.snap.at)
             trades = br.trades_booked_at(result, np.asarray(days))
         else:
             holdings, trades = result.holdings, result.trades

@@ -144,8 +144,10 @@ class _Shared:
 
     def draw_the_rest(self) -> list[bytes]:
         """Draw here from the last chart back, every one the worker has not taken; then the
-        worker's (drawn here too if it could not: :func:`backtest.workers.result`)."""
-        pngs: list[bytes | None] = [None] * len(self.jobs)
+        worker's (drawn here too if it could not: :func:`backtest.workers.result`). Each chart
+        is taken once, under the lock, by the worker (``k < front``) or here (``k > back``),
+        until the two meet: every one is drawn."""
+        pngs: list[bytes] = [b""] * len(self.jobs)
         with self.cond:
             self.back = len(self.jobs) - 1
         while True:
@@ -158,5 +160,4 @@ class _Shared:
         self.feeder.join()  # closed: it waits no more, it ends after the worker's last chart
         for k, future in self.futures.items():
             pngs[k] = result(future, chart_png, *self.jobs[k])
-        return [png if png is not None else chart_png(*job)
-                for png, job in zip(pngs, self.jobs, strict=True)]  # fmt: skip
+        return pngs

@@ -134,11 +134,11 @@ def reuse_freed_memory() -> bool:
     it back to the system, so that each new array does not fault in fresh pages again: blocks
     up to 32 MB come from the heap (``M_MMAP_THRESHOLD``) and the heap is never trimmed
     (``M_TRIM_THRESHOLD``). For a command that runs once and whose peak memory is not tight
-    (the nightly job: minor page faults 285k -> 180k, ~0.2 s on the benchmark machine); the
-    backtest does not use it (+40-70 MB of peak memory, against its 1.5 GB budget). Only in a
-    command's own process, before numpy is imported: a notebook or a test run that calls the
-    command goes on afterwards and keeps glibc's defaults. True when applied; False there, or
-    off glibc (no ``mallopt``)."""
+    (the nightly job's one more day: minor page faults 240k -> 137k, its kernel time 0.70 ->
+    0.54 s on the benchmark machine); the backtest does not use it (+40-70 MB of peak memory,
+    against its 1.5 GB budget). Only in a command's own process, before numpy is imported: a
+    notebook or a test run that calls the command goes on afterwards and keeps glibc's
+    defaults. True when applied; False there, or off glibc (no ``mallopt``)."""
     if "numpy" in sys.modules:
         return False
     try:

@@ -197,19 +197,19 @@ def strategy_notes(spec, run) -> list[tuple[str, str, str]]:
 
 
 def cmd_backtest(args) -> int:
-    from backtest.workers import helper_process, small_pages  # at run time: standard library
+    from backtest.workers import heap_frozen, helper_process, small_pages  # at run time
 
     small_pages()  # before numpy is imported, here and in the helper
     # the helper process starts first: it imports the report's modules while this one imports
     # the fund's, computes the benchmarks while the fund runs, then draws half the charts
-    with helper_process(warm="backtest.report.chart_pool") as pool:
+    with helper_process(warm="backtest.report.chart_pool") as pool, heap_frozen() as imported:
         from allocator.compliance import summary  # at run time: start-up (module docstring)
         from backtest.report.outputs import check_out_dir
 
         first, last = window_dates(args.start, args.end)  # refuse a bad date before any work
         spec = _load_spec(args.config, args.data)
         check_out_dir(args.out)  # refuse a foreign folder before computing anything
-        run, metrics, out = _run_and_write(args, spec, first, last, pool)
+        run, metrics, out = _run_and_write(args, spec, first, last, pool, imported)
     history = run.history if run.history is not None else run.market
     print("\n".join(describe_run(args, spec, history)))
     print(f"{spec.name}: {run.market!r}")
@@ -223,28 +223,29 @@ def cmd_backtest(args) -> int:
     return ExitCode.LIMIT_BREACH if metrics["compliance_breaches"] else ExitCode.OK
 
 
-def _run_and_write(args, spec, first, last, pool):
-    """Run the fund of ``args`` and write its folder: ``(run, metrics, folder)``."""
+def _run_and_write(args, spec, first, last, pool, imported):
+    """Run the fund of ``args`` and write its folder: ``(run, metrics, folder)``. ``imported``:
+    called once the start-up's imports are done (:func:`backtest.workers.heap_frozen`)."""
     from backtest.fund.run import fund_benchmarks, fund_metrics, run_fund  # at run time: start-up
     from backtest.report.chart_pool import warm_up
     from backtest.report.outputs import write_run
     from backtest.synthetic import synthetic_market
-    from backtest.workers import heap_frozen, result, submit
+    from backtest.workers import result, submit
 
-    with heap_frozen():  # what is imported stays: no collection need walk it again
-        if args.data is not None:
-            from backtest.data.folder import load_market  # at run time: start-up
+    imported()  # what is imported stays: no collection need walk it, now or later
+    if args.data is not None:
+        from backtest.data.folder import load_market  # at run time: start-up
 
-            market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
-        else:
-            m = spec.market
-            market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
-        if first is not None or last is not None:
-            market = cut_window(market, first, last, spec.inception)
-        # the benchmarks (five strategies of the proxy index) in the worker while the fund runs
-        benchmarks = submit(pool, fund_benchmarks, spec, market)
-        submit(pool, warm_up)  # then matplotlib and its fonts, before the first chart
-        run = run_fund(spec, market, progress=not args.no_progress)
-        metrics = fund_metrics(run)
-        bench = result(benchmarks, fund_benchmarks, spec, market)
-        return run, metrics, write_run(run, args.out, metrics, pool=pool, benchmarks=bench)
+        market = load_market(args.data, progress=not args.no_progress, warn=print_warning)
+    else:
+        m = spec.market
+        market = synthetic_market(seed=m.seed, start=m.start, end=m.end)
+    if first is not None or last is not None:
+        market = cut_window(market, first, last, spec.inception)
+    # the benchmarks (five strategies of the proxy index) in the worker while the fund runs
+    benchmarks = submit(pool, fund_benchmarks, spec, market)
+    submit(pool, warm_up)  # then matplotlib and its fonts, before the first chart
+    run = run_fund(spec, market, progress=not args.no_progress)
+    metrics = fund_metrics(run)
+    bench = result(benchmarks, fund_benchmarks, spec, market)
+    return run, metrics, write_run(run, args.out, metrics, pool=pool, benchmarks=bench)

@@ -49,17 +49,19 @@ def cmd_nightly(args: argparse.Namespace) -> ExitCode:
 
 
 def _run(args: argparse.Namespace, pool) -> ExitCode:
-    from backtest.ops.nightly import NightlyOptions, run_nightly  # at run time: start-up
-    from backtest.workers import heap_frozen
+    from backtest.workers import heap_frozen  # at run time: standard library
 
-    given = {"state": args.state, "out": args.out}  # None: the job's own defaults
-    opts = NightlyOptions(config=args.config, asof=args.asof, data=args.data,
-                          inception=args.inception, force=args.force,
-                          **{k: v for k, v in given.items() if v is not None})  # fmt: skip
-    try:
-        with heap_frozen():  # what is imported stays: no collection need walk it again
+    with heap_frozen() as imported:
+        from backtest.ops.nightly import NightlyOptions, run_nightly  # at run time: start-up
+
+        imported()  # what is imported stays: no collection need walk it, now or later
+        given = {"state": args.state, "out": args.out}  # None: the job's own defaults
+        opts = NightlyOptions(config=args.config, asof=args.asof, data=args.data,
+                              inception=args.inception, force=args.force,
+                              **{k: v for k, v in given.items() if v is not None})  # fmt: skip
+        try:
             code, message = run_nightly(opts, pool)
-    except (StateError, sqlite3.Error) as exc:  # name the database in the one-line message
-        raise StateError(f"{opts.state}: {exc}") from exc
+        except (StateError, sqlite3.Error) as exc:  # name the database in the one-line message
+            raise StateError(f"{opts.state}: {exc}") from exc
     print(message, file=sys.stdout if code in (ExitCode.OK, ExitCode.LIMIT_BREACH) else sys.stderr)
     return ExitCode(code)

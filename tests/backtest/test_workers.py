@@ -74,7 +74,7 @@ def _raises(key):
     raise KeyError(key)
 
 
-def test_heap_frozen_freezes_for_the_block_only_even_after_an_error():
+def test_heap_frozen_pauses_the_collector_until_imported_then_freezes_for_the_block_only():
     import gc
 
     import pytest
@@ -82,12 +82,39 @@ def test_heap_frozen_freezes_for_the_block_only_even_after_an_error():
     from backtest.workers import heap_frozen
 
     before = gc.get_freeze_count()
-    with heap_frozen():
-        assert gc.get_freeze_count() > before
-    assert gc.get_freeze_count() == before
-    with pytest.raises(ZeroDivisionError), heap_frozen():
+    assert gc.isenabled()
+    with heap_frozen() as imported:
+        assert not gc.isenabled()  # the imports: no passes over what they make
+        kept = [[] for _ in range(1000)]  # objects alive when the imports are done
+        assert gc.get_freeze_count() == before
+        imported()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(kept)
+        imported()  # a second call changes nothing
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == before and gc.isenabled()
+    with pytest.raises(ZeroDivisionError), heap_frozen() as imported:
+        imported()
         1 / 0  # noqa: B018
-    assert gc.get_freeze_count() == before
+    assert gc.get_freeze_count() == before and gc.isenabled()
+    with pytest.raises(ZeroDivisionError), heap_frozen():  # an error before imported()
+        1 / 0  # noqa: B018
+    assert gc.get_freeze_count() == before and gc.isenabled()
+
+
+def test_heap_frozen_leaves_a_collector_the_caller_turned_off_off():
+    import gc
+
+    from backtest.workers import heap_frozen
+
+    gc.disable()
+    try:
+        with heap_frozen() as imported:
+            imported()
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 #: a command run in a fresh process, then numpy's huge-page switch as that process has it

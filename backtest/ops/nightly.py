@@ -63,9 +63,7 @@ from backtest.fund.checks import read_config
 from backtest.fund.run import fund_start, run_fund, with_compliance
 from backtest.fund.spec import FundSpec, replace
 from backtest.market.calendar import iso_date, xnys_calendar
-from backtest.market.instruments import IndexOption
 from backtest.ops import basket as bk
-from backtest.ops import booked_rows as br
 from backtest.ops import disclosure as ds
 from backtest.ops import state as st
 from backtest.ops.guard import (
@@ -78,6 +76,7 @@ from backtest.ops.guard import (
     start_reading,
     state_lock,
 )
+from backtest.ops.held_prices import check_held_prices
 
 __all__ = ["NightlyOptions", "run_nightly", "lock_path", "state_lock", "read_stored", "Stored",
            "check_writable"]  # fmt: skip
@@ -202,54 +201,6 @@ def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Time
                    f"{launch:%Y-%m-%d}")  # fmt: skip
         note = f"{note}; {history}" if note else history
     return market.until(day), day, launch, source, note
-
-
-def check_held_prices(market, result, rows: np.ndarray) -> None:
-    """Every instrument held (or traded) around each day to book must have its price that day.
-
-    The simulator carries the last price forward over a gap; the nightly job refuses instead,
-    with a DataError naming the field, date and instrument.
-    """
-    held = br.held_or_traded_around(result, rows)  # at the day's close or the previous one
-    dates = result.inputs.dates[rows]
-    usd = market.rates["USD"] if "USD" in market.rates else None
-    if usd is not None:
-        miss = usd.reindex(dates).isna().to_numpy()
-        if miss.any():
-            raise DataError("rates", "USD rate is missing", date=f"{dates[miss][0]:%Y-%m-%d}",
-                            column="USD")  # fmt: skip
-    for j in np.flatnonzero(held.any(axis=0)):
-        iid = result.inputs.ids[j]
-        for field, ok in _price_sources(market, iid):
-            bad = held[:, j] & ~ok.reindex(dates).fillna(False).to_numpy(dtype=bool)
-            if bad.any():
-                raise DataError(field, f"no price for held instrument {iid!r}",
-                                date=f"{dates[bad][0]:%Y-%m-%d}", column=iid)  # fmt: skip
-
-
-def _price_sources(market, iid: str) -> list[tuple[str, pd.Series]]:
-    """(field, available-on-each-date) of every series the simulator values ``iid`` with."""
-    if iid not in market.instruments.index:
-        opt = IndexOption.from_id(iid)
-        level = market.index[opt.root] if opt.root in market.index else None
-        ok = level.notna() if level is not None else pd.Series(False, index=market.calendar)
-        return [("index", ok), ("vol_surface", market.vol_surface.notna().all(axis=1))]
-    row = market.instruments.loc[iid]
-    out = []
-    if iid in market.curves:
-        out.append((f"curves/{iid}", market.curves[iid]["price"].notna()))
-    for field in ("prices", "adjusted"):
-        frame = getattr(market, field)
-        if iid in frame.columns and (field == "prices" or not out):
-            out.append((field, frame[iid].notna()))
-    if not out:
-        out.append(("prices", pd.Series(False, index=market.calendar)))
-    ccys = {str(row["currency"])} | ({str(row["root"])} if row["kind"] == "currency_forward"
-                                     else set())  # fmt: skip
-    for ccy in sorted(ccys - {"USD"}):
-        fx = market.fx[ccy] if ccy in market.fx else pd.Series(np.nan, index=market.calendar)
-        out.append(("fx", fx.notna()))
-    return out
 
 
 # ================================================================================ computation

@@ -1,6 +1,6 @@
 """The booked days' rows without the all-days tables (:mod:`backtest.ops.booked_rows`, the few-
 days paths of :class:`backtest.ops.disclosure.DayBuilder` / ``Snapshot`` and of
-:func:`backtest.ops.nightly.check_held_prices`): the same rows, bit for bit, as the all-days
+:func:`backtest.ops.held_prices.check_held_prices`): the same rows, bit for bit, as the all-days
 tables and arrays restricted to those days, on the default fund."""
 
 import dataclasses
@@ -149,3 +149,55 @@ def test_instrument_names_by_hand(fund):
     assert name[fut] == f"{fut} equity index future ({table.loc[fut, 'exchange']})"
     assert name[opt].startswith("SPX put ") and " expiring " in name[opt]
     assert dict(zip(ids, snap.kinds, strict=True))[opt] == "index_option"
+
+
+def _sources_all_days(market, iid):
+    """The held-price check's sources as it first read them: each series' availability over
+    the whole calendar, cut to the dates afterwards (the reference for ``_Priced``)."""
+    from backtest.market.instruments import IndexOption
+
+    if iid not in market.instruments.index:
+        opt = IndexOption.from_id(iid)
+        level = market.index[opt.root] if opt.root in market.index else None
+        ok = level.notna() if level is not None else pd.Series(False, index=market.calendar)
+        return [("index", ok), ("vol_surface", market.vol_surface.notna().all(axis=1))]
+    row = market.instruments.loc[iid]
+    out = []
+    if iid in market.curves:
+        out.append((f"curves/{iid}", market.curves[iid]["price"].notna()))
+    for field in ("prices", "adjusted"):
+        frame = getattr(market, field)
+        if iid in frame.columns and (field == "prices" or not out):
+            out.append((field, frame[iid].notna()))
+    if not out:
+        out.append(("prices", pd.Series(False, index=market.calendar)))
+    ccys = {str(row["currency"])} | (
+        {str(row["root"])} if row["kind"] == "currency_forward" else set()
+    )
+    for ccy in sorted(ccys - {"USD"}):
+        fx = market.fx[ccy] if ccy in market.fx else pd.Series(np.nan, index=market.calendar)
+        out.append(("fx", fx.notna()))
+    return out
+
+
+def test_held_price_sources_at_the_booked_dates_are_the_whole_calendars_cut_to_them(fund):
+    from backtest.ops.held_prices import _Priced
+
+    market, ids = fund.market, list(fund.result.inputs.ids)
+    calendar = market.calendar
+    # days across the 20 years (instruments not yet listed, expired, rolled), the last day,
+    # and a weekend the calendar does not have (no value on it, for every series)
+    dates = pd.DatetimeIndex(
+        [*calendar[[0, 1, 700, 2500, 4000, -2, -1]], pd.Timestamp("2020-02-01")]
+    )
+    priced = _Priced(market, dates)
+    kinds = set()
+    for iid in ids:
+        got, want = priced.sources(iid), _sources_all_days(market, iid)
+        assert [f for f, _ in got] == [f for f, _ in want], iid
+        for (field, ok), (_, series) in zip(got, want, strict=True):
+            expected = series.reindex(dates).fillna(False).to_numpy(dtype=bool)
+            np.testing.assert_array_equal(ok, expected, err_msg=f"{iid} {field}")
+            kinds.add(field.split("/")[0])
+    assert {"curves", "prices", "index", "vol_surface", "fx"} <= kinds  # every kind of source
+    assert not any(ok[-1] for iid in ids for _, ok in priced.sources(iid))  # the weekend

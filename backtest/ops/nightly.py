@@ -347,27 +347,27 @@ def _check_history(opts, plan: Plan, result) -> Plan:
     ref = plan.days[0] - 1
     if ref < 0:
         return plan
+    columns = ("net_assets", "nav_per_share", "nav_per_share_5dp", "shares_outstanding")
     conn = st.connect(opts.state, readonly=True)
-    try:
-        stored_nav = st.read_table(conn, "nav")
+    try:  # the four columns only (the table has 25): no DataFrame of the whole history
+        query = f"SELECT date, {', '.join(columns)} FROM nav"
+        stored = {row[0]: row[1:] for row in conn.execute(query)}
     finally:
         conn.close()
     dates = plan.stored.dates[: ref + 1]
-    old = stored_nav.set_index("date").reindex(dates)  # a missing row is NaN: a mismatch
-    new = result.nav.iloc[: ref + 1]
-
-    def values(frame, column):
-        return frame[column].to_numpy(dtype="float64")
-
-    ok = np.isclose(values(old, "net_assets"), values(new, "net_assets"), rtol=1e-9, atol=0.0)
-    for c in ("nav_per_share", "nav_per_share_5dp", "shares_outstanding"):
-        ok &= values(old, c) == values(new, c)
+    missing = (np.nan,) * len(columns)  # a missing row (or NULL) is NaN: a mismatch
+    table = np.array([stored.get(d, missing) for d in dates], dtype="float64")
+    old = {c: table[:, k] for k, c in enumerate(columns)}
+    new = {c: result.nav[c].to_numpy(dtype="float64")[: ref + 1] for c in columns}
+    ok = np.isclose(old["net_assets"], new["net_assets"], rtol=1e-9, atol=0.0)
+    for c in columns[1:]:
+        ok &= old[c] == new[c]
     if ok.all():
         return plan
     bad = int(np.flatnonzero(~ok)[0])
-    old_nav = values(old, "nav_per_share_5dp")[bad]
+    old_nav = old["nav_per_share_5dp"][bad]
     why = (f"the recomputed NAV of stored day {dates[bad]} is "
-           f"{new['nav_per_share_5dp'].iloc[bad]:.5f} but {old_nav:.5f} is stored: "
+           f"{new['nav_per_share_5dp'][bad]:.5f} but {old_nav:.5f} is stored: "
            "the data or the program changed since it was booked")  # fmt: skip
     if not opts.force:
         raise NightlyError(EXIT_STATE, f"{why}; use --force to rebuild from inception")

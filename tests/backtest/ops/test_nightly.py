@@ -280,19 +280,37 @@ def reseal(conn) -> None:
         conn.execute("UPDATE days SET chain = ? WHERE date = ?", (previous, date))
 
 
-def test_a_revised_history_is_a_state_problem(booked, tmp_path, capsys, config, calendar):
+@pytest.mark.parametrize(
+    ("revision", "refused"),
+    [
+        ("UPDATE nav SET nav_per_share_5dp = nav_per_share_5dp + 0.01 WHERE date = :last", True),
+        ("UPDATE nav SET net_assets = net_assets * (1 + 1e-8) WHERE date = :first", True),
+        ("UPDATE nav SET shares_outstanding = shares_outstanding + 1 WHERE date = :middle", True),
+        ("UPDATE nav SET nav_per_share = nav_per_share * (1 + 1e-15) WHERE date = :middle", True),
+        ("DELETE FROM nav WHERE date = :middle", True),
+        ("UPDATE nav SET net_assets = net_assets * (1 + 1e-12) WHERE date = :middle", False),
+    ],
+)
+def test_a_revised_history_is_a_state_problem(
+    revision, refused, booked, tmp_path, capsys, config, calendar
+):
+    """Any stored day's NAV per share, 5-dp NAV or shares not reproduced to the bit, its net
+    assets not to 1e-9, or its row missing: exit 4 and nothing written; within 1e-9: booked."""
     state, _, window = booked
     shutil.copy(state, tmp_path / "s.sqlite")
     conn = st.connect(tmp_path / "s.sqlite")
+    days = {"first": window[0], "middle": window[len(window) // 2], "last": window[-1]}
     with st.transaction(conn):
-        conn.execute("UPDATE nav SET nav_per_share_5dp = nav_per_share_5dp + 0.01 WHERE date = ?",
-                     (f"{window[-1]:%Y-%m-%d}",))  # fmt: skip
+        conn.execute(revision, {k: f"{d:%Y-%m-%d}" for k, d in days.items()})
         reseal(conn)
     before = digest(tmp_path / "s.sqlite")
     nxt = calendar[calendar.get_loc(window[-1]) + 1]
     code, _, err = run(capsys, config, nxt.date(), tmp_path / "s.sqlite", tmp_path / "out")
-    assert code == 4 and "recomputed NAV" in err
-    assert digest(tmp_path / "s.sqlite") == before
+    if refused:
+        assert code == 4 and "recomputed NAV" in err, err
+        assert digest(tmp_path / "s.sqlite") == before
+    else:
+        assert code == 0, err
 
 
 def test_weekend_asof_books_up_to_the_friday(booked, tmp_path, capsys, config):

@@ -89,16 +89,18 @@ def stored_basket(conn, valued_at: str) -> tuple[str, list, float] | None:
     return head[0][1], lines, float("nan") if overlap is None else overlap
 
 
-def repair_basket_files(conn, out: Path) -> int:
+def repair_basket_files(conn, out: Path, existing: set[str] | None = None) -> int:
     """Re-write, from the database, the basket files that are missing; returns how many days
-    (none for a transparent fund or a state from before schema version 4)."""
+    (none for a transparent fund or a state from before schema version 4). ``existing``: the
+    names in ``out`` when the caller has them."""
     if "substitute_basket_days" not in st.present_day_tables(conn):
         return 0
-    existing = set(os.listdir(out)) if out.is_dir() else set()
+    if existing is None:
+        existing = set(os.listdir(out)) if out.is_dir() else set()
     count = 0
     for (valued_at,) in conn.execute("SELECT valued_at FROM substitute_basket_days").fetchall():
         for_date, lines, overlap = stored_basket(conn, valued_at)
-        if all(n in existing for n in basket_file_names(for_date).values()):
+        if existing.issuperset(basket_file_names(for_date).values()):
             continue
         write_basket_files(out, for_date, valued_at, lines, overlap)
         count += 1

@@ -427,16 +427,22 @@ def write_day_files(out: Path, day: st.DayRows, nav: dict) -> None:
                     orders_csv(day.rows["orders"], st.COLUMNS["orders"]))  # fmt: skip
 
 
-def repair_files(conn, out: Path) -> int:
+def listing(out: Path) -> set[str]:
+    """The names in the output folder ``out`` (none when it does not exist yet)."""
+    return set(os.listdir(out)) if out.is_dir() else set()
+
+
+def repair_files(conn, out: Path, existing: set[str] | None = None) -> int:
     """Re-write, from the database, the day files that are missing; returns how many days.
-    Temporary files a killed run left behind are removed (call it under the state lock)."""
-    existing = set(os.listdir(out)) if out.is_dir() else set()
+    Temporary files a killed run left behind are removed (call it under the state lock).
+    ``existing``: :func:`listing` of ``out`` when the caller has it."""
+    existing = listing(out) if existing is None else existing
     for name in existing:
         if name.startswith(TEMP_PREFIXES):
             (out / name).unlink(missing_ok=True)
     count = 0
     for date, next_date, _ in st.stored_days(conn):
-        if all(n in existing for n in file_names(next_date).values()):
+        if existing.issuperset(file_names(next_date).values()):
             continue
         rows = {t: st.read_day(conn, t, date) for t in ("orders", "disclosed_portfolios")}
         nav = dict(zip(st.COLUMNS["nav"], st.read_day(conn, "nav", date)[0], strict=True))

@@ -169,12 +169,16 @@ def exposure_returns(
 
     Returns a Series indexed by the market calendar, in decimal returns per day.
     """
-    if returns is None:
+    if returns is None:  # these columns, in one (ids × dates) block: no reindex to do
         returns = instrument_returns(market, list(exposures.columns))
-    held = exposures.reindex(market.calendar).fillna(0.0).shift(lag_days + 1).fillna(0.0)
-    r = returns.reindex(columns=exposures.columns).fillna(0.0)
-    gross = (held * r).sum(axis=1)
-    traded = exposures.reindex(market.calendar).fillna(0.0).shift(lag_days).fillna(0.0)
+    else:
+        returns = returns.reindex(columns=exposures.columns)
+    book = exposures.reindex(market.calendar).fillna(0.0)
+    held = book.shift(lag_days + 1, fill_value=0.0)  # = .shift().fillna(0.0): book has no NaN
+    gross = (held * returns.fillna(0.0)).sum(axis=1)
+    if not cost_bps:  # gross − 0 × turnover: gross to the bit (turnover is finite, >= 0)
+        return gross.rename("return")
+    traded = book.shift(lag_days, fill_value=0.0)
     turnover = traded.diff().abs().sum(axis=1)
     if len(turnover):
         turnover.iloc[0] = traded.iloc[0].abs().sum()

@@ -43,7 +43,8 @@ def cost_rates(market: MarketData, ids: list[str], config: FundConfig):
     rate = np.zeros((n_dates, len(ids)))
     rolled = np.zeros((n_dates, len(ids)), dtype=bool)
     roll_days = config.roll_days_before_expiry
-    keys = [("cost_rate", iid, repr(config.costs), roll_days) for iid in ids]
+    model = repr(config.costs)  # once, not once per id
+    keys = [("cost_rate", iid, model, roll_days) for iid in ids]
     columns = market.cached_batch(
         keys, lambda missing: _cost_rates([k[1] for k in missing], market, config.costs, roll_days)
     )

@@ -76,7 +76,8 @@ def test_equals_the_plain_formula_on_random_books(seed):
     x = x.iloc[rng.permutation(40)[:35]].sort_index()  # rows missing: reindexed to the calendar
     for lag in (0, 1, 3):
         for cost in (0.0, 5.0):
-            assert same_bits(exposure_returns(x, m, lag, cost), exposure_returns_py(x, m, lag, cost))
+            got, want = exposure_returns(x, m, lag, cost), exposure_returns_py(x, m, lag, cost)
+            assert same_bits(got, want)
             given = instrument_returns(m, ids[::-1])
             assert same_bits(exposure_returns(x, m, lag, cost, returns=given),
                              exposure_returns_py(x, m, lag, cost, returns=given))  # fmt: skip

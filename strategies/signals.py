@@ -291,6 +291,36 @@ def momentum(
     window's returns are known. The most recent ``skip_days`` are left out (short-term reversal).
     Reference: Jegadeesh & Titman (1993), JF 48(1); Moskowitz, Ooi & Pedersen (2012), JFE 104(2).
     """
+    logret = np.log1p(returns.to_numpy(dtype="float64"))
+    known = ~np.isnan(logret)
+    cum = np.cumsum(np.where(known, logret, 0.0), axis=0)  # sequential down each column
+    count = np.cumsum(known, axis=0).astype("float64")  # as pandas' shifted int64 counts
+    window = lookback_days - skip_days
+    mom = _shift_rows(cum, skip_days) - _shift_rows(cum, lookback_days)
+    enough = (_shift_rows(count, skip_days) - _shift_rows(count, lookback_days)) >= (
+        min_fraction * window
+    )
+    # (dates × ids) C order: the (ids × dates) block layout pandas' own frame operations gave
+    out = np.where(enough, mom, np.nan)
+    return pd.DataFrame(out, index=returns.index, columns=returns.columns, copy=False)
+
+
+def _shift_rows(a: np.ndarray, periods: int) -> np.ndarray:
+    """``DataFrame.shift(periods)`` of a float array (rows down; NaN shifted in)."""
+    out = np.full(a.shape, np.nan)
+    n = a.shape[0]
+    if periods >= 0:
+        if periods < n:
+            out[periods:] = a[: n - periods]
+    elif -periods < n:
+        out[:periods] = a[-periods:]
+    return out
+
+
+def momentum_py(
+    returns: pd.DataFrame, lookback_days: int = 252, skip_days: int = 21, min_fraction: float = 0.9
+) -> pd.DataFrame:
+    """Plain pandas twin of :func:`momentum` (the frame operations it replaced), for the tests."""
     logret = np.log1p(returns)
     cum = logret.fillna(0.0).cumsum()
     known = logret.notna().cumsum()

@@ -296,12 +296,20 @@ def momentum(
     cum = np.cumsum(np.where(known, logret, 0.0), axis=0)  # sequential down each column
     count = np.cumsum(known, axis=0).astype("float64")  # as pandas' shifted int64 counts
     window = lookback_days - skip_days
-    mom = _shift_rows(cum, skip_days) - _shift_rows(cum, lookback_days)
-    enough = (_shift_rows(count, skip_days) - _shift_rows(count, lookback_days)) >= (
-        min_fraction * window
-    )
+    need = min_fraction * window
+    if skip_days >= 0 and lookback_days >= 0:  # rows before both shifts reach data: NaN
+        n, first = len(cum), max(skip_days, lookback_days)
+        out = np.full(cum.shape, np.nan)
+        if first < n:
+            now = slice(first - skip_days, n - skip_days)  # rows t − skip
+            then = slice(first - lookback_days, n - lookback_days)  # rows t − lookback
+            enough = (count[now] - count[then]) >= need
+            out[first:] = np.where(enough, cum[now] - cum[then], np.nan)
+    else:
+        mom = _shift_rows(cum, skip_days) - _shift_rows(cum, lookback_days)
+        enough = (_shift_rows(count, skip_days) - _shift_rows(count, lookback_days)) >= need
+        out = np.where(enough, mom, np.nan)
     # (dates × ids) C order: the (ids × dates) block layout pandas' own frame operations gave
-    out = np.where(enough, mom, np.nan)
     return pd.DataFrame(out, index=returns.index, columns=returns.columns, copy=False)
 
 

@@ -120,8 +120,8 @@ def test_momentum_vol_near_target(market, positions):
 @given(
     seed=st.integers(0, 10_000),
     n=st.integers(1, 60),
-    lookback=st.integers(0, 70),
-    skip=st.integers(0, 10),
+    lookback=st.integers(-5, 70),
+    skip=st.integers(-3, 10),
     min_fraction=st.sampled_from([0.0, 0.5, 0.9, 1.0]),
 )
 def test_momentum_equals_its_pandas_twin(seed, n, lookback, skip, min_fraction):

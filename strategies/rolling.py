@@ -15,6 +15,12 @@ column at once:
 
 The tests hold it to ``DataFrame.rolling(...).mean()`` (:func:`rolling_mean_py`) bit for bit.
 
+:func:`rolling_std` does the same for ``DataFrame.rolling(window, min_periods).std()``: pandas'
+``roll_var`` (Welford's running mean and sum of squared deviations, each update with its Kahan
+compensation, one for the values entering the window and one for those leaving it; the window
+recomputed from scratch after an update that cancels catastrophically; divisor ``n − ddof``)
+and its square root (0 for a negative variance, pandas' ``zsqrt``).
+
 :func:`ewm_mean` does the same for ``DataFrame.ewm(com=..., adjust=True).mean()`` (pandas'
 ``ewm`` recursion: ``y = (w·y + x) / (w + 1)``, ``w ← (1 − α)·w + 1``; a missing value ages the
 weight, a repeated value leaves the mean as it is).
@@ -28,7 +34,14 @@ from numba import njit
 
 from backtest.market.arrays import readonly_c
 
-__all__ = ["ewm_mean", "ewm_mean_py", "rolling_mean", "rolling_mean_py"]
+__all__ = [
+    "ewm_mean",
+    "ewm_mean_py",
+    "rolling_mean",
+    "rolling_mean_py",
+    "rolling_std",
+    "rolling_std_py",
+]
 
 
 @njit(cache=True)
@@ -106,6 +119,101 @@ def rolling_mean_py(values: np.ndarray, window: int, min_periods: int) -> np.nda
     """The pandas twin of :func:`rolling_mean` (one compiled pass per column), for the tests."""
     frame = pd.DataFrame(np.asarray(values, dtype=np.float64))
     return frame.rolling(window, min_periods=min_periods).mean().to_numpy()
+
+
+#: pandas' threshold for a catastrophic cancellation in the running sum of squares
+#: (``InvCondTol``: an update that leaves fewer than ~3 significant digits).
+_INV_COND_TOL = np.finfo(np.float64).eps * 1e3
+
+
+@njit(cache=True)
+def _var_add(v, state, c, comp):
+    """pandas' ``add_var``: ``state`` rows 0..4 are nobs, mean, ssq, the add and remove
+    compensations of each column; ``comp`` the row of the compensation used. Returns True
+    when the update cancelled catastrophically (the window is then recomputed)."""
+    if np.isnan(v):
+        return False
+    prev_m2 = state[2, c]
+    state[0, c] += 1.0
+    prev_mean = state[1, c] - state[comp, c]
+    y = v - state[comp, c]
+    t = y - state[1, c]
+    state[comp, c] = t + state[1, c] - y
+    state[1, c] = state[1, c] + t / state[0, c]
+    state[2, c] = state[2, c] + (v - prev_mean) * (v - state[1, c])
+    return prev_m2 * _INV_COND_TOL > state[2, c]
+
+
+@njit(cache=True)
+def _rolling_var(values: np.ndarray, window: int, min_periods: int, ddof: int) -> np.ndarray:
+    """Kernel of :func:`rolling_std`: pandas' ``roll_var`` (Welford with Kahan compensation,
+    removals before additions, the window recomputed after a catastrophic cancellation) on
+    every column of values (n_dates, n_columns) float64, C order, NaN as missing (±inf made NaN
+    by the caller, as pandas does). Returns the trailing variances, same shape, NaN with fewer
+    than ``max(min_periods, 1)`` or ``ddof + 1`` known values."""
+    n, m = values.shape
+    out = np.empty((n, m))
+    state = np.zeros((5, m))  # nobs, mean, ssq, compensation of additions, of removals
+    unstable = np.zeros(m, dtype=np.bool_)
+    minp = max(min_periods, 1)
+    for i in range(n):
+        s = max(0, i - window + 1)
+        for c in range(m):
+            if i > 0 and s < i:  # the window overlaps the last one: update it
+                if s > 0:  # the value leaving the window (pandas' remove_var)
+                    v = values[s - 1, c]
+                    if not np.isnan(v):
+                        prev_m2 = state[2, c]
+                        state[0, c] -= 1.0
+                        if state[0, c] != 0.0:
+                            prev_mean = state[1, c] - state[4, c]
+                            y = v - state[4, c]
+                            t = y - state[1, c]
+                            state[4, c] = t + state[1, c] - y
+                            state[1, c] = state[1, c] - t / state[0, c]
+                            state[2, c] = state[2, c] - (v - prev_mean) * (v - state[1, c])
+                            if prev_m2 * _INV_COND_TOL > state[2, c]:
+                                unstable[c] = True
+                        else:
+                            state[1, c], state[2, c] = 0.0, 0.0
+                            unstable[c] = False
+                if _var_add(values[i, c], state, c, 3):
+                    unstable[c] = True
+                recompute = unstable[c]
+            else:
+                recompute = True
+            if recompute:
+                for k in range(5):
+                    state[k, c] = 0.0
+                for j in range(s, i + 1):
+                    _var_add(values[j, c], state, c, 3)
+                unstable[c] = False
+            k = state[0, c]
+            out[i, c] = state[2, c] / (k - ddof) if k >= minp and k > ddof else np.nan
+    return out
+
+
+def rolling_std(values: np.ndarray, window: int, min_periods: int, ddof: int = 1) -> np.ndarray:
+    """Trailing standard deviation over ``window`` rows of each column of ``values`` (n_dates,
+    n_columns), divisor ``n − ddof``; NaN with fewer than ``min_periods`` known values. Equal
+    to the last bit to ``pd.DataFrame(values).rolling(window, min_periods).std(ddof)``."""
+    if window < 1 or min_periods < 0 or ddof < 0:
+        raise ValueError("rolling_std: window must be >= 1, min_periods and ddof >= 0")
+    if min_periods > window:  # as pandas' rolling
+        raise ValueError(f"rolling_std: min_periods {min_periods} must be <= window {window}")
+    x = np.array(values, dtype=np.float64)  # pandas makes ±inf missing before its kernels
+    x[np.isinf(x)] = np.nan
+    var = _rolling_var(readonly_c(x), int(window), int(min_periods), int(ddof))
+    with np.errstate(invalid="ignore"):
+        std = np.sqrt(var)
+    std[var < 0] = 0.0  # pandas' zsqrt
+    return std
+
+
+def rolling_std_py(values: np.ndarray, window: int, min_periods: int, ddof: int = 1) -> np.ndarray:
+    """The pandas twin of :func:`rolling_std`, for the tests."""
+    frame = pd.DataFrame(np.asarray(values, dtype=np.float64))
+    return frame.rolling(window, min_periods=min_periods).std(ddof=ddof).to_numpy()
 
 
 @njit(cache=True)

@@ -42,7 +42,7 @@ from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
 from strategies.base import StrategyInputError, register
 from strategies.quant.cross_section import group_columns, industry_zscore
-from strategies.rolling import rolling_mean
+from strategies.rolling import rolling_mean, rolling_std
 from strategies.signals import momentum, month_start_mask
 from strategies.sizing import TRADING_DAYS_PER_YEAR, ewma_portfolio_vol
 
@@ -59,8 +59,13 @@ _LSTSQ = getattr(_umath_linalg, "lstsq", None)
 def realised_vol(
     returns: pd.DataFrame, window_days: int = 126, min_days: int = 100
 ) -> pd.DataFrame:
-    """Annualised rolling standard deviation of daily returns (decimal), NaN before ``min_days``."""
-    return returns.rolling(window_days, min_periods=min_days).std() * np.sqrt(TRADING_DAYS_PER_YEAR)
+    """Annualised rolling standard deviation of daily returns (decimal), NaN before ``min_days``:
+    ``returns.rolling(window_days, min_periods=min_days).std() × √252``, every column in one
+    pass (:func:`strategies.rolling.rolling_std`, pandas' bits)."""
+    std = rolling_std(returns.to_numpy(dtype=np.float64), window_days, min_days)
+    return pd.DataFrame(std, index=returns.index, columns=returns.columns) * np.sqrt(
+        TRADING_DAYS_PER_YEAR
+    )
 
 
 def rolling_beta(

@@ -176,11 +176,22 @@ def futures_curve_carry(curve: pd.DataFrame) -> pd.Series:
     minus storage and financing. Returns a Series (annual decimal), NaN where undefined.
     Reference: Koijen, Moskowitz, Pedersen & Vrugt (2018), "Carry", JFE 127(2), eq. (9).
     """
-    held, other = curve["price"].to_numpy(float), curve["carry"].to_numpy(float)
-    held_id = curve["price_contract"].to_numpy(float)
-    other_id = curve["carry_contract"].to_numpy(float)
-    held_exp = curve["price_expiry"].to_numpy("datetime64[ns]")
-    other_exp = curve["carry_expiry"].to_numpy("datetime64[ns]")
+    carry = futures_curve_carry_rows([curve])[0]
+    return pd.Series(carry, index=curve.index, name="carry")
+
+
+def futures_curve_carry_rows(curves: list[pd.DataFrame]) -> np.ndarray:
+    """:func:`futures_curve_carry` of several curves on one index, one row each: shape
+    (n_curves, n_dates), the same element-wise arithmetic on the stacked columns (the same
+    bits as one curve at a time)."""
+
+    def rows(column: str, dtype) -> np.ndarray:
+        return np.stack([c[column].to_numpy(dtype) for c in curves])
+
+    held, other = rows("price", float), rows("carry", float)
+    held_id, other_id = rows("price_contract", float), rows("carry_contract", float)
+    held_exp = rows("price_expiry", "datetime64[ns]")
+    other_exp = rows("carry_expiry", "datetime64[ns]")
     have_exp = ~(np.isnat(held_exp) | np.isnat(other_exp))
     other_nearer = np.where(have_exp, other_exp < held_exp, other_id < held_id)
     near = np.where(other_nearer, other, held)
@@ -189,8 +200,7 @@ def futures_curve_carry(curve: pd.DataFrame) -> pd.Series:
     gap_exp = np.abs((other_exp - held_exp).astype("timedelta64[s]").astype(float))
     gap_exp = np.where(have_exp, gap_exp / 86_400.0 / DAYS_PER_YEAR, np.nan)
     gap = np.where(np.isfinite(gap_ids), gap_ids, gap_exp)
-    carry = curve_carry(near, far, 0.0, gap, held)
-    return pd.Series(carry, index=curve.index, name="carry")
+    return curve_carry(near, far, 0.0, gap, held)
 
 
 def ewma_com(values: Frame, com_days: float, min_periods: int = 1) -> Frame:

@@ -60,41 +60,49 @@ def _cost_rates(ids: list[str], market: MarketData, costs, roll_days: int) -> li
     listed = [i for i in ids if i in table.index]
     # one frame operation for every listed id (per id, this look-up was most of the cost)
     notional = market.notional_per_unit_usd(listed).to_numpy(dtype="float64")
-    units = dict(zip(listed, notional.T, strict=True))
+    kinds = [InstrumentKind(k) for k in table.loc[listed, "kind"]]
+    spread = [costs.half_spread_bps.get(str(a), 0.0) for a in table.loc[listed, "asset_class"]]
+    commission = [
+        costs.commission_per_contract_usd
+        if kind in FUTURE_KINDS
+        else 0.0
+        if kind is InstrumentKind.CURRENCY_FORWARD
+        else costs.commission_per_share_usd
+        for kind in kinds
+    ]
+    # every listed id's rate in one array operation, one contiguous row each
+    rows = _rate(np.array(spread)[:, None], np.array(commission, dtype="float64")[:, None],
+                 np.ascontiguousarray(notional.T))  # fmt: skip
+    rows.flags.writeable = False
+    listed_at = {i: j for j, i in enumerate(listed)}
     out = []
     not_rolled = np.zeros(len(market.calendar), dtype=bool)
     not_rolled.flags.writeable = False  # shared by every column that never rolls
     options = {}  # (root, multiplier, asset class) → its columns: one per option of that kind
     for iid in ids:
         rolled = not_rolled
-        if iid not in table.index:  # an on-demand index option
+        if iid not in listed_at:  # an on-demand index option
             opt = IndexOption.from_id(iid)
             key = (opt.root, opt.multiplier, opt.asset_class)
             if key not in options:
-                spread = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
+                spread_bps = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
                 unit = opt.multiplier * market.index[opt.root].to_numpy()
-                rate = _rate(spread, costs.commission_per_contract_usd, unit)
+                rate = _rate(spread_bps, costs.commission_per_contract_usd, unit)
                 rate.flags.writeable = False
                 options[key] = rate, rolled
             out.append(options[key])
             continue
-        kind = InstrumentKind(table.at[iid, "kind"])
-        spread = costs.half_spread_bps.get(str(table.at[iid, "asset_class"]), 0.0)
-        unit = units[iid]
-        if kind in FUTURE_KINDS:
-            commission = costs.commission_per_contract_usd
+        j = listed_at[iid]
+        if kinds[j] in FUTURE_KINDS:
             rolled = futures_roll_flags(market, iid, roll_days)
-        elif kind is InstrumentKind.CURRENCY_FORWARD:
-            commission = 0.0
-        else:
-            commission = costs.commission_per_share_usd
-        out.append((_rate(spread, commission, unit), rolled))
+        out.append((rows[j], rolled))
     return out
 
 
-def _rate(spread_bps: float, commission: float, unit: np.ndarray) -> np.ndarray:
-    """Cost per unit of notional traded (decimal), shape (n_dates,): the half spread plus the
-    commission over one unit's notional ``unit`` (USD; 0 where it is 0 or not finite)."""
+def _rate(spread_bps, commission, unit: np.ndarray) -> np.ndarray:
+    """Cost per unit of notional traded (decimal), the shape of ``unit``: the half spread plus
+    the commission over one unit's notional ``unit`` (USD; 0 where it is 0 or not finite).
+    ``spread_bps`` and ``commission`` are numbers, or columns (k, 1) for rows of ``unit``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         per_unit = np.where(np.abs(unit) > 0, commission / np.abs(unit), 0.0)
     return spread_bps * 1e-4 + np.nan_to_num(per_unit, nan=0.0, posinf=0.0)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from backtest.market.calendar import xnys_calendar
 from backtest.market.instruments import IndexOption
@@ -273,12 +274,63 @@ def book_returns(positions: np.ndarray, returns: np.ndarray) -> np.ndarray:
 
     NaN returns count as 0; rows where nothing was held at ``t-1`` (and row 0) are NaN, so a
     volatility estimate skips them. Shapes (n_dates, n_instruments) → (n_dates,).
+
+    Arrays in column order (Fortran, what ``DataFrame.to_numpy`` gives for a frame of one
+    block) go through a numba kernel: numpy sums the products of such arrays column after
+    column, and so does the kernel, so the bits are :func:`book_returns_py`'s without its
+    three array copies; other layouts (numpy sums those rows pairwise) go through the twin.
     """
+    w, r = np.asarray(positions, dtype=np.float64), np.asarray(returns, dtype=np.float64)
+    if w.ndim == 2 and w.shape == r.shape and w.flags.f_contiguous and r.flags.f_contiguous:
+        return _book_returns_by_column(w, r)
+    return book_returns_py(w, r)
+
+
+def book_returns_py(positions: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """:func:`book_returns` in numpy (the plain twin of its kernel, for the tests)."""
     w, r = np.nan_to_num(positions), np.nan_to_num(returns)
     out = np.full(w.shape[0], np.nan)
     if w.shape[0] > 1:
         held = np.abs(w[:-1]).sum(axis=1) > 0
         out[1:] = np.where(held, (w[:-1] * r[1:]).sum(axis=1), np.nan)
+    return out
+
+
+@njit(cache=True)
+def _finite(x: float) -> float:
+    """``numpy.nan_to_num`` of one value: NaN → 0, ±inf → ±the largest float."""
+    if np.isnan(x):
+        return 0.0
+    if np.isinf(x):
+        return _MAX_FLOAT if x > 0 else -_MAX_FLOAT
+    return x
+
+
+_MAX_FLOAT = float(np.finfo(np.float64).max)
+
+
+@njit(cache=True)
+def _book_returns_by_column(w: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Kernel of :func:`book_returns` for column-ordered (n_dates, n_instruments) arrays: each
+    column's products added in turn to a sum starting at +0.0 (numpy's order for such arrays,
+    and its identity: a sum of -0.0 terms is +0.0), a row held when any of its positions is
+    non-zero (``Σ|w| > 0``)."""
+    n, k = w.shape
+    out = np.full(n, np.nan)
+    if n < 2:
+        return out
+    total = np.zeros(n - 1)
+    held = np.zeros(n - 1, dtype=np.bool_)
+    for j in range(k):
+        for t in range(n - 1):
+            x = _finite(w[t, j])
+            term = x * _finite(r[t + 1, j])
+            total[t] = total[t] + term  # from +0.0, as numpy's sum (signed zeros too)
+            if x != 0.0:
+                held[t] = True
+    for t in range(n - 1):
+        if held[t]:
+            out[t + 1] = total[t]
     return out
 
 

@@ -220,6 +220,50 @@ def option_paths(market: MarketData, options: list[IndexOption], first_rows) -> 
     value, delta, gamma = (np.full((n, k), np.nan) for _ in range(3))
     if k == 0:
         return OptionPaths(value, delta, gamma, value.copy())
+    w = _window_marks(market, options, first_rows, greeks=True)
+    value[w.row, w.col] = w.value
+    delta[w.row, w.col] = np.where(w.live, w.greeks.delta, 0.0)
+    gamma[w.row, w.col] = np.where(w.live, w.greeks.gamma, 0.0)
+    prev_level = np.full(n, np.nan)
+    prev_level[1:] = w.level[:-1]
+    returns = np.full((n, k), np.nan)
+    returns[1:] = (value[1:] - value[:-1]) / prev_level[1:, None]
+    return OptionPaths(value, delta, gamma, returns)
+
+
+def option_path_returns(market: MarketData, options: list[IndexOption], first_rows) -> np.ndarray:
+    """``option_paths(market, options, first_rows).returns`` (n_dates, n_options) alone: the
+    same pricing over the windows and the same ``(value[t] − value[t−1]) / level[t−1]`` on
+    each window row after the first, without the dense value, delta and gamma arrays (NaN
+    everywhere else, as there)."""
+    n, k = len(market.calendar), len(options)
+    returns = np.full((n, k), np.nan)
+    if k == 0:
+        return returns
+    w = _window_marks(market, options, first_rows, greeks=False)
+    later = np.flatnonzero(np.r_[False, w.col[1:] == w.col[:-1]])  # a window row after its first
+    rows = w.row[later]
+    returns[rows, w.col[later]] = (w.value[later] - w.value[later - 1]) / w.level[rows - 1]
+    return returns
+
+
+@dataclass(frozen=True)
+class _WindowMarks:
+    """Each option's marks over its window: (option, date) pairs option after option, rows
+    ascending within an option (``row``, ``col``), ``live`` before expiry, ``value`` (the mark),
+    ``greeks`` (or None), and ``level`` the underlying's level on every date."""
+
+    row: np.ndarray
+    col: np.ndarray
+    live: np.ndarray
+    value: np.ndarray
+    greeks: object
+    level: np.ndarray
+
+
+def _window_marks(market: MarketData, options: list[IndexOption], first_rows, greeks: bool):
+    """The windows of :func:`option_paths` and one vectorised pricing of all their pairs."""
+    n, k = len(market.calendar), len(options)
     cal = market.calendar.as_unit("ns").asi8
     expiry_ns = np.array([o.expiry.as_unit("ns").value for o in options])
     settle = np.clip(np.searchsorted(cal, expiry_ns, side="right") - 1, 0, n - 1)
@@ -255,18 +299,12 @@ def option_paths(market: MarketData, options: list[IndexOption], first_rows) -> 
     live = tau > 0
     vol = np.where(live, vol, np.nan)
     price = bs_price(spot, strike, tau, r, q, vol, is_call)
-    greeks = bs_greeks(spot, strike, tau, r, q, vol, is_call)
     level = idx[root].to_numpy(np.float64)
     settle_level = level[settle][col]
     payoff = np.where(is_call, settle_level - strike, strike - settle_level)
-    value[row, col] = np.where(live, price, np.maximum(payoff, 0.0))
-    delta[row, col] = np.where(live, greeks.delta, 0.0)
-    gamma[row, col] = np.where(live, greeks.gamma, 0.0)
-    prev_level = np.full(n, np.nan)
-    prev_level[1:] = level[:-1]
-    returns = np.full((n, k), np.nan)
-    returns[1:] = (value[1:] - value[:-1]) / prev_level[1:, None]
-    return OptionPaths(value, delta, gamma, returns)
+    value = np.where(live, price, np.maximum(payoff, 0.0))
+    g = bs_greeks(spot, strike, tau, r, q, vol, is_call) if greeks else None
+    return _WindowMarks(row, col, live, value, g, level)
 
 
 def book_returns(positions: np.ndarray, returns: np.ndarray) -> np.ndarray:

@@ -34,6 +34,8 @@ from strategies.vol_signals import (
     expanding_positive_mean,
     monthly_expiries,
     option_cycles,
+    option_path_returns,
+    option_paths,
     option_strike,
     short_vix_forecast,
     sleeve_vol_scale,
@@ -429,3 +431,23 @@ def test_book_returns_of_the_default_books_equal_the_twin(synthetic_20y):
         got, want = book_returns(w, r), book_returns_py(w, r)
         assert np.isfinite(got).sum() > 1000
         assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_option_path_returns_equal_the_paths_returns(synthetic_20y):
+    """The returns-only path: the dense paths' returns to the bit, for the put book's own
+    windows and for odd ones (first row 0, the last row, after expiry, calls and puts)."""
+    m = synthetic_20y
+    book = PutWrite().target_positions(m)
+    opts = [IndexOption.from_id(c) for c in book.columns]
+    held = book.to_numpy() != 0
+    first = np.where(held.any(axis=0), held.argmax(axis=0), len(m.calendar) - 1)
+    n = len(m.calendar)
+    rng = np.random.default_rng(2)
+    odd = np.r_[0, n - 1, rng.integers(0, n, len(opts) - 2)]
+    calls = [IndexOption(o.root, o.expiry, o.strike, is_call=True) for o in opts[::7]]
+    for options, rows in ((opts, first), (opts, odd), (calls, first[::7])):
+        got = option_path_returns(m, options, rows)
+        want = option_paths(m, options, rows).returns
+        assert np.isfinite(got).sum() > 100
+        assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    assert option_path_returns(m, [], []).shape == (n, 0)

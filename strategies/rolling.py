@@ -39,6 +39,7 @@ __all__ = [
     "ewm_mean_py",
     "rolling_mean",
     "rolling_mean_py",
+    "rolling_beta",
     "rolling_std",
     "rolling_std_py",
 ]
@@ -104,6 +105,114 @@ def _rolling_mean(values: np.ndarray, window: int, min_periods: int) -> np.ndarr
             else:
                 out[i, c] = np.nan
     return out
+
+
+@njit(cache=True)
+def _rolling_beta(y: np.ndarray, x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Kernel of :func:`rolling_beta`: the four trailing means of :func:`_rolling_mean` (of
+    ``x``, ``y``, ``x·y`` and ``x·x`` where both are known) run side by side, each with its own
+    state and arithmetic, then ``(E[xy] − E[x]E[y]) / (E[xx] − E[x]²)`` where the variance is
+    positive, NaN elsewhere. y (n_dates, n_columns) C order, x (n_dates,)."""
+    n, m = y.shape
+    out = np.empty((n, m))
+    total = np.zeros((m, 4))
+    comp_add = np.zeros((m, 4))
+    comp_remove = np.zeros((m, 4))
+    nobs = np.zeros((m, 4), dtype=np.int64)
+    neg = np.zeros((m, 4), dtype=np.int64)
+    same = np.zeros((m, 4), dtype=np.int64)
+    prev = np.full((m, 4), np.nan)
+    vin = np.empty(4)
+    vout = np.empty(4)
+    means = np.empty(4)
+    for i in range(n):
+        for c in range(m):
+            _pair_terms(x[i], y[i, c], vin)
+            if i == 0:
+                for s in range(4):
+                    prev[c, s] = vin[s] if np.isfinite(vin[s]) else np.nan
+            if i >= window:
+                _pair_terms(x[i - window], y[i - window, c], vout)
+            for s in range(4):
+                if window == 1:  # pandas starts each one-row window afresh
+                    total[c, s], comp_add[c, s], nobs[c, s], neg[c, s] = 0.0, 0.0, 0, 0
+                    same[c, s] = 0
+                    prev[c, s] = vin[s] if np.isfinite(vin[s]) else np.nan
+                elif i >= window:  # the value leaving the window
+                    v = vout[s]
+                    if np.isfinite(v):
+                        nobs[c, s] -= 1
+                        yy = -v - comp_remove[c, s]
+                        t = total[c, s] + yy
+                        comp_remove[c, s] = t - total[c, s] - yy
+                        total[c, s] = t
+                        if np.signbit(v):
+                            neg[c, s] -= 1
+                v = vin[s]  # the value entering it
+                if np.isfinite(v):
+                    nobs[c, s] += 1
+                    yy = v - comp_add[c, s]
+                    t = total[c, s] + yy
+                    comp_add[c, s] = t - total[c, s] - yy
+                    total[c, s] = t
+                    if np.signbit(v):
+                        neg[c, s] += 1
+                    if v == prev[c, s]:
+                        same[c, s] += 1
+                    else:
+                        same[c, s] = 1
+                    prev[c, s] = v
+                k = nobs[c, s]
+                if k >= min_periods and k > 0:
+                    result = total[c, s] / k
+                    if same[c, s] >= k:
+                        result = prev[c, s]
+                    elif neg[c, s] == 0 and result < 0:
+                        result = 0.0
+                    elif neg[c, s] == k and result > 0:
+                        result = 0.0
+                    means[s] = result
+                else:
+                    means[s] = np.nan
+            ex, ey, exy, exx = means[0], means[1], means[2], means[3]
+            cov = exy - ex * ey
+            var = exx - ex * ex
+            out[i, c] = cov / var if var > 0 else np.nan
+    return out
+
+
+@njit(cache=True)
+def _pair_terms(xv: float, yv: float, out: np.ndarray) -> None:
+    """``x``, ``y``, ``x·y``, ``x·x`` of one row where both are finite, NaN otherwise."""
+    if np.isfinite(xv) and np.isfinite(yv):
+        out[0], out[1], out[2], out[3] = xv, yv, xv * yv, xv * xv
+    else:
+        out[0], out[1], out[2], out[3] = np.nan, np.nan, np.nan, np.nan
+
+
+def rolling_beta(y: np.ndarray, x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Trailing OLS slope of each column of ``y`` (n_dates, n_columns) on ``x`` (n_dates,)
+    over the rows where both are known: ``(mean(xy) − mean(x) mean(y)) / (mean(x²) −
+    mean(x)²)`` with :func:`rolling_mean`'s means (pandas' to the bit), NaN where that
+    variance is not positive. The bits of :func:`rolling_beta_py`, in one pass."""
+    if window < 1 or min_periods < 0:
+        raise ValueError("rolling_beta: window must be >= 1 and min_periods >= 0")
+    yy = readonly_c(y)
+    xx = readonly_c(np.asarray(x, dtype=np.float64))
+    return _rolling_beta(yy, xx, int(window), int(min_periods))
+
+
+def rolling_beta_py(y: np.ndarray, x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """The array twin of :func:`rolling_beta` (four :func:`rolling_mean` calls), for the tests."""
+    y = np.asarray(y, dtype=np.float64)
+    xb = np.broadcast_to(np.asarray(x, dtype=np.float64)[:, None], y.shape)
+    both = np.isfinite(y) & np.isfinite(xb)
+    xm, ym = np.where(both, xb, np.nan), np.where(both, y, np.nan)
+    ex, ey = rolling_mean(xm, window, min_periods), rolling_mean(ym, window, min_periods)
+    cov = rolling_mean(xm * ym, window, min_periods) - ex * ey
+    var = rolling_mean(xm * xm, window, min_periods) - ex * ex
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(var > 0, cov / var, np.nan)
 
 
 def rolling_mean(values: np.ndarray, window: int, min_periods: int) -> np.ndarray:

@@ -42,7 +42,8 @@ from backtest.market.market_data import MarketData
 from backtest.market.returns import instrument_returns
 from strategies.base import StrategyInputError, register
 from strategies.quant.cross_section import group_columns, industry_zscore
-from strategies.rolling import rolling_mean, rolling_std
+from strategies.rolling import rolling_beta as rolling_ols_beta
+from strategies.rolling import rolling_std
 from strategies.signals import momentum, month_start_mask
 from strategies.sizing import TRADING_DAYS_PER_YEAR, ewma_portfolio_vol
 
@@ -81,19 +82,9 @@ def rolling_beta(
     (at least ``min_days``). Blume's (1975) shrinkage ``s`` corrects the regression of extreme
     estimated betas towards 1. Shapes (n_dates, n_stocks); NaN where undefined.
     """
-    y = returns.to_numpy(np.float64)
-    x = np.broadcast_to(market_returns.to_numpy(np.float64)[:, None], y.shape)
-    both = np.isfinite(y) & np.isfinite(x)
-    xm, ym = np.where(both, x, np.nan), np.where(both, y, np.nan)
-
-    def mean(a: np.ndarray) -> np.ndarray:  # DataFrame.rolling(...).mean(), to the bit
-        return rolling_mean(a, window_days, min_days)
-
-    ex, ey = mean(xm), mean(ym)
-    cov = mean(xm * ym) - ex * ey
-    var = mean(xm * xm) - ex * ex
-    with np.errstate(divide="ignore", invalid="ignore"):
-        beta = np.where(var > 0, cov / var, np.nan)
+    beta = rolling_ols_beta(  # DataFrame.rolling(...).mean()'s means, to the bit, in one pass
+        returns.to_numpy(np.float64), market_returns.to_numpy(np.float64), window_days, min_days
+    )
     return pd.DataFrame(
         (1.0 - shrink) * beta + shrink, index=returns.index, columns=returns.columns
     )

@@ -15,6 +15,8 @@ from strategies.quant.market_neutral import realised_vol
 from strategies.rolling import (
     ewm_mean,
     ewm_mean_py,
+    rolling_beta,
+    rolling_beta_py,
     rolling_mean,
     rolling_mean_py,
     rolling_std,
@@ -197,3 +199,44 @@ def test_realised_vol_is_pandas_rolling_std():
     want = r.rolling(126, min_periods=100).std() * np.sqrt(252)
     assert got.index.equals(want.index) and got.columns.equals(want.columns)
     assert_bit_equal(got.to_numpy(), want.to_numpy())
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 40, 400])
+def test_rolling_beta_equals_its_four_means_twin_on_edge_cases(window):
+    """Gaps in either series, infinities, products that overflow (missing in that mean only),
+    runs of one value (zero variance: NaN), windows of one sign."""
+    rng = np.random.default_rng(window)
+    x = rng.normal(0.0, 0.01, 300)
+    y = 1.3 * x[:, None] + rng.normal(0.0, 0.01, (300, 5))
+    x[rng.random(300) < 0.05] = np.nan
+    x[33] = np.inf
+    y[rng.random(y.shape) < 0.1] = np.nan
+    y[50, 1] = -np.inf
+    y[60:70, 2] = 1e300  # x·y finite, but averaging them with x·x would not be
+    x[200:240] = 0.002  # a run of one value: no variance
+    y[:, 4] = np.abs(y[:, 4])
+    for min_periods in sorted({0, 1, window // 2, window}):
+        assert_bit_equal(rolling_beta(y, x, window, min_periods),
+                         rolling_beta_py(y, x, window, min_periods))  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 90),
+    m=st.integers(1, 4),
+    window=st.integers(1, 40),
+    rounded=st.booleans(),
+)
+def test_rolling_beta_equals_its_twin_random(seed, n, m, window, rounded):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, n)
+    y = rng.normal(0.0, 1.0, (n, m)) + x[:, None]
+    if rounded:
+        x, y = np.round(x, 0), np.round(y, 0)
+    x[rng.random(n) < 0.1] = np.nan
+    y[rng.random(y.shape) < 0.15] = np.nan
+    min_periods = int(rng.integers(0, window + 1))
+    assert_bit_equal(
+        rolling_beta(y, x, window, min_periods), rolling_beta_py(y, x, window, min_periods)
+    )

@@ -107,9 +107,16 @@ def _option_returns(market: MarketData, ids: list[str]) -> np.ndarray:
     """``(mark[t] − mark[t−1]) / underlying[t−1]`` for on-demand index options (dates × ids)."""
     opts = [IndexOption.from_id(i) for i in ids]
     marks = market.option_prices(ids).to_numpy()  # priced together, no copy per option
-    lagged = {r: _lagged(market.index[r].to_numpy(dtype="float64")) for r in {o.root for o in opts}}
+    roots = [o.root for o in opts]
+    levels = {r: market.index[r].to_numpy(dtype="float64") for r in set(roots)}
+    # each option's previous underlying level: one column broadcast when they share a root
+    under = (levels[roots[0]][:, None] if len(levels) == 1
+             else np.column_stack([levels[r] for r in roots]))  # fmt: skip
+    out = np.empty(marks.shape)
+    out[0] = np.nan  # (mark − NaN) / NaN: no previous row
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (marks - _lagged(marks)) / np.column_stack([lagged[o.root] for o in opts])
+        np.divide(marks[1:] - marks[:-1], under[:-1], out=out[1:])
+    return out
 
 
 def _total_returns(market: MarketData, ids: list[str]) -> np.ndarray:

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from backtest.engine.config import FundConfig
 from backtest.engine.simulator import futures_roll_flags
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind
 from backtest.market.market_data import MarketData
 
-__all__ = ["cost_rates", "exposure_costs"]
+__all__ = ["cost_rates", "exposure_costs", "exposure_costs_py"]
 
 
 def cost_rates(market: MarketData, ids: list[str], config: FundConfig):
@@ -42,15 +43,10 @@ def cost_rates(market: MarketData, ids: list[str], config: FundConfig):
     n_dates = len(market.calendar)
     rate = np.zeros((n_dates, len(ids)))
     rolled = np.zeros((n_dates, len(ids)), dtype=bool)
-    roll_days = config.roll_days_before_expiry
-    model = repr(config.costs)  # once, not once per id
-    keys = [("cost_rate", iid, model, roll_days) for iid in ids]
-    columns = market.cached_batch(
-        keys, lambda missing: _cost_rates([k[1] for k in missing], market, config.costs, roll_days)
-    )
-    if columns:  # one strided copy each, in C
-        np.stack([r for r, _ in columns], axis=1, out=rate)
-        np.stack([f for _, f in columns], axis=1, out=rolled)
+    rates, flags = _cost_columns(market, ids, config)
+    if rates:  # one strided copy each, in C
+        np.stack(rates, axis=1, out=rate)
+        np.stack(flags, axis=1, out=rolled)
     return rate, rolled
 
 
@@ -117,7 +113,70 @@ def exposure_costs(
     :func:`backtest.market.returns.exposure_returns`): that row pays ``Σ_i |Δexposure_i| ·
     rate_i`` plus impact; a futures exposure held over a roll pays both legs the next row.
     Returns a Series on the market calendar.
+
+    Each (row, instrument) cost is one numba pass (:func:`_cost_terms`) over the exposures and
+    each id's cached rate and roll flags, the arithmetic of :func:`exposure_costs_py` term by
+    term; the row sums are numpy's over the same (dates × ids) array, so the bits are its.
     """
+    if lag_days < 0:
+        raise ValueError(f"exposure_costs: lag_days must be >= 0, got {lag_days}")
+    ids = [str(c) for c in exposures.columns]
+    rates, flags = _cost_columns(market, ids, config)
+    x = exposures.reindex(market.calendar).fillna(0.0).to_numpy(dtype="float64")
+    if not ids:
+        return pd.Series(np.zeros(len(x)), index=market.calendar, name="cost")
+    rate = np.stack(rates)  # (ids × dates): one contiguous copy per id
+    rolled = np.stack(flags)
+    rolls = rolled.any(axis=1)  # futures columns that roll at least once
+    impact = config.costs.impact_bps_per_pct_nav
+    coef = impact * 1e-4 * 100.0 if impact else 0.0
+    cost = _cost_terms(x, rate, rolled, rolls, int(lag_days), coef, bool(impact))
+    return pd.Series(cost.sum(axis=1), index=market.calendar, name="cost")
+
+
+def _cost_columns(market: MarketData, ids: list[str], config: FundConfig):
+    """Each id's (rate, roll flags) arrays (n_dates,), computed once per market and model."""
+    model = repr(config.costs)  # once, not once per id
+    roll_days = config.roll_days_before_expiry
+    keys = [("cost_rate", iid, model, roll_days) for iid in ids]
+    columns = market.cached_batch(
+        keys, lambda missing: _cost_rates([k[1] for k in missing], market, config.costs, roll_days)
+    )
+    return [r for r, _ in columns], [f for _, f in columns]
+
+
+@njit(cache=True)
+def _cost_terms(x, rate, rolled, rolls, lag, coef, has_impact):
+    """Kernel of :func:`exposure_costs`: the (dates × ids) C-order array of each row's cost
+    terms. x (n_dates, n_ids) exposures (any order); rate, rolled (n_ids, n_dates); rolls
+    (n_ids,) the columns that roll at least once. Term ``(t, j)``: ``|traded[t] − traded[t−1]|
+    · rate`` (``traded`` = x lagged by ``lag`` rows, 0 before), plus ``coef · turnover²`` with
+    impact, plus ``2 · |traded[t−1]| · rate · rolled`` on a rolling column, in numpy's order
+    of :func:`exposure_costs_py`."""
+    n, k = x.shape
+    cost = np.empty((n, k))
+    for j in range(k):
+        for t in range(n):
+            now = x[t - lag, j] if t >= lag else 0.0  # traded[t]
+            if t == 0:
+                turnover = abs(now - 0.0)
+                held = 0.0
+            else:
+                held = x[t - 1 - lag, j] if t - 1 >= lag else 0.0  # traded[t − 1]
+                turnover = abs(now - held)
+            c = turnover * rate[j, t]
+            if has_impact:
+                c = c + coef * (turnover * turnover)
+            if rolls[j]:
+                c = c + 2.0 * abs(held) * rate[j, t] * (1.0 if rolled[j, t] else 0.0)
+            cost[t, j] = c
+    return cost
+
+
+def exposure_costs_py(
+    exposures: pd.DataFrame, market: MarketData, config: FundConfig, lag_days: int = 1
+) -> pd.Series:
+    """Plain twin of :func:`exposure_costs` (whole-array numpy steps), for the tests."""
     ids = [str(c) for c in exposures.columns]
     rate, rolled = cost_rates(market, ids, config)
     x = exposures.reindex(market.calendar).fillna(0.0).to_numpy(dtype="float64")

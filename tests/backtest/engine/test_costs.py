@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from backtest.engine.config import FundConfig
-from backtest.engine.costs import _cost_rates, cost_rates, exposure_costs
+from backtest.engine.costs import _cost_rates, cost_rates, exposure_costs, exposure_costs_py
 from backtest.engine.simulator import futures_roll_flags, simulate
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind
 from strategies import registry, run_strategy
@@ -129,3 +129,33 @@ def test_cost_rates_equal_the_per_id_formulation(synthetic_5y):
         assert np.array_equal(rate.view(np.int64), rate_py.view(np.int64)), iid
         assert np.array_equal(rolled, rolled_py), iid
         assert not rate.flags.writeable
+
+
+@pytest.mark.parametrize("impact", [0.0, 3.0])
+def test_exposure_costs_equal_the_array_formulation(synthetic_5y, impact):
+    """The default books (futures with rolls, forwards, equities, options) and a random one
+    with missing rows and values, at three lags: the bits of the whole-array twin."""
+    m = synthetic_5y
+    base = FundConfig()
+    config = dataclasses.replace(
+        base, costs=dataclasses.replace(base.costs, impact_bps_per_pct_nav=impact)
+    )
+    books = [
+        run_strategy(registry[name](), m)
+        for name in ("carry", "vol_premium", "trend", "equity_market_neutral")
+    ]
+    rng = np.random.default_rng(4)
+    ids = list(m.instruments.index[:12])
+    odd = pd.DataFrame(rng.normal(size=(len(m.calendar), 12)), m.calendar, ids)
+    odd[odd.abs() < 0.5] = 0.0
+    odd.iloc[rng.random(odd.shape) < 0.05] = np.nan
+    books.append(odd.iloc[::2])  # rows missing: reindexed to the calendar
+    for book in books:
+        for lag in (0, 1, 3):
+            got = exposure_costs(book, m, config, lag)
+            want = exposure_costs_py(book, m, config, lag)
+            assert got.index.equals(want.index) and got.name == want.name
+            assert np.array_equal(got.to_numpy().view(np.int64), want.to_numpy().view(np.int64))
+    assert (exposure_costs(books[0].iloc[:, :0], m, config) == 0).all()
+    with pytest.raises(ValueError, match="lag_days"):
+        exposure_costs(books[0], m, config, -1)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from backtest.market.arrays import readonly_c
 from backtest.market.calendar import xnys_calendar
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import SURFACE_COLUMNS, SURFACE_TENORS_YEARS, MarketData
@@ -320,7 +321,8 @@ def book_returns(positions: np.ndarray, returns: np.ndarray) -> np.ndarray:
     """
     w, r = np.asarray(positions, dtype=np.float64), np.asarray(returns, dtype=np.float64)
     if w.ndim == 2 and w.shape == r.shape and w.flags.f_contiguous and r.flags.f_contiguous:
-        return _book_returns_by_column(w, r)
+        # (instruments × dates) C views of the same memory: one compiled signature
+        return _book_returns_by_column(readonly_c(w.T), readonly_c(r.T))
     return book_returns_py(w, r)
 
 
@@ -348,12 +350,13 @@ _MAX_FLOAT = float(np.finfo(np.float64).max)
 
 
 @njit(cache=True)
-def _book_returns_by_column(w: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Kernel of :func:`book_returns` for column-ordered (n_dates, n_instruments) arrays: each
-    column's products added in turn to a sum starting at +0.0 (numpy's order for such arrays,
-    and its identity: a sum of -0.0 terms is +0.0), a row held when any of its positions is
-    non-zero (``Σ|w| > 0``)."""
-    n, k = w.shape
+def _book_returns_by_column(wt: np.ndarray, rt: np.ndarray) -> np.ndarray:
+    """Kernel of :func:`book_returns` for column-ordered (n_dates, n_instruments) arrays, given
+    transposed (``wt``, ``rt``: (n_instruments, n_dates), C order): each column's products
+    added in turn to a sum starting at +0.0 (numpy's order for such arrays, and its identity:
+    a sum of -0.0 terms is +0.0), a row held when any of its positions is non-zero
+    (``Σ|w| > 0``)."""
+    k, n = wt.shape
     out = np.full(n, np.nan)
     if n < 2:
         return out
@@ -361,8 +364,8 @@ def _book_returns_by_column(w: np.ndarray, r: np.ndarray) -> np.ndarray:
     held = np.zeros(n - 1, dtype=np.bool_)
     for j in range(k):
         for t in range(n - 1):
-            x = _finite(w[t, j])
-            term = x * _finite(r[t + 1, j])
+            x = _finite(wt[j, t])
+            term = x * _finite(rt[j, t + 1])
             total[t] = total[t] + term  # from +0.0, as numpy's sum (signed zeros too)
             if x != 0.0:
                 held[t] = True

@@ -27,6 +27,7 @@ from numba import njit
 
 from backtest.engine.config import FundConfig
 from backtest.engine.simulator import futures_roll_flags
+from backtest.market.arrays import readonly_c
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind
 from backtest.market.market_data import MarketData
 
@@ -125,12 +126,13 @@ def exposure_costs(
     x = exposures.reindex(market.calendar).fillna(0.0).to_numpy(dtype="float64")
     if not ids:
         return pd.Series(np.zeros(len(x)), index=market.calendar, name="cost")
-    rate = np.stack(rates)  # (ids × dates): one contiguous copy per id
-    rolled = np.stack(flags)
-    rolls = rolled.any(axis=1)  # futures columns that roll at least once
+    rate = readonly_c(np.stack(rates))  # (ids × dates): one contiguous copy per id
+    rolled = readonly_c(np.stack(flags))
+    rolls = readonly_c(rolled.any(axis=1))  # futures columns that roll at least once
     impact = config.costs.impact_bps_per_pct_nav
-    coef = impact * 1e-4 * 100.0 if impact else 0.0
-    cost = _cost_terms(x, rate, rolled, rolls, int(lag_days), coef, bool(impact))
+    coef = float(impact * 1e-4 * 100.0) if impact else 0.0
+    # (ids × dates) read-only C arguments (a frame's values transposed: a view): one signature
+    cost = _cost_terms(readonly_c(x.T), rate, rolled, rolls, int(lag_days), coef, bool(impact))
     return pd.Series(cost.sum(axis=1), index=market.calendar, name="cost")
 
 
@@ -146,23 +148,23 @@ def _cost_columns(market: MarketData, ids: list[str], config: FundConfig):
 
 
 @njit(cache=True)
-def _cost_terms(x, rate, rolled, rolls, lag, coef, has_impact):
+def _cost_terms(xt, rate, rolled, rolls, lag, coef, has_impact):
     """Kernel of :func:`exposure_costs`: the (dates × ids) C-order array of each row's cost
-    terms. x (n_dates, n_ids) exposures (any order); rate, rolled (n_ids, n_dates); rolls
+    terms. xt (n_ids, n_dates) exposures; rate, rolled (n_ids, n_dates); rolls
     (n_ids,) the columns that roll at least once. Term ``(t, j)``: ``|traded[t] − traded[t−1]|
     · rate`` (``traded`` = x lagged by ``lag`` rows, 0 before), plus ``coef · turnover²`` with
     impact, plus ``2 · |traded[t−1]| · rate · rolled`` on a rolling column, in numpy's order
     of :func:`exposure_costs_py`."""
-    n, k = x.shape
+    k, n = xt.shape
     cost = np.empty((n, k))
     for j in range(k):
         for t in range(n):
-            now = x[t - lag, j] if t >= lag else 0.0  # traded[t]
+            now = xt[j, t - lag] if t >= lag else 0.0  # traded[t]
             if t == 0:
                 turnover = abs(now - 0.0)
                 held = 0.0
             else:
-                held = x[t - 1 - lag, j] if t - 1 >= lag else 0.0  # traded[t − 1]
+                held = xt[j, t - 1 - lag] if t - 1 >= lag else 0.0  # traded[t − 1]
                 turnover = abs(now - held)
             c = turnover * rate[j, t]
             if has_impact:

@@ -6,7 +6,9 @@ nightly job's fresh process.
 
 Each round builds a new market (not timed), then times ``cached_positions`` of each strategy of
 ``examples/lalt.toml`` and its two stream parts; the first round (numba loading, imports) is left
-out. Prints the median over ``--rounds`` of each figure in ms and the total. The machine is
+out. The process is set up as the nightly command's (numpy's arrays on ordinary pages, freed
+memory kept for reuse, imported modules frozen out of the collector). Prints the median over
+``--rounds`` of each figure in ms and the total. The machine is
 shared: compare figures of runs made close together, or interleave two checkouts' runs
 (``PYTHONPATH=<checkout> python benchmarks/streams_speed.py``).
 
@@ -15,18 +17,23 @@ Run: ``python benchmarks/streams_speed.py [--rounds 7]``. Prints the figures; as
 
 from __future__ import annotations
 
-import argparse
-import gc
-import statistics
-import time
-from collections import defaultdict
-from pathlib import Path
+from backtest.workers import reuse_freed_memory, small_pages
 
-from backtest.engine.costs import exposure_costs
-from backtest.fund.spec import FundSpec
-from backtest.market.returns import exposure_returns
-from backtest.synthetic.build import synthetic_market
-from strategies import cached_positions, registry
+small_pages()  # the nightly command's process settings, before numpy is imported
+reuse_freed_memory()
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from backtest.engine.costs import exposure_costs  # noqa: E402
+from backtest.fund.spec import FundSpec  # noqa: E402
+from backtest.market.returns import exposure_returns  # noqa: E402
+from backtest.synthetic.build import synthetic_market  # noqa: E402
+from strategies import cached_positions, registry  # noqa: E402
 
 SPEC = Path(__file__).resolve().parents[1] / "examples" / "lalt.toml"
 
@@ -58,6 +65,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     spec = FundSpec.from_toml(SPEC)
+    gc.freeze()  # the imported modules out of the collector's passes, as the commands do
     one_round(spec)  # warm-up
     runs = [one_round(spec) for _ in range(args.rounds)]
     print(f"{'part':<40}{'median ms':>10}   ({args.rounds} fresh markets)")

@@ -107,87 +107,113 @@ def _rolling_mean(values: np.ndarray, window: int, min_periods: int) -> np.ndarr
     return out
 
 
+@njit(cache=True, inline="always")
+def _mean_enter(v, total, comp, nobs, neg, same, prev):
+    """:func:`_rolling_mean`'s update for a value entering the window (missing: unchanged)."""
+    if np.isfinite(v):
+        nobs += 1
+        yy = v - comp
+        t = total + yy
+        comp = t - total - yy
+        total = t
+        if np.signbit(v):
+            neg += 1
+        if v == prev:
+            same += 1
+        else:
+            same = 1
+        prev = v
+    return total, comp, nobs, neg, same, prev
+
+
+@njit(cache=True, inline="always")
+def _mean_leave(v, total, comp, nobs, neg):
+    """:func:`_rolling_mean`'s update for a value leaving the window (missing: unchanged)."""
+    if np.isfinite(v):
+        nobs -= 1
+        yy = -v - comp
+        t = total + yy
+        comp = t - total - yy
+        total = t
+        if np.signbit(v):
+            neg -= 1
+    return total, comp, nobs, neg
+
+
+@njit(cache=True, inline="always")
+def _mean_of(total, nobs, neg, same, prev, min_periods):
+    """:func:`_rolling_mean`'s mean of the window's state (NaN below ``min_periods``)."""
+    if nobs >= min_periods and nobs > 0:
+        result = total / nobs
+        if same >= nobs:
+            return prev
+        if neg == 0 and result < 0:
+            return 0.0
+        if neg == nobs and result > 0:
+            return 0.0
+        return result
+    return np.nan
+
+
+@njit(cache=True, inline="always")
+def _pair(xv, yv):
+    """``x``, ``y``, ``x·y``, ``x·x`` of one row where both are finite, NaN otherwise."""
+    if np.isfinite(xv) and np.isfinite(yv):
+        return xv, yv, xv * yv, xv * xv
+    return np.nan, np.nan, np.nan, np.nan
+
+
 @njit(cache=True)
 def _rolling_beta(y: np.ndarray, x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
     """Kernel of :func:`rolling_beta`: the four trailing means of :func:`_rolling_mean` (of
     ``x``, ``y``, ``x·y`` and ``x·x`` where both are known) run side by side, each with its own
     state and arithmetic, then ``(E[xy] − E[x]E[y]) / (E[xx] − E[x]²)`` where the variance is
-    positive, NaN elsewhere. y (n_dates, n_columns) C order, x (n_dates,)."""
+    positive, NaN elsewhere. y (n_dates, n_columns) C order, x (n_dates,). Column by column,
+    the four states in registers."""
     n, m = y.shape
     out = np.empty((n, m))
-    total = np.zeros((m, 4))
-    comp_add = np.zeros((m, 4))
-    comp_remove = np.zeros((m, 4))
-    nobs = np.zeros((m, 4), dtype=np.int64)
-    neg = np.zeros((m, 4), dtype=np.int64)
-    same = np.zeros((m, 4), dtype=np.int64)
-    prev = np.full((m, 4), np.nan)
-    vin = np.empty(4)
-    vout = np.empty(4)
-    means = np.empty(4)
-    for i in range(n):
-        for c in range(m):
-            _pair_terms(x[i], y[i, c], vin)
-            if i == 0:
-                for s in range(4):
-                    prev[c, s] = vin[s] if np.isfinite(vin[s]) else np.nan
-            if i >= window:
-                _pair_terms(x[i - window], y[i - window, c], vout)
-            for s in range(4):
-                if window == 1:  # pandas starts each one-row window afresh
-                    total[c, s], comp_add[c, s], nobs[c, s], neg[c, s] = 0.0, 0.0, 0, 0
-                    same[c, s] = 0
-                    prev[c, s] = vin[s] if np.isfinite(vin[s]) else np.nan
-                elif i >= window:  # the value leaving the window
-                    v = vout[s]
-                    if np.isfinite(v):
-                        nobs[c, s] -= 1
-                        yy = -v - comp_remove[c, s]
-                        t = total[c, s] + yy
-                        comp_remove[c, s] = t - total[c, s] - yy
-                        total[c, s] = t
-                        if np.signbit(v):
-                            neg[c, s] -= 1
-                v = vin[s]  # the value entering it
-                if np.isfinite(v):
-                    nobs[c, s] += 1
-                    yy = v - comp_add[c, s]
-                    t = total[c, s] + yy
-                    comp_add[c, s] = t - total[c, s] - yy
-                    total[c, s] = t
-                    if np.signbit(v):
-                        neg[c, s] += 1
-                    if v == prev[c, s]:
-                        same[c, s] += 1
-                    else:
-                        same[c, s] = 1
-                    prev[c, s] = v
-                k = nobs[c, s]
-                if k >= min_periods and k > 0:
-                    result = total[c, s] / k
-                    if same[c, s] >= k:
-                        result = prev[c, s]
-                    elif neg[c, s] == 0 and result < 0:
-                        result = 0.0
-                    elif neg[c, s] == k and result > 0:
-                        result = 0.0
-                    means[s] = result
-                else:
-                    means[s] = np.nan
-            ex, ey, exy, exx = means[0], means[1], means[2], means[3]
+    for c in range(m):
+        a0 = c0 = r0 = 0.0  # x: sum, compensation of additions, of removals
+        a1 = c1 = r1 = 0.0  # y
+        a2 = c2 = r2 = 0.0  # x·y
+        a3 = c3 = r3 = 0.0  # x·x
+        k0 = k1 = k2 = k3 = 0  # counts
+        g0 = g1 = g2 = g3 = 0  # negative values
+        s0 = s1 = s2 = s3 = 0  # run of one value
+        p0 = p1 = p2 = p3 = np.nan  # last value
+        if n:
+            v0, v1, v2, v3 = _pair(x[0], y[0, c])
+            p0 = v0 if np.isfinite(v0) else np.nan
+            p1 = v1 if np.isfinite(v1) else np.nan
+            p2 = v2 if np.isfinite(v2) else np.nan
+            p3 = v3 if np.isfinite(v3) else np.nan
+        for i in range(n):
+            v0, v1, v2, v3 = _pair(x[i], y[i, c])
+            if window == 1:  # pandas starts each one-row window afresh
+                a0 = c0 = a1 = c1 = a2 = c2 = a3 = c3 = 0.0
+                k0 = k1 = k2 = k3 = g0 = g1 = g2 = g3 = s0 = s1 = s2 = s3 = 0
+                p0 = v0 if np.isfinite(v0) else np.nan
+                p1 = v1 if np.isfinite(v1) else np.nan
+                p2 = v2 if np.isfinite(v2) else np.nan
+                p3 = v3 if np.isfinite(v3) else np.nan
+            elif i >= window:  # the values leaving the window
+                u0, u1, u2, u3 = _pair(x[i - window], y[i - window, c])
+                a0, r0, k0, g0 = _mean_leave(u0, a0, r0, k0, g0)
+                a1, r1, k1, g1 = _mean_leave(u1, a1, r1, k1, g1)
+                a2, r2, k2, g2 = _mean_leave(u2, a2, r2, k2, g2)
+                a3, r3, k3, g3 = _mean_leave(u3, a3, r3, k3, g3)
+            a0, c0, k0, g0, s0, p0 = _mean_enter(v0, a0, c0, k0, g0, s0, p0)
+            a1, c1, k1, g1, s1, p1 = _mean_enter(v1, a1, c1, k1, g1, s1, p1)
+            a2, c2, k2, g2, s2, p2 = _mean_enter(v2, a2, c2, k2, g2, s2, p2)
+            a3, c3, k3, g3, s3, p3 = _mean_enter(v3, a3, c3, k3, g3, s3, p3)
+            ex = _mean_of(a0, k0, g0, s0, p0, min_periods)
+            ey = _mean_of(a1, k1, g1, s1, p1, min_periods)
+            exy = _mean_of(a2, k2, g2, s2, p2, min_periods)
+            exx = _mean_of(a3, k3, g3, s3, p3, min_periods)
             cov = exy - ex * ey
             var = exx - ex * ex
             out[i, c] = cov / var if var > 0 else np.nan
     return out
-
-
-@njit(cache=True)
-def _pair_terms(xv: float, yv: float, out: np.ndarray) -> None:
-    """``x``, ``y``, ``x·y``, ``x·x`` of one row where both are finite, NaN otherwise."""
-    if np.isfinite(xv) and np.isfinite(yv):
-        out[0], out[1], out[2], out[3] = xv, yv, xv * yv, xv * xv
-    else:
-        out[0], out[1], out[2], out[3] = np.nan, np.nan, np.nan, np.nan
 
 
 def rolling_beta(y: np.ndarray, x: np.ndarray, window: int, min_periods: int) -> np.ndarray:

@@ -54,7 +54,7 @@ from strategies.signals import (
     demeaned_ranks,
     ewma_com,
     forecast_scalar,
-    futures_curve_carry,
+    futures_curve_carry_rows,
     live_mask,
     long_short_weights,
     rate_differential,
@@ -94,12 +94,11 @@ def curve_ids(market: MarketData, kinds: frozenset[str]) -> list[str]:
 def curve_carry_table(market: MarketData, ids: list[str]) -> pd.DataFrame:
     """Raw annualised curve carry (dates × ids) from each future's curve; see
     :func:`strategies.signals.futures_curve_carry`."""
-    cols = [futures_curve_carry(market.curves[_futures_root(market, i)]) for i in ids]
-    if not cols:
+    if not ids:
         return pd.DataFrame(index=market.calendar, columns=ids, dtype="float64")
-    # every curve is on the market's calendar (MarketData checks it): (ids × dates) stacked,
-    # as pandas stores a frame's block, and handed over as is
-    values = np.stack([c.to_numpy(dtype="float64") for c in cols])
+    # every curve is on the market's calendar (MarketData checks it): all of them at once,
+    # (ids × dates) as pandas stores a frame's block, and handed over as is
+    values = futures_curve_carry_rows([market.curves[_futures_root(market, i)] for i in ids])
     return pd.DataFrame(values.T, index=market.calendar, columns=ids, copy=False)
 
 

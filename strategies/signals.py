@@ -176,11 +176,22 @@ def futures_curve_carry(curve: pd.DataFrame) -> pd.Series:
     minus storage and financing. Returns a Series (annual decimal), NaN where undefined.
     Reference: Koijen, Moskowitz, Pedersen & Vrugt (2018), "Carry", JFE 127(2), eq. (9).
     """
-    held, other = curve["price"].to_numpy(float), curve["carry"].to_numpy(float)
-    held_id = curve["price_contract"].to_numpy(float)
-    other_id = curve["carry_contract"].to_numpy(float)
-    held_exp = curve["price_expiry"].to_numpy("datetime64[ns]")
-    other_exp = curve["carry_expiry"].to_numpy("datetime64[ns]")
+    carry = futures_curve_carry_rows([curve])[0]
+    return pd.Series(carry, index=curve.index, name="carry")
+
+
+def futures_curve_carry_rows(curves: list[pd.DataFrame]) -> np.ndarray:
+    """:func:`futures_curve_carry` of several curves on one index, one row each: shape
+    (n_curves, n_dates), the same element-wise arithmetic on the stacked columns (the same
+    bits as one curve at a time)."""
+
+    def rows(column: str, dtype) -> np.ndarray:
+        return np.stack([c[column].to_numpy(dtype) for c in curves])
+
+    held, other = rows("price", float), rows("carry", float)
+    held_id, other_id = rows("price_contract", float), rows("carry_contract", float)
+    held_exp = rows("price_expiry", "datetime64[ns]")
+    other_exp = rows("carry_expiry", "datetime64[ns]")
     have_exp = ~(np.isnat(held_exp) | np.isnat(other_exp))
     other_nearer = np.where(have_exp, other_exp < held_exp, other_id < held_id)
     near = np.where(other_nearer, other, held)
@@ -189,8 +200,7 @@ def futures_curve_carry(curve: pd.DataFrame) -> pd.Series:
     gap_exp = np.abs((other_exp - held_exp).astype("timedelta64[s]").astype(float))
     gap_exp = np.where(have_exp, gap_exp / 86_400.0 / DAYS_PER_YEAR, np.nan)
     gap = np.where(np.isfinite(gap_ids), gap_ids, gap_exp)
-    carry = curve_carry(near, far, 0.0, gap, held)
-    return pd.Series(carry, index=curve.index, name="carry")
+    return curve_carry(near, far, 0.0, gap, held)
 
 
 def ewma_com(values: Frame, com_days: float, min_periods: int = 1) -> Frame:
@@ -291,6 +301,44 @@ def momentum(
     window's returns are known. The most recent ``skip_days`` are left out (short-term reversal).
     Reference: Jegadeesh & Titman (1993), JF 48(1); Moskowitz, Ooi & Pedersen (2012), JFE 104(2).
     """
+    logret = np.log1p(returns.to_numpy(dtype="float64"))
+    known = ~np.isnan(logret)
+    cum = np.cumsum(np.where(known, logret, 0.0), axis=0)  # sequential down each column
+    count = np.cumsum(known, axis=0).astype("float64")  # as pandas' shifted int64 counts
+    window = lookback_days - skip_days
+    need = min_fraction * window
+    if skip_days >= 0 and lookback_days >= 0:  # rows before both shifts reach data: NaN
+        n, first = len(cum), max(skip_days, lookback_days)
+        out = np.full(cum.shape, np.nan)
+        if first < n:
+            now = slice(first - skip_days, n - skip_days)  # rows t − skip
+            then = slice(first - lookback_days, n - lookback_days)  # rows t − lookback
+            enough = (count[now] - count[then]) >= need
+            out[first:] = np.where(enough, cum[now] - cum[then], np.nan)
+    else:
+        mom = _shift_rows(cum, skip_days) - _shift_rows(cum, lookback_days)
+        enough = (_shift_rows(count, skip_days) - _shift_rows(count, lookback_days)) >= need
+        out = np.where(enough, mom, np.nan)
+    # (dates × ids) C order: the (ids × dates) block layout pandas' own frame operations gave
+    return pd.DataFrame(out, index=returns.index, columns=returns.columns, copy=False)
+
+
+def _shift_rows(a: np.ndarray, periods: int) -> np.ndarray:
+    """``DataFrame.shift(periods)`` of a float array (rows down; NaN shifted in)."""
+    out = np.full(a.shape, np.nan)
+    n = a.shape[0]
+    if periods >= 0:
+        if periods < n:
+            out[periods:] = a[: n - periods]
+    elif -periods < n:
+        out[:periods] = a[-periods:]
+    return out
+
+
+def momentum_py(
+    returns: pd.DataFrame, lookback_days: int = 252, skip_days: int = 21, min_fraction: float = 0.9
+) -> pd.DataFrame:
+    """Plain pandas twin of :func:`momentum` (the frame operations it replaced), for the tests."""
     logret = np.log1p(returns)
     cum = logret.fillna(0.0).cumsum()
     known = logret.notna().cumsum()

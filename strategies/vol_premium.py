@@ -43,6 +43,7 @@ from strategies.vol_signals import (
     expanding_positive_mean,
     monthly_expiries,
     option_cycles,
+    option_path_returns,
     option_paths,
     option_strike,
     short_vix_forecast,
@@ -80,10 +81,8 @@ def option_book_returns(market: MarketData, positions: pd.DataFrame) -> pd.DataF
     for root in dict.fromkeys(o.root for o in parsed):
         cols = [j for j, o in enumerate(parsed) if o.root == root]
         opts = [parsed[j] for j in cols]
-        paths = option_paths(market, opts, first[cols])
-        out.append(
-            pd.DataFrame(paths.returns, index=market.calendar, columns=[ids[j] for j in cols])
-        )
+        returns = option_path_returns(market, opts, first[cols])
+        out.append(pd.DataFrame(returns, index=market.calendar, columns=[ids[j] for j in cols]))
     return pd.concat(out, axis=1)[ids]
 
 

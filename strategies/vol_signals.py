@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
+from backtest.market.arrays import readonly_c
 from backtest.market.calendar import xnys_calendar
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import SURFACE_COLUMNS, SURFACE_TENORS_YEARS, MarketData
@@ -219,6 +221,50 @@ def option_paths(market: MarketData, options: list[IndexOption], first_rows) -> 
     value, delta, gamma = (np.full((n, k), np.nan) for _ in range(3))
     if k == 0:
         return OptionPaths(value, delta, gamma, value.copy())
+    w = _window_marks(market, options, first_rows, greeks=True)
+    value[w.row, w.col] = w.value
+    delta[w.row, w.col] = np.where(w.live, w.greeks.delta, 0.0)
+    gamma[w.row, w.col] = np.where(w.live, w.greeks.gamma, 0.0)
+    prev_level = np.full(n, np.nan)
+    prev_level[1:] = w.level[:-1]
+    returns = np.full((n, k), np.nan)
+    returns[1:] = (value[1:] - value[:-1]) / prev_level[1:, None]
+    return OptionPaths(value, delta, gamma, returns)
+
+
+def option_path_returns(market: MarketData, options: list[IndexOption], first_rows) -> np.ndarray:
+    """``option_paths(market, options, first_rows).returns`` (n_dates, n_options) alone: the
+    same pricing over the windows and the same ``(value[t] − value[t−1]) / level[t−1]`` on
+    each window row after the first, without the dense value, delta and gamma arrays (NaN
+    everywhere else, as there)."""
+    n, k = len(market.calendar), len(options)
+    returns = np.full((n, k), np.nan)
+    if k == 0:
+        return returns
+    w = _window_marks(market, options, first_rows, greeks=False)
+    later = np.flatnonzero(np.r_[False, w.col[1:] == w.col[:-1]])  # a window row after its first
+    rows = w.row[later]
+    returns[rows, w.col[later]] = (w.value[later] - w.value[later - 1]) / w.level[rows - 1]
+    return returns
+
+
+@dataclass(frozen=True)
+class _WindowMarks:
+    """Each option's marks over its window: (option, date) pairs option after option, rows
+    ascending within an option (``row``, ``col``), ``live`` before expiry, ``value`` (the mark),
+    ``greeks`` (or None), and ``level`` the underlying's level on every date."""
+
+    row: np.ndarray
+    col: np.ndarray
+    live: np.ndarray
+    value: np.ndarray
+    greeks: object
+    level: np.ndarray
+
+
+def _window_marks(market: MarketData, options: list[IndexOption], first_rows, greeks: bool):
+    """The windows of :func:`option_paths` and one vectorised pricing of all their pairs."""
+    n, k = len(market.calendar), len(options)
     cal = market.calendar.as_unit("ns").asi8
     expiry_ns = np.array([o.expiry.as_unit("ns").value for o in options])
     settle = np.clip(np.searchsorted(cal, expiry_ns, side="right") - 1, 0, n - 1)
@@ -254,18 +300,12 @@ def option_paths(market: MarketData, options: list[IndexOption], first_rows) -> 
     live = tau > 0
     vol = np.where(live, vol, np.nan)
     price = bs_price(spot, strike, tau, r, q, vol, is_call)
-    greeks = bs_greeks(spot, strike, tau, r, q, vol, is_call)
     level = idx[root].to_numpy(np.float64)
     settle_level = level[settle][col]
     payoff = np.where(is_call, settle_level - strike, strike - settle_level)
-    value[row, col] = np.where(live, price, np.maximum(payoff, 0.0))
-    delta[row, col] = np.where(live, greeks.delta, 0.0)
-    gamma[row, col] = np.where(live, greeks.gamma, 0.0)
-    prev_level = np.full(n, np.nan)
-    prev_level[1:] = level[:-1]
-    returns = np.full((n, k), np.nan)
-    returns[1:] = (value[1:] - value[:-1]) / prev_level[1:, None]
-    return OptionPaths(value, delta, gamma, returns)
+    value = np.where(live, price, np.maximum(payoff, 0.0))
+    g = bs_greeks(spot, strike, tau, r, q, vol, is_call) if greeks else None
+    return _WindowMarks(row, col, live, value, g, level)
 
 
 def book_returns(positions: np.ndarray, returns: np.ndarray) -> np.ndarray:
@@ -273,12 +313,65 @@ def book_returns(positions: np.ndarray, returns: np.ndarray) -> np.ndarray:
 
     NaN returns count as 0; rows where nothing was held at ``t-1`` (and row 0) are NaN, so a
     volatility estimate skips them. Shapes (n_dates, n_instruments) → (n_dates,).
+
+    Arrays in column order (Fortran, what ``DataFrame.to_numpy`` gives for a frame of one
+    block) go through a numba kernel: numpy sums the products of such arrays column after
+    column, and so does the kernel, so the bits are :func:`book_returns_py`'s without its
+    three array copies; other layouts (numpy sums those rows pairwise) go through the twin.
     """
+    w, r = np.asarray(positions, dtype=np.float64), np.asarray(returns, dtype=np.float64)
+    if w.ndim == 2 and w.shape == r.shape and w.flags.f_contiguous and r.flags.f_contiguous:
+        # (instruments × dates) C views of the same memory: one compiled signature
+        return _book_returns_by_column(readonly_c(w.T), readonly_c(r.T))
+    return book_returns_py(w, r)
+
+
+def book_returns_py(positions: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """:func:`book_returns` in numpy (the plain twin of its kernel, for the tests)."""
     w, r = np.nan_to_num(positions), np.nan_to_num(returns)
     out = np.full(w.shape[0], np.nan)
     if w.shape[0] > 1:
         held = np.abs(w[:-1]).sum(axis=1) > 0
         out[1:] = np.where(held, (w[:-1] * r[1:]).sum(axis=1), np.nan)
+    return out
+
+
+@njit(cache=True)
+def _finite(x: float) -> float:
+    """``numpy.nan_to_num`` of one value: NaN → 0, ±inf → ±the largest float."""
+    if np.isnan(x):
+        return 0.0
+    if np.isinf(x):
+        return _MAX_FLOAT if x > 0 else -_MAX_FLOAT
+    return x
+
+
+_MAX_FLOAT = float(np.finfo(np.float64).max)
+
+
+@njit(cache=True)
+def _book_returns_by_column(wt: np.ndarray, rt: np.ndarray) -> np.ndarray:
+    """Kernel of :func:`book_returns` for column-ordered (n_dates, n_instruments) arrays, given
+    transposed (``wt``, ``rt``: (n_instruments, n_dates), C order): each column's products
+    added in turn to a sum starting at +0.0 (numpy's order for such arrays, and its identity:
+    a sum of -0.0 terms is +0.0), a row held when any of its positions is non-zero
+    (``Σ|w| > 0``)."""
+    k, n = wt.shape
+    out = np.full(n, np.nan)
+    if n < 2:
+        return out
+    total = np.zeros(n - 1)
+    held = np.zeros(n - 1, dtype=np.bool_)
+    for j in range(k):
+        for t in range(n - 1):
+            x = _finite(wt[j, t])
+            term = x * _finite(rt[j, t + 1])
+            total[t] = total[t] + term  # from +0.0, as numpy's sum (signed zeros too)
+            if x != 0.0:
+                held[t] = True
+    for t in range(n - 1):
+        if held[t]:
+            out[t + 1] = total[t]
     return out
 
 

@@ -217,7 +217,9 @@ class IndexOption:
     @property
     def id(self) -> str:
         strike = f"{self.strike:g}" if float(self.strike).is_integer() else f"{self.strike}"
-        return f"{self.root}-{self.expiry:%Y-%m-%d}-{'C' if self.is_call else 'P'}-{strike}"
+        e = self.expiry  # f"{e:%Y-%m-%d}" (pandas' years are 4 digits), without strftime
+        date = f"{e.year:04d}-{e.month:02d}-{e.day:02d}"
+        return f"{self.root}-{date}-{'C' if self.is_call else 'P'}-{strike}"
 
     @classmethod
     def from_id(cls, option_id: str, **kw) -> IndexOption:

@@ -107,9 +107,16 @@ def _option_returns(market: MarketData, ids: list[str]) -> np.ndarray:
     """``(mark[t] − mark[t−1]) / underlying[t−1]`` for on-demand index options (dates × ids)."""
     opts = [IndexOption.from_id(i) for i in ids]
     marks = market.option_prices(ids).to_numpy()  # priced together, no copy per option
-    lagged = {r: _lagged(market.index[r].to_numpy(dtype="float64")) for r in {o.root for o in opts}}
+    roots = [o.root for o in opts]
+    levels = {r: market.index[r].to_numpy(dtype="float64") for r in set(roots)}
+    # each option's previous underlying level: one column broadcast when they share a root
+    under = (levels[roots[0]][:, None] if len(levels) == 1
+             else np.column_stack([levels[r] for r in roots]))  # fmt: skip
+    out = np.empty(marks.shape)
+    out[0] = np.nan  # (mark − NaN) / NaN: no previous row
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (marks - _lagged(marks)) / np.column_stack([lagged[o.root] for o in opts])
+        np.divide(marks[1:] - marks[:-1], under[:-1], out=out[1:])
+    return out
 
 
 def _total_returns(market: MarketData, ids: list[str]) -> np.ndarray:
@@ -169,12 +176,16 @@ def exposure_returns(
 
     Returns a Series indexed by the market calendar, in decimal returns per day.
     """
-    if returns is None:
+    if returns is None:  # these columns, in one (ids × dates) block: no reindex to do
         returns = instrument_returns(market, list(exposures.columns))
-    held = exposures.reindex(market.calendar).fillna(0.0).shift(lag_days + 1).fillna(0.0)
-    r = returns.reindex(columns=exposures.columns).fillna(0.0)
-    gross = (held * r).sum(axis=1)
-    traded = exposures.reindex(market.calendar).fillna(0.0).shift(lag_days).fillna(0.0)
+    else:
+        returns = returns.reindex(columns=exposures.columns)
+    book = exposures.reindex(market.calendar).fillna(0.0)
+    held = book.shift(lag_days + 1, fill_value=0.0)  # = .shift().fillna(0.0): book has no NaN
+    gross = (held * returns.fillna(0.0)).sum(axis=1)
+    if not cost_bps:  # gross − 0 × turnover: gross to the bit (turnover is finite, >= 0)
+        return gross.rename("return")
+    traded = book.shift(lag_days, fill_value=0.0)
     turnover = traded.diff().abs().sum(axis=1)
     if len(turnover):
         turnover.iloc[0] = traded.iloc[0].abs().sum()

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
 from backtest.market.instruments import FUTURE_KINDS, InstrumentKind
@@ -80,7 +81,37 @@ def trend_forecast(
     scaled EWMA crossover; average absolute value about 10, within ``±forecast_cap``.
 
     ``price`` in price points; NaN until an instrument has ``price_vol`` history.
+
+    The crossovers and scalars are the signal functions' frames; the capping
+    (:func:`~strategies.signals.scaled_forecast`), sum and count over speeds are the same
+    element-wise arithmetic on arrays (the values of :func:`trend_forecast_py`'s frame
+    operations, bit for bit, and the frame's (ids × dates) memory order).
     """
+    vol = price_vol(price, vol_span_days)
+    total = np.zeros((price.shape[1], price.shape[0]))  # (ids × dates), as pandas' block
+    count = np.zeros(total.shape)
+    lower, upper = -forecast_cap, forecast_cap
+    for fast, slow in speeds:
+        raw = ewmac(price, vol, fast, slow)
+        scalar = forecast_scalar(raw, prior_abs=ewmac_random_walk_abs(fast, slow))
+        capped = raw.to_numpy(dtype="float64").T * scalar.to_numpy(dtype="float64")[None, :]
+        capped = np.where(capped < lower, lower, capped)  # DataFrame.clip: NaN stays NaN
+        capped = np.where(capped > upper, upper, capped)
+        known = ~np.isnan(capped)
+        total += np.where(known, capped, 0.0)
+        count += known
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+    return pd.DataFrame(mean.T, index=price.index, columns=price.columns, copy=False)
+
+
+def trend_forecast_py(
+    price: pd.DataFrame,
+    speeds: tuple[tuple[int, int], ...],
+    forecast_cap: float,
+    vol_span_days: int = 35,
+) -> pd.DataFrame:
+    """Plain twin of :func:`trend_forecast` (frame operations throughout), for the tests."""
     vol = price_vol(price, vol_span_days)
     total = pd.DataFrame(0.0, index=price.index, columns=price.columns)
     count = pd.DataFrame(0.0, index=price.index, columns=price.columns)

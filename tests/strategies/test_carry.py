@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from backtest.market.futures import curve_carry, years_between
 from backtest.market.instruments import (
     BondFuture,
     CurrencyForward,
@@ -35,6 +36,7 @@ from strategies.signals import (
     demeaned_ranks,
     forward_discount,
     futures_curve_carry,
+    futures_curve_carry_rows,
     long_short_weights,
     rate_differential,
 )
@@ -327,3 +329,40 @@ def test_curve_ids_are_looked_up_once_per_market_and_handed_out_as_new_lists(syn
     first.append("garbage")  # a caller's list is its own
     assert curve_ids(market, kinds) == want
     assert sum(k[0] == "curve_ids" for k in market._memo) == 1
+
+
+def futures_curve_carry_py(curve: pd.DataFrame) -> np.ndarray:
+    """The one-curve arithmetic as it was written before the curves were stacked (twin)."""
+    held, other = curve["price"].to_numpy(float), curve["carry"].to_numpy(float)
+    held_id = curve["price_contract"].to_numpy(float)
+    other_id = curve["carry_contract"].to_numpy(float)
+    held_exp = curve["price_expiry"].to_numpy("datetime64[ns]")
+    other_exp = curve["carry_expiry"].to_numpy("datetime64[ns]")
+    have_exp = ~(np.isnat(held_exp) | np.isnat(other_exp))
+    other_nearer = np.where(have_exp, other_exp < held_exp, other_id < held_id)
+    near = np.where(other_nearer, other, held)
+    far = np.where(other_nearer, held, other)
+    gap_ids = np.abs(years_between(held_id, other_id))
+    gap_exp = np.abs((other_exp - held_exp).astype("timedelta64[s]").astype(float))
+    gap_exp = np.where(have_exp, gap_exp / 86_400.0 / 365.25, np.nan)
+    gap = np.where(np.isfinite(gap_ids), gap_ids, gap_exp)
+    return curve_carry(near, far, 0.0, gap, held)
+
+
+def test_stacked_curve_carry_equals_the_one_curve_formula(synthetic_20y):
+    """Every curve of the default market, stacked, and one with gaps, missing expiries (the
+    contract ids decide) and a carry contract nearer than the held one: the same bits."""
+    market = synthetic_20y
+    curves = [market.curves[r] for r in sorted(market.curves)]
+    odd = curves[0].copy()
+    odd.iloc[::7, odd.columns.get_loc("price_expiry")] = pd.NaT
+    odd.iloc[::5, odd.columns.get_loc("carry")] = np.nan
+    odd.iloc[1::3, odd.columns.get_loc("carry_contract")] = odd["price_contract"].iloc[1::3] - 100
+    curves.append(odd)
+    got = futures_curve_carry_rows(curves)
+    assert got.shape == (len(curves), len(market.calendar))
+    for k, curve in enumerate(curves):
+        want = futures_curve_carry_py(curve)
+        assert np.array_equal(got[k].view(np.int64), want.view(np.int64)), k
+        assert np.array_equal(futures_curve_carry(curve).to_numpy().view(np.int64),
+                              want.view(np.int64))  # fmt: skip

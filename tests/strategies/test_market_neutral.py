@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import strategies.quant.market_neutral as mn
 from backtest.market.market_data import MarketData
 from backtest.market.returns import exposure_returns, instrument_returns
 from strategies.base import StrategyInputError
@@ -17,10 +18,12 @@ from strategies.quant.market_neutral import (
     cap_shares,
     industry_zscore,
     neutralise,
+    neutralise_rows,
     realised_vol,
     rolling_beta,
     select_long_short,
     select_long_short_py,
+    select_long_short_rows,
 )
 from strategies.signals import momentum, month_start_mask
 
@@ -271,3 +274,86 @@ def test_scores_of_some_rows_equal_those_rows_of_every_rows_scores(synthetic_5y)
     assert np.isfinite(a).sum() > 1000
     assert np.array_equal(np.isnan(a), np.isnan(b))
     assert np.array_equal(a[np.isfinite(a)].view(np.int64), b[np.isfinite(b)].view(np.int64))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_rows=st.integers(1, 12),
+    n_ind=st.integers(1, 9),
+    per_ind=st.integers(1, 40),
+    zeros=st.sampled_from([0.0, 0.3, 0.7]),
+    cap=st.sampled_from([0.2, 0.25, 0.5, 1.0]),
+)
+def test_neutralise_rows_equals_neutralise_row_by_row(seed, n_rows, n_ind, per_ind, zeros, cap):
+    """All rows' industry problems solved in stacks of one size: each row is neutralise's, to
+    the bit (signed zeros too), with missing betas and weights, one-name industries (m <= 2,
+    where the least squares are under-determined), equal betas (rank 1) and infeasible rows."""
+    rng = np.random.default_rng(seed)
+    n = n_ind * per_ind
+    ind = np.array([f"i{j}" for j in rng.integers(0, n_ind, n)], dtype=object)
+    w0 = rng.normal(size=(n_rows, n)) * rng.uniform(0.1, 10.0, (n_rows, 1))
+    w0[rng.random(w0.shape) < zeros] = 0.0
+    w0[rng.random(w0.shape) < 0.03] = np.nan
+    beta = rng.uniform(0.3, 2.0, (n_rows, n))
+    beta[rng.random(beta.shape) < 0.05] = np.nan
+    beta[0, : n // 2] = 1.1  # rank-deficient bases
+    if n_rows > 1:
+        beta[1] = np.round(beta[1], 0)
+    got = neutralise_rows(w0, beta, ind, cap)
+    want = np.stack([neutralise(w0[t], beta[t], ind, cap) for t in range(n_rows)])
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_neutralise_rows_of_the_20y_rebalances_equal_neutralise(synthetic_20y):
+    """The book's own problems (every rebalance of the default market): the same bits."""
+    m, s = synthetic_20y, EquityMarketNeutral()
+    ids = s.universe(m)
+    returns = instrument_returns(m, ids)
+    industries = m.instruments.loc[ids, "industry"].to_numpy()
+    rows = np.flatnonzero(month_start_mask(m.calendar))
+    score = s.scores(m, returns, rows).to_numpy()
+    beta = rolling_beta(returns, s.market_returns(m, returns), 252, 126, 0.33).to_numpy()[rows]
+    ok = m.prices[ids].notna().to_numpy()[rows] & np.isfinite(beta)
+    w0 = np.stack([select_long_short(np.where(ok[k], score[k], np.nan), industries, 0.3)
+                   for k in range(len(rows))])  # fmt: skip
+    got = neutralise_rows(w0, beta, industries)
+    want = np.stack([neutralise(w0[k], beta[k], industries) for k in range(len(rows))])
+    assert np.abs(got).sum() > 100 and np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_neutralise_rows_without_the_stacked_gufunc(monkeypatch):
+    """numpy < 2 has no stacked ``lstsq`` gufunc: the problems go one by one through
+    ``numpy.linalg.lstsq``, with the same bits."""
+    rng = np.random.default_rng(5)
+    ind = np.repeat(np.arange(6), 7)
+    w0, beta = rng.normal(size=(4, 42)), rng.uniform(0.5, 1.5, (4, 42))
+    w0[:, ::3] = 0.0
+    want = neutralise_rows(w0, beta, ind)
+    monkeypatch.setattr(mn, "_LSTSQ", None)
+    assert np.array_equal(neutralise_rows(w0, beta, ind).view(np.int64), want.view(np.int64))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_rows=st.integers(1, 6),
+    n=st.integers(1, 50),
+    n_ind=st.integers(1, 7),
+    fraction=st.sampled_from([0.1, 0.3, 0.34, 0.5, 0.9]),
+    ties=st.booleans(),
+)
+def test_select_long_short_rows_equals_select_long_short(seed, n_rows, n, n_ind, fraction, ties):
+    """Every row in one sort: each row's weights are select_long_short's, to the bit."""
+    rng = np.random.default_rng(seed)
+    score = rng.normal(size=(n_rows, n))
+    if ties:
+        score = np.round(score, 0)
+    score[rng.random(score.shape) < 0.15] = np.nan
+    score[rng.random(score.shape) < 0.1] = -0.0
+    score[rng.random(score.shape) < 0.05] = np.inf
+    ind = np.array([f"ind{j}" for j in rng.integers(0, n_ind, n)], dtype=object)
+    ind[rng.random(n) < 0.05] = None  # no industry: never selected
+    got = select_long_short_rows(score, ind, fraction)
+    want = np.stack([select_long_short(score[t], ind, fraction) for t in range(n_rows)])
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))

@@ -8,6 +8,8 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backtest.market.returns import exposure_returns
 from strategies.base import run_strategy
@@ -17,6 +19,7 @@ from strategies.signals import (
     hold_between,
     long_short_weights,
     momentum,
+    momentum_py,
     month_start_mask,
 )
 
@@ -111,3 +114,30 @@ def test_momentum_is_long_last_years_winners(market, positions):
 def test_momentum_vol_near_target(market, positions):
     ret = exposure_returns(positions, market, cost_bps=2).iloc[300:]
     assert 0.05 <= ret.std() * np.sqrt(252) <= 0.15
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 60),
+    lookback=st.integers(-5, 70),
+    skip=st.integers(-3, 10),
+    min_fraction=st.sampled_from([0.0, 0.5, 0.9, 1.0]),
+)
+def test_momentum_equals_its_pandas_twin(seed, n, lookback, skip, min_fraction):
+    """The array version: the bits of the frame operations it replaced (missing values,
+    returns of -100% and below, infinities, windows longer than the data), and the same
+    (ids × dates) memory order of the frame's values, which later row reductions depend on."""
+    rng = np.random.default_rng(seed)
+    r = pd.DataFrame(rng.normal(0, 0.02, (n, 4)), index=pd.bdate_range("2024-01-01", periods=n))
+    r[rng.random(r.shape) < 0.1] = np.nan
+    r[rng.random(r.shape) < 0.03] = -1.0
+    r[rng.random(r.shape) < 0.02] = -1.5
+    r[rng.random(r.shape) < 0.02] = np.inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = momentum(r, lookback, skip, min_fraction)
+        want = momentum_py(r, lookback, skip, min_fraction)
+    assert got.index.equals(want.index) and got.columns.equals(want.columns)
+    a, b = got.to_numpy(), want.to_numpy()
+    assert np.array_equal(a.view(np.int64), b.view(np.int64))
+    assert got.T.to_numpy().flags.c_contiguous == want.T.to_numpy().flags.c_contiguous

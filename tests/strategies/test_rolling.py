@@ -11,7 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies.rolling import ewm_mean, ewm_mean_py, rolling_mean, rolling_mean_py
+from strategies.quant.market_neutral import realised_vol
+from strategies.rolling import (
+    ewm_mean,
+    ewm_mean_py,
+    rolling_beta,
+    rolling_beta_py,
+    rolling_mean,
+    rolling_mean_py,
+    rolling_std,
+    rolling_std_py,
+)
 from strategies.signals import ewma, ewma_com
 
 
@@ -128,3 +138,105 @@ def test_signals_ewma_is_pandas_ewm_for_frames_and_series():
     pd.testing.assert_series_equal(ewma_com(series, 90.0), series.ewm(com=90.0).mean())
     with pytest.raises(ValueError, match="span"):
         ewma(frame, 0.5)
+
+
+def test_rolling_std_by_hand():
+    x = np.array([[1.0, 2.0], [np.nan, 4.0], [3.0, np.inf], [5.0, 8.0], [5.0, 8.0]])
+    got = rolling_std(x, window=2, min_periods=1)
+    # column 0: {1}, {1}, {3}, {3, 5}, {5, 5}; column 1: {2}, {2, 4}, {4}, {8}, {8, 8}
+    sd = np.sqrt(2.0)  # sample std of two values 2 apart
+    expected = np.array([[np.nan, np.nan], [np.nan, sd], [np.nan, np.nan], [sd, np.nan],
+                         [0.0, 0.0]])  # fmt: skip
+    assert_bit_equal(got, expected)
+    assert_bit_equal(rolling_std(x, 2, 1, ddof=0)[:2, 0], np.array([0.0, 0.0]))
+    with pytest.raises(ValueError, match="min_periods"):
+        rolling_std(x, window=2, min_periods=3)
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 40, 400])
+def test_rolling_std_equals_pandas_on_edge_cases(window):
+    """Gaps, infinities, runs of one value, a level shift (cancellations: pandas recomputes
+    the window, and so does the kernel), tiny and huge scales."""
+    rng = np.random.default_rng(window)
+    x = rng.normal(0.0, 1e-3, (300, 6))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[17, 1], x[90, 2] = np.inf, -np.inf
+    x[40:120, 3] = 0.1
+    x[:, 4] = 1e9 + rng.normal(0.0, 1.0, 300)
+    x[150:, 4] -= 1e9
+    x[:, 5] *= 1e8
+    for ddof in (0, 1, 2):
+        for min_periods in sorted({0, 1, window // 2, window}):
+            got = rolling_std(x, window, min_periods, ddof)
+            assert_bit_equal(got, rolling_std_py(x, window, min_periods, ddof))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 90),
+    m=st.integers(1, 4),
+    window=st.integers(1, 30),
+    offset=st.sampled_from([0.0, 1e4, 1e9]),
+    rounded=st.booleans(),
+)
+def test_rolling_std_equals_pandas_random(seed, n, m, window, offset, rounded):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(offset, 1.0, (n, m))
+    if rounded:
+        x = np.round(x, 0)
+    x[rng.random(x.shape) < 0.15] = np.nan
+    x[rng.random(x.shape) < 0.03] = np.inf
+    min_periods = int(rng.integers(0, window + 1))
+    assert_bit_equal(rolling_std(x, window, min_periods), rolling_std_py(x, window, min_periods))
+
+
+def test_realised_vol_is_pandas_rolling_std():
+    rng = np.random.default_rng(3)
+    r = pd.DataFrame(rng.normal(0, 0.02, (400, 5)), columns=list("ABCDE"))
+    r.iloc[:50, 2] = np.nan
+    got = realised_vol(r, 126, 100)
+    want = r.rolling(126, min_periods=100).std() * np.sqrt(252)
+    assert got.index.equals(want.index) and got.columns.equals(want.columns)
+    assert_bit_equal(got.to_numpy(), want.to_numpy())
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 40, 400])
+def test_rolling_beta_equals_its_four_means_twin_on_edge_cases(window):
+    """Gaps in either series, infinities, products that overflow (missing in that mean only),
+    runs of one value (zero variance: NaN), windows of one sign."""
+    rng = np.random.default_rng(window)
+    x = rng.normal(0.0, 0.01, 300)
+    y = 1.3 * x[:, None] + rng.normal(0.0, 0.01, (300, 5))
+    x[rng.random(300) < 0.05] = np.nan
+    x[33] = np.inf
+    y[rng.random(y.shape) < 0.1] = np.nan
+    y[50, 1] = -np.inf
+    y[60:70, 2] = 1e300  # x·y finite, but averaging them with x·x would not be
+    x[200:240] = 0.002  # a run of one value: no variance
+    y[:, 4] = np.abs(y[:, 4])
+    for min_periods in sorted({0, 1, window // 2, window}):
+        assert_bit_equal(rolling_beta(y, x, window, min_periods),
+                         rolling_beta_py(y, x, window, min_periods))  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 90),
+    m=st.integers(1, 4),
+    window=st.integers(1, 40),
+    rounded=st.booleans(),
+)
+def test_rolling_beta_equals_its_twin_random(seed, n, m, window, rounded):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, n)
+    y = rng.normal(0.0, 1.0, (n, m)) + x[:, None]
+    if rounded:
+        x, y = np.round(x, 0), np.round(y, 0)
+    x[rng.random(n) < 0.1] = np.nan
+    y[rng.random(y.shape) < 0.15] = np.nan
+    min_periods = int(rng.integers(0, window + 1))
+    assert_bit_equal(
+        rolling_beta(y, x, window, min_periods), rolling_beta_py(y, x, window, min_periods)
+    )

@@ -13,7 +13,7 @@ from backtest.market.instruments import EquityIndexFuture, instruments_table
 from backtest.market.market_data import MarketData
 from backtest.market.returns import exposure_returns
 from strategies.base import run_strategy
-from strategies.quant.trend import Trend, trend_forecast, trend_prices
+from strategies.quant.trend import Trend, trend_forecast, trend_forecast_py, trend_prices
 from strategies.signals import (
     ewma,
     ewmac,
@@ -179,3 +179,44 @@ def test_trend_vol_target_and_crisis_returns(market, positions):
     # and trend is short equity index futures at the trough of those crises on average
     equity = [c for c in positions.columns if market.instruments.at[c, "kind"].startswith("equity")]
     assert positions.loc[crisis, equity].sum(axis=1).mean() < 0.0
+
+
+def _same_frame(got: pd.DataFrame, want: pd.DataFrame) -> bool:
+    """Same labels, the same bits, and the same memory order of the values (one block, as
+    the row sums of vol targeting read it)."""
+    a, b = got.to_numpy(), want.to_numpy()
+    return (
+        got.index.equals(want.index)
+        and got.columns.equals(want.columns)
+        and np.array_equal(a.view(np.int64), b.view(np.int64))
+        and got.T.to_numpy().flags.c_contiguous == want.T.to_numpy().flags.c_contiguous
+    )
+
+
+def test_trend_forecast_equals_its_frame_twin(market):
+    """The default market's prices: the array capping and averaging give the frame bits."""
+    t = Trend()
+    price = trend_prices(market, t.instrument_ids(market)).ffill()
+    got = trend_forecast(price, t.speeds, t.forecast_cap, t.vol_span_days)
+    assert _same_frame(got, trend_forecast_py(price, t.speeds, t.forecast_cap, t.vol_span_days))
+    assert got.notna().to_numpy().sum() > 1000 and (got.abs() == t.forecast_cap).any().any()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_trend_forecast_equals_its_frame_twin_on_random_prices(seed):
+    """Gaps, late starts, flat stretches (zero vol: no forecast) and a tight cap."""
+    rng = np.random.default_rng(seed)
+    price = pd.DataFrame(
+        100 * np.exp(np.cumsum(rng.normal(0, 0.02, (300, 5)), axis=0)),
+        index=pd.bdate_range("2020-01-01", periods=300),
+    )
+    price.iloc[:40, 1] = np.nan
+    price.iloc[100:160, 2] = price.iloc[99, 2]
+    price[rng.random(price.shape) < 0.02] = np.nan
+    speeds = ((2, 8), (4, 16), (16, 64))
+    for cap in (1.0, 20.0):
+        got, want = (
+            trend_forecast(price, speeds, cap, 10),
+            trend_forecast_py(price, speeds, cap, 10),
+        )
+        assert _same_frame(got, want)

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.market.instruments import EquityIndexFuture, IndexOption, VIXFuture, instruments_table
+from backtest.market.instruments import (
+    EquityIndexFuture,
+    IndexOption,
+    VIXFuture,
+    instruments_table,
+    is_option_id,
+)
 from backtest.market.market_data import SURFACE_COLUMNS, MarketData
 from backtest.market.pricing import bs_greeks
 from backtest.market.returns import exposure_returns, instrument_returns
@@ -22,11 +28,14 @@ from strategies.vol_premium import (
 )
 from strategies.vol_signals import (
     book_returns,
+    book_returns_py,
     contango,
     curve_front_next,
     expanding_positive_mean,
     monthly_expiries,
     option_cycles,
+    option_path_returns,
+    option_paths,
     option_strike,
     short_vix_forecast,
     sleeve_vol_scale,
@@ -378,3 +387,67 @@ def test_no_look_ahead_around_an_expiry(synthetic_5y, strategy):
         pd.testing.assert_frame_equal(part, full.loc[:cut, part.columns], check_exact=True)
         assert (full.loc[:cut, full.columns.difference(part.columns)] == 0).all().all()
     assert (full.loc[expiry, [c for c in full.columns if "2017-03-17" in c]] == 0).all()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_book_returns_kernel_equals_its_numpy_twin(seed):
+    """Column-ordered books (the kernel) and row-ordered ones (numpy): the twin's bits, with
+    missing and infinite values, signed zeros, books of one column and of none, and rows
+    where the held positions earn exactly 0."""
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 60)), int(rng.integers(0, 300))
+    w = rng.normal(size=(n, k)) * (rng.random((n, k)) < 0.3)
+    w[rng.random((n, k)) < 0.05] = -0.0
+    w[rng.random((n, k)) < 0.03] = np.nan
+    w[rng.random((n, k)) < 0.01] = np.inf
+    r = rng.normal(0, 0.01, (n, k))
+    r[rng.random((n, k)) < 0.1] = 0.0
+    r[rng.random((n, k)) < 0.1] = -0.0
+    r[rng.random((n, k)) < 0.05] = np.nan
+    r[rng.random((n, k)) < 0.01] = -np.inf
+    for a, b in ((np.asfortranarray(w), np.asfortranarray(r)), (w, r)):  # the twin, as laid out
+        with np.errstate(over="ignore", invalid="ignore"):
+            got, want = book_returns(a, b), book_returns_py(a, b)
+        assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    one, r1 = np.asfortranarray(w[:, :1]), np.asfortranarray(r[:, :1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        got, want = book_returns(one, r1), book_returns_py(one, r1)
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_book_returns_of_the_default_books_equal_the_twin(synthetic_20y):
+    """The volatility premium's own books (frames' column-ordered arrays): the same bits."""
+    m = synthetic_20y
+    vp = VolatilityPremium()
+    books = [leg.target_positions(m) for leg in vp.legs(m)[0].values()]
+    blend = pd.concat(books, axis=1)
+    returns = pd.concat(
+        [instrument_returns(m, [c for c in blend if not is_option_id(c)]),
+         option_book_returns(m, blend)], axis=1,
+    )  # fmt: skip
+    for book in (*books, blend):
+        w, r = book.to_numpy(), returns[book.columns].to_numpy()
+        assert w.flags.f_contiguous and r.flags.f_contiguous  # the kernel's path
+        got, want = book_returns(w, r), book_returns_py(w, r)
+        assert np.isfinite(got).sum() > 1000
+        assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_option_path_returns_equal_the_paths_returns(synthetic_20y):
+    """The returns-only path: the dense paths' returns to the bit, for the put book's own
+    windows and for odd ones (first row 0, the last row, after expiry, calls and puts)."""
+    m = synthetic_20y
+    book = PutWrite().target_positions(m)
+    opts = [IndexOption.from_id(c) for c in book.columns]
+    held = book.to_numpy() != 0
+    first = np.where(held.any(axis=0), held.argmax(axis=0), len(m.calendar) - 1)
+    n = len(m.calendar)
+    rng = np.random.default_rng(2)
+    odd = np.r_[0, n - 1, rng.integers(0, n, len(opts) - 2)]
+    calls = [IndexOption(o.root, o.expiry, o.strike, is_call=True) for o in opts[::7]]
+    for options, rows in ((opts, first), (opts, odd), (calls, first[::7])):
+        got = option_path_returns(m, options, rows)
+        want = option_paths(m, options, rows).returns
+        assert np.isfinite(got).sum() > 100
+        assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    assert option_path_returns(m, [], []).shape == (n, 0)

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from backtest.engine.config import FundConfig
-from backtest.engine.costs import cost_rates, exposure_costs
+from backtest.engine.costs import _cost_rates, cost_rates, exposure_costs, exposure_costs_py
 from backtest.engine.simulator import futures_roll_flags, simulate
+from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind
 from strategies import registry, run_strategy
 
 
@@ -81,3 +82,80 @@ def test_costs_equal_the_dense_formula_to_the_bit(synthetic_5y, impact):
     rates, _ = cost_rates(m, list(book.columns), config)
     opts = [j for j, c in enumerate(book.columns) if "-P-" in c]
     np.testing.assert_array_equal(rates[:, opts[0]], rates[:, opts[-1]])  # same root, same rate
+
+
+def _cost_rates_py(ids, market, costs, roll_days):
+    """The per-id formulation the array one replaced (twin): one look-up and one rate each."""
+    table = market.instruments
+    out = []
+    for iid in ids:
+        rolled = np.zeros(len(market.calendar), dtype=bool)
+        if iid not in table.index:
+            opt = IndexOption.from_id(iid)
+            unit = opt.multiplier * market.index[opt.root].to_numpy()
+            spread = costs.half_spread_bps.get(opt.asset_class.value, 0.0)
+            commission = costs.commission_per_contract_usd
+        else:
+            kind = InstrumentKind(table.at[iid, "kind"])
+            spread = costs.half_spread_bps.get(str(table.at[iid, "asset_class"]), 0.0)
+            unit = market.notional_per_unit_usd([iid])[iid].to_numpy(dtype="float64")
+            if kind in FUTURE_KINDS:
+                commission = costs.commission_per_contract_usd
+                rolled = futures_roll_flags(market, iid, roll_days)
+            elif kind is InstrumentKind.CURRENCY_FORWARD:
+                commission = 0.0
+            else:
+                commission = costs.commission_per_share_usd
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_unit = np.where(np.abs(unit) > 0, commission / np.abs(unit), 0.0)
+        out.append((spread * 1e-4 + np.nan_to_num(per_unit, nan=0.0, posinf=0.0), rolled))
+    return out
+
+
+def test_cost_rates_equal_the_per_id_formulation(synthetic_5y):
+    """Every id of the default strategies (futures, forwards, equities, ETFs, options), the
+    listed ones priced in one array operation: each id's rate and roll flags, to the bit."""
+    m = synthetic_5y
+    config = FundConfig()
+    ids = list(dict.fromkeys(
+        str(c) for name in ("carry", "vol_premium", "trend", "equity_market_neutral")
+        for c in run_strategy(registry[name](), m).columns
+    ))  # fmt: skip
+    ids += [i for i in m.instruments.index if i not in ids]  # every kind of the table
+    got = _cost_rates(ids, m, config.costs, config.roll_days_before_expiry)
+    want = _cost_rates_py(ids, m, config.costs, config.roll_days_before_expiry)
+    assert len(got) == len(want) == len(ids)
+    for iid, (rate, rolled), (rate_py, rolled_py) in zip(ids, got, want, strict=True):
+        assert np.array_equal(rate.view(np.int64), rate_py.view(np.int64)), iid
+        assert np.array_equal(rolled, rolled_py), iid
+        assert not rate.flags.writeable
+
+
+@pytest.mark.parametrize("impact", [0.0, 3.0])
+def test_exposure_costs_equal_the_array_formulation(synthetic_5y, impact):
+    """The default books (futures with rolls, forwards, equities, options) and a random one
+    with missing rows and values, at three lags: the bits of the whole-array twin."""
+    m = synthetic_5y
+    base = FundConfig()
+    config = dataclasses.replace(
+        base, costs=dataclasses.replace(base.costs, impact_bps_per_pct_nav=impact)
+    )
+    books = [
+        run_strategy(registry[name](), m)
+        for name in ("carry", "vol_premium", "trend", "equity_market_neutral")
+    ]
+    rng = np.random.default_rng(4)
+    ids = list(m.instruments.index[:12])
+    odd = pd.DataFrame(rng.normal(size=(len(m.calendar), 12)), m.calendar, ids)
+    odd[odd.abs() < 0.5] = 0.0
+    odd.iloc[rng.random(odd.shape) < 0.05] = np.nan
+    books.append(odd.iloc[::2])  # rows missing: reindexed to the calendar
+    for book in books:
+        for lag in (0, 1, 3):
+            got = exposure_costs(book, m, config, lag)
+            want = exposure_costs_py(book, m, config, lag)
+            assert got.index.equals(want.index) and got.name == want.name
+            assert np.array_equal(got.to_numpy().view(np.int64), want.to_numpy().view(np.int64))
+    assert (exposure_costs(books[0].iloc[:, :0], m, config) == 0).all()
+    with pytest.raises(ValueError, match="lag_days"):
+        exposure_costs(books[0], m, config, -1)

@@ -11,7 +11,8 @@ from backtest.engine.costs import cost_rates
 from backtest.engine.simulator import futures_roll_flags
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind
 from backtest.market.market_data import _tau_years
-from backtest.market.returns import _return_of, instrument_returns
+from backtest.market.returns import _option_returns, _return_of, instrument_returns
+from tests.conftest import monthly_puts
 
 
 def test_returns_computed_together_equal_each_alone(synthetic_5y):
@@ -98,3 +99,19 @@ def test_the_returns_frame_is_laid_out_as_a_frame_built_from_one_array(synthetic
     for axis in (0, 1):
         a, b = got.sum(axis=axis).to_numpy(), usual.sum(axis=axis).to_numpy()
         assert np.array_equal(a.view(np.int64), b.view(np.int64))
+
+
+def test_option_returns_equal_the_column_stacked_formula(synthetic_5y):
+    """The puts of a monthly book over the previous underlying level, broadcast for the one
+    root: the bits of the former formula (marks minus lagged marks over stacked levels)."""
+    m = synthetic_5y
+    ids = list(monthly_puts(m).columns)
+    got = _option_returns(m, ids)
+    marks = m.option_prices(ids).to_numpy()
+    lagged = np.full(marks.shape, np.nan)
+    lagged[1:] = marks[:-1]
+    level = np.r_[np.nan, m.index["SPX"].to_numpy(dtype="float64")[:-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = (marks - lagged) / np.column_stack([level] * len(ids))
+    assert len(ids) > 50 and np.isfinite(got).sum() > 1000
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))

@@ -71,6 +71,19 @@ def test_instrument_routing_and_table_round_trip():
     assert [instrument_from_row(i, table.loc[i]) for i in table.index] == items
 
 
+def test_option_id_dates_are_strftimes():
+    """The id's date written from the expiry's fields is ``f"{expiry:%Y-%m-%d}"`` (and the
+    strike as before) over the whole range of pandas' timestamps, times of day included."""
+    days = pd.date_range("1677-09-22", "2262-04-11", freq="37D").append(
+        pd.DatetimeIndex(["2024-03-15 16:30", "2000-02-29", "1999-12-31 23:59:59"])
+    )
+    for k, d in enumerate(days):
+        strike = (4800.0, 4812.5, 0.25, 12345.0)[k % 4]
+        opt = IndexOption("SPX", d, strike, is_call=bool(k % 2))
+        text = f"{strike:g}" if float(strike).is_integer() else f"{strike}"
+        assert opt.id == f"SPX-{d:%Y-%m-%d}-{'C' if k % 2 else 'P'}-{text}"
+
+
 def test_option_ids_round_trip_and_reject_garbage():
     opt = IndexOption.from_id("SPX-2024-03-15-P-4800")
     assert (opt.root, opt.strike, opt.is_call) == ("SPX", 4800.0, False)

@@ -374,6 +374,7 @@ def _reference_var_kernel(
         daily[s] = 0.0 + 1.0 * r
     size = max(1, min(lookback, n))
     cum, hor, scratch = np.empty(size), np.empty(size), np.empty(size)
+    figures = np.empty(size)
     need = max(min_obs, 2 * horizon)
     for a in range(n):  # the first day of the windows
         if a > 0 and a + lookback - n_windows > n - 1:
@@ -389,14 +390,78 @@ def _reference_var_kernel(
         hor[0] = cum[horizon - 1]
         for i in range(1, length - horizon + 1):
             hor[i] = cum[i + horizon - 1] - cum[i - 1]
+        # the prefixes some window reads: lengths shortest .. longest (a > 0: n_windows lengths
+        # in a row; a = 0: every length from the first full one), their figures in one pass
+        shortest, longest = size, 0
         for j in range(n_windows):
             span = lookback - j
             first_t = 0 if a == 0 else a + span - 1  # rows whose window j starts on day a
             last_t = min(span - 1, n - 1) if a == 0 else a + span - 1
+            lo, hi = max(first_t, a + need - 1), min(last_t, n - 1)
+            if lo <= hi:
+                shortest = min(shortest, lo - a + 1 - horizon + 1)
+                longest = max(longest, hi - a + 1 - horizon + 1)
+        if longest < shortest:
+            continue
+        _prefix_figures(hor, shortest, longest, 1.0 - q, scratch, figures)
+        for j in range(n_windows):
+            span = lookback - j
+            first_t = 0 if a == 0 else a + span - 1
+            last_t = min(span - 1, n - 1) if a == 0 else a + span - 1
             for t in range(max(first_t, a + need - 1), min(last_t, n - 1) + 1):
-                k = t - a + 1 - horizon + 1
-                out[j, t] = max(-_quantile_of_prefix(hor[:k], 1.0 - q, scratch), 0.0)
+                out[j, t] = figures[t - a + 1 - horizon + 1 - shortest]
     return out
+
+
+@njit(cache=True)
+def _prefix_figures(hor, shortest, longest, q, scratch, figures) -> None:
+    """``figures[L − shortest] = max(−_quantile(hor[:L], q), 0)`` for L in ``shortest ..
+    longest``, to the bit, without reordering ``hor``.
+
+    When every one of these quantiles reads a small rank (the VaR tail), one insertion pass
+    keeps the ``S`` smallest values of the prefix read so far, in the order a stable sort puts
+    them (:func:`_two_smallest_from` with a larger buffer: a value equal to the last kept one
+    is dropped, as a stable sort would put it after), and each prefix's two order statistics
+    are read from it as the pass reaches its end: the same values as one pass per prefix.
+    Otherwise (or for one value, or the 0 / 100 percentiles) one :func:`_quantile_of_prefix`
+    per prefix."""
+    percentile = q * 100.0  # _quantile's arithmetic, for the largest rank of the prefixes
+    big = longest + 1
+    if shortest >= 2 and percentile != 100.0 and percentile != 0.0:
+        rank = 1 + (longest - 1) * (percentile / 100.0)
+        big = int(math.floor(rank) - 1) + 2
+    if big > _SMALL_RANK:
+        for length in range(shortest, longest + 1):
+            figures[length - shortest] = max(-_quantile_of_prefix(hor[:length], q, scratch), 0.0)
+        return
+    kept = scratch[:big]
+    count = 0
+    for i in range(longest):
+        v = hor[i]
+        if np.isnan(v):  # this prefix and every longer one: _quantile's NaN, one by one
+            for length in range(max(i + 1, shortest), longest + 1):
+                value = _quantile_of_prefix(hor[:length], q, scratch)
+                figures[length - shortest] = max(-value, 0.0)
+            return
+        if count < big:
+            j = count
+            count += 1
+        elif v < kept[big - 1]:
+            j = big - 1
+        else:
+            j = -1
+        if j >= 0:
+            while j > 0 and kept[j - 1] > v:
+                kept[j] = kept[j - 1]
+                j -= 1
+            kept[j] = v
+        length = i + 1
+        if length >= shortest:
+            rank = 1 + (length - 1) * (percentile / 100.0)
+            f = math.floor(rank)
+            m = rank - f
+            k = int(f - 1)
+            figures[length - shortest] = max(-(kept[k] * (1 - m) + kept[k + 1] * m), 0.0)
 
 
 def reference_var_windows(

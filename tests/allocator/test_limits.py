@@ -400,3 +400,32 @@ def test_reference_var_over_several_lookbacks_equals_one_at_a_time(
         ok = ~np.isnan(alone)
         assert np.array_equal(got[j][ok].view(np.int64), alone[ok].view(np.int64)), j
         assert ok.sum() > 0 or n < max(min_obs, 2 * horizon)
+
+
+@pytest.mark.parametrize("q", [0.01, 0.05, 0.003, 0.5, 0.0, 1.0])
+def test_prefix_figures_in_one_pass_equal_one_quantile_per_prefix(q):
+    """The reference VaR's figures of consecutive prefixes of one window, read from a single
+    insertion pass, equal :func:`allocator.var._quantile_of_prefix` prefix by prefix to the bit
+    (ties, signed zeros, a NaN cutting the later prefixes, ranks above the small-rank buffer)."""
+    from allocator.var import _prefix_figures, _quantile_of_prefix
+
+    rng = np.random.default_rng(int(q * 1000) + 1)
+    for trial in range(40):
+        n = int(rng.integers(2, 700))
+        hor = np.round(rng.normal(0.0, 0.02, n), 3)  # ties
+        hor[rng.random(n) < 0.05] = -0.0
+        hor[rng.random(n) < 0.05] = 0.0
+        if trial % 4 == 0:
+            hor[rng.integers(0, n)] = np.nan
+        shortest = int(rng.integers(1, n + 1))
+        longest = int(rng.integers(shortest, n + 1))
+        scratch, figures = np.empty(n), np.full(n, -1.0)
+        _prefix_figures(hor, shortest, longest, q, scratch, figures)
+        before = hor.copy()
+        for length in range(shortest, longest + 1):
+            want = max(-_quantile_of_prefix(hor[:length], q, np.empty(n)), 0.0)
+            got = figures[length - shortest]
+            assert np.isnan(got) == np.isnan(want), (trial, length)
+            if not np.isnan(want):
+                assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64)
+        assert np.array_equal(hor, before, equal_nan=True)  # hor is read, not reordered

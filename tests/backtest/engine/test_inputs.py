@@ -11,7 +11,8 @@ from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import Flow, FlowSchedule, FundConfig
 from backtest.engine.dense import DenseOutputs
 from backtest.engine.fill import ffill_columns_into, finite_rows, first_infinite
-from backtest.engine.simulator import _ffill, flow_schedule, prepare_inputs, simulate
+from backtest.engine.futures import ffill as _ffill
+from backtest.engine.simulator import flow_schedule, prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import MarketData
 

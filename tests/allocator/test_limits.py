@@ -429,3 +429,33 @@ def test_prefix_figures_in_one_pass_equal_one_quantile_per_prefix(q):
             if not np.isnan(want):
                 assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64)
         assert np.array_equal(hor, before, equal_nan=True)  # hor is read, not reordered
+
+
+def test_the_compliance_table_built_once_equals_one_frame_per_rule_concatenated():
+    """:func:`allocator.compliance._table` against the frames it replaced (one DataFrame per
+    rule, then ``pd.concat``): same values, dtypes and index, to the bit."""
+    from allocator.compliance import COLUMNS, _rule, _table
+
+    rng = np.random.default_rng(6)
+    dates = pd.bdate_range("2021-01-04", periods=9)
+    rules = [
+        _rule(dates, "cash_fund", rng.normal(size=9), 0.0),
+        _rule(dates, "var_18f4", rng.random(9), rng.random(9), applies=rng.random(9) < 0.5),
+        _rule(dates, "isg", np.zeros(9, dtype=np.int64), 0.0),
+    ]
+    frames = [
+        pd.DataFrame(
+            {
+                "date": dates,
+                "rule": r.name,
+                "figure": r.figure,
+                "limit": r.limit,
+                "breach": r.breach,
+                "applies": r.applies,
+            }
+        )  # fmt: skip
+        for r in rules
+    ]
+    want = pd.concat(frames, ignore_index=True)[COLUMNS]
+    pd.testing.assert_frame_equal(_table(dates, rules), want, check_exact=True)
+    assert rules[0].breach.any() and not rules[2].breach.any()

@@ -22,7 +22,6 @@ from backtest.engine.config import FlowKind, FundConfig
 from backtest.engine.dense import DenseOutputs
 from backtest.engine.fill import (
     constant_array,
-    ffill_columns_into,
     fill_securities,
     finite_rows,
     first_infinite,
@@ -143,9 +142,8 @@ def prepare_inputs(
     mult[cols] = rows["multiplier"].to_numpy()
     book[cols] = rows["subsidiary_only"].to_numpy().astype(np.int64)
     asset_class[cols] = rows["asset_class"].to_numpy()
-    if non_usd:  # forward-filled and sanitised in one pass (as the securities' prices)
-        rates = market.fx_to_usd(list(rows.index)).to_numpy(dtype="float64")
-        ffill_columns_into(rates, np.arange(len(cols), dtype=np.int64), fx, cols)
+    if non_usd:
+        fx[:, cols] = market.fx_to_usd(list(rows.index)).ffill().to_numpy()
     fut = cols[is_future]
     if len(fut):  # every root's arrays once per market, computed together
         kind[fut] = K.K_FUTURE
@@ -169,13 +167,15 @@ def prepare_inputs(
         fill_securities(market, sec_ids, sec, price, under, div if paying else None)
         commission[sec] = costs.commission_per_share_usd
     cost_bps = np.array([costs.half_spread_bps.get(str(a), 0.0) for a in asset_class], dtype=float)
-    # NaN → 0, ±inf → ±max in the futures' and forwards' columns, the ones filled as they are:
-    # the securities', options' and fx columns were sanitised as they were filled, every other
-    # column holds the 0 or 1 it was made with (so the whole arrays are what
-    # nan_to_num_inplace gives); prev_ref is written for futures only, rate_for for forwards
-    raw = np.union1d(fut, fwd).astype(np.int64)
+    # NaN → 0, ±inf → ±max in the columns filled by pandas or from the futures' legs: the
+    # securities' were sanitised as they were filled, every other column holds the 0 or 1 it
+    # was made with (so the arrays are what nan_to_num over all of them gives); prev_ref is
+    # written for futures only, rate_for for forwards, fx for the listed columns
+    raw = np.union1d(np.union1d(fut, fwd), on_demand).astype(np.int64)
     for a in [price] + ([under] if own_under else []) + ([ref] if has_fut else []):
         nan_to_num_columns(a, raw)
+    if non_usd:
+        nan_to_num_columns(fx, cols)
     if has_fwd:
         nan_to_num_columns(rate_for, fwd.astype(np.int64))
     arrays = dict(
@@ -196,21 +196,16 @@ def prepare_inputs(
 def _fill_options(market: MarketData, ids: list[str], cols: np.ndarray, price, under) -> None:
     """On-demand options' columns ``cols`` (positions in ``ids``) of the kernel's (n_dates,
     n_ids) float64 arrays: ``price`` the forward-filled marks (priced together, once per
-    market), ``under`` the forward-filled index level of each option's root — the values of
-    ``option_price(opt).ffill()`` and ``index[root].ffill()`` column by column, already as
-    :func:`~backtest.engine.kernel.nan_to_num_inplace` leaves them (one pass per block,
-    :func:`~backtest.engine.fill.ffill_columns_into`, straight into the kernel's arrays: a
-    forward fill and that substitution copy values, so the bits are pandas' then numpy's)."""
+    market), ``under`` the forward-filled index level of each option's root. The values of
+    ``option_price(opt).ffill()`` and ``index[root].ffill()`` column by column: one 2-D forward
+    fill of the marks, one per root of the levels (a forward fill copies values: same bits)."""
     if not len(cols):
         return
     opt_ids = [ids[j] for j in cols]
-    marks = market.option_prices(opt_ids).to_numpy(dtype="float64")  # (dates × options) view
-    ffill_columns_into(marks, np.arange(len(cols), dtype=np.int64), price, cols)
+    price[:, cols] = market.option_prices(opt_ids).ffill().to_numpy()
     roots = np.array([IndexOption.from_id(i).root for i in opt_ids])
     for root in dict.fromkeys(roots):
-        level = market.index[root].to_numpy(dtype="float64")[:, None]
-        on_root = cols[roots == root]
-        ffill_columns_into(level, np.zeros(len(on_root), dtype=np.int64), under, on_root)
+        under[:, cols[roots == root]] = market.index[root].ffill().to_numpy()[:, None]
 
 
 def _daily_arrays(market: MarketData, config: FundConfig) -> dict[str, np.ndarray]:

@@ -115,10 +115,14 @@ def test_kernel_arrays_hold_the_sanitised_per_root_futures_and_nothing_unsanitis
     prices.iloc[:4, prices.columns.get_indexer(forwards)] = np.nan  # forwards' leading gaps
     ccys = market.instruments.loc[forwards, "root"]
     rates.iloc[:3, rates.columns.get_indexer(ccys)] = np.nan
-    market = dataclasses.replace(market, prices=prices, rates=rates)
+    index, fx = market.index.copy(), market.fx.copy()
+    index.iloc[:3] = np.nan  # the options' underlying levels (and so marks) start unknown
+    fx.iloc[:2] = np.nan  # the non-USD instruments' rates too
+    market = dataclasses.replace(market, prices=prices, rates=rates, index=index, fx=fx)
     stocks = list(market.ids(["equity"])[:4])
     cal = market.calendar
     level = market.index["SPX"].dropna().iloc[0]
+    assert (market.instruments.loc[futures, "currency"] != "USD").any()
     option = f"SPX-{cal[len(cal) // 2]:%Y-%m-%d}-P-{5 * round(level * 0.9 / 5)}"
     ids = sorted(set(futures + forwards + stocks)) + [option]
     targets = pd.DataFrame(np.nan, index=cal, columns=ids)

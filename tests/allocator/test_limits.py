@@ -459,3 +459,24 @@ def test_the_compliance_table_built_once_equals_one_frame_per_rule_concatenated(
     want = pd.concat(frames, ignore_index=True)[COLUMNS]
     pd.testing.assert_frame_equal(_table(dates, rules), want, check_exact=True)
     assert rules[0].breach.any() and not rules[2].breach.any()
+
+
+def test_var_limit_of_a_few_rows_is_every_dates_limit_at_those_rows():
+    """A few rows (the nightly's checks) are computed on their own windows: the same figures,
+    to the bit, as the every-date series at those rows (before enough history, through the
+    crash rolling out of the window, the last day; no reference: the absolute limit)."""
+    from allocator.limits import FEW_ROWS
+
+    market = _crash_rolls_out_market()
+    n = len(market.calendar)
+    for limits in (Limits(), Limits(var_lookback_days=300, var_horizon_days=10),
+                   Limits(reference=None)):  # fmt: skip
+        every = var_limit(dataclasses.replace(market), limits, np.arange(n))
+        for rows in ([0, 5, 248, 249, 250], [n - 1], list(range(590, 615)), []):
+            rows = np.asarray(rows, dtype=np.int64)
+            assert len(rows) <= FEW_ROWS
+            got = var_limit(dataclasses.replace(market), limits, rows)
+            assert got.index.equals(market.calendar[rows])
+            assert np.array_equal(got.to_numpy().view(np.int64),
+                                  every.to_numpy()[rows].view(np.int64))  # fmt: skip
+    assert every.nunique() == 1  # no reference: the absolute limit everywhere

@@ -202,10 +202,19 @@ def _fill_options(market: MarketData, ids: list[str], cols: np.ndarray, price, u
     if not len(cols):
         return
     opt_ids = [ids[j] for j in cols]
-    price[:, cols] = market.option_prices(opt_ids).ffill().to_numpy()
+    price[:, _block(cols)] = market.option_prices(opt_ids).ffill().to_numpy()
     roots = np.array([IndexOption.from_id(i).root for i in opt_ids])
     for root in dict.fromkeys(roots):
-        under[:, cols[roots == root]] = market.index[root].ffill().to_numpy()[:, None]
+        under[:, _block(cols[roots == root])] = market.index[root].ffill().to_numpy()[:, None]
+
+
+def _block(cols: np.ndarray) -> slice | np.ndarray:
+    """Ascending distinct column positions as a slice when they are consecutive (e.g. the
+    options, whose sorted ids sit together), else themselves: assigning through a slice copies
+    the same values several times faster than a fancy index into a C-ordered (T, N) array."""
+    if len(cols) and cols[-1] - cols[0] + 1 == len(cols):
+        return slice(int(cols[0]), int(cols[-1]) + 1)
+    return cols
 
 
 def _daily_arrays(market: MarketData, config: FundConfig) -> dict[str, np.ndarray]:

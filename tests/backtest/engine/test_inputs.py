@@ -214,16 +214,30 @@ def test_option_columns_equal_each_options_own_series(synthetic_5y):
         expiry = cal[len(cal) // (2 + k)]
         opts.append(IndexOption(root, expiry, 5 * round(level * (0.9 + 0.05 * k) / 5), k % 2 == 0))
     listed = market.ids(["equity"])[:3]
-    ids = [listed[0], opts[0].id, listed[1], *[o.id for o in opts[1:]], listed[2]]
-    targets = pd.DataFrame(np.nan, index=cal, columns=ids)
-    arrays = prepare_inputs(market, targets, FundConfig()).arrays
-    for opt in opts:
-        j = ids.index(opt.id)
-        want = np.nan_to_num(market.option_price(opt).ffill().to_numpy(), nan=0.0)
-        np.testing.assert_array_equal(arrays["price"][:, j], want)
-        under = np.nan_to_num(market.index[opt.root].ffill().to_numpy(), nan=0.0)
-        np.testing.assert_array_equal(arrays["under"][:, j], under)
-    assert (arrays["kind"][[ids.index(o.id) for o in opts]] == sim_kernel.K_OPTION).all()
+    scattered = [listed[0], opts[0].id, listed[1], *[o.id for o in opts[1:]], listed[2]]
+    together = [listed[0], *[o.id for o in opts], *listed[1:]]  # one block: written as a slice
+    for ids in (scattered, together):
+        targets = pd.DataFrame(np.nan, index=cal, columns=ids)
+        arrays = prepare_inputs(market, targets, FundConfig()).arrays
+        for opt in opts:
+            j = ids.index(opt.id)
+            want = np.nan_to_num(market.option_price(opt).ffill().to_numpy(), nan=0.0)
+            np.testing.assert_array_equal(arrays["price"][:, j], want)
+            under = np.nan_to_num(market.index[opt.root].ffill().to_numpy(), nan=0.0)
+            np.testing.assert_array_equal(arrays["under"][:, j], under)
+        assert (arrays["kind"][[ids.index(o.id) for o in opts]] == sim_kernel.K_OPTION).all()
+        for j in [ids.index(i) for i in listed]:  # the listed columns around them: their own
+            np.testing.assert_array_equal(arrays["price"][:, j], arrays["under"][:, j])
+            assert arrays["kind"][j] == sim_kernel.K_SECURITY
+
+
+def test_consecutive_columns_are_a_slice():
+    from backtest.engine.simulator import _block
+
+    assert _block(np.array([3, 4, 5])) == slice(3, 6)
+    assert _block(np.array([7])) == slice(7, 8)
+    for cols in (np.array([3, 5, 6]), np.array([], dtype=np.int64)):
+        assert _block(cols) is cols
 
 
 def test_ffill_is_pandas_ffill_to_the_bit():

@@ -426,7 +426,7 @@ def _prefix_figures(hor, shortest, longest, q, scratch, figures) -> None:
     Otherwise (or for one value, or the 0 / 100 percentiles) one :func:`_quantile_of_prefix`
     per prefix."""
     percentile = q * 100.0  # _quantile's arithmetic, for the largest rank of the prefixes
-    big = longest + 1
+    big = _SMALL_RANK + 1  # _quantile's special cases (one value, 0 / 100): prefix by prefix
     if shortest >= 2 and percentile != 100.0 and percentile != 0.0:
         rank = 1 + (longest - 1) * (percentile / 100.0)
         big = int(math.floor(rank) - 1) + 2

@@ -419,7 +419,7 @@ def test_prefix_figures_in_one_pass_equal_one_quantile_per_prefix(q):
             hor[rng.integers(0, n)] = np.nan
         shortest = int(rng.integers(1, n + 1))
         longest = int(rng.integers(shortest, n + 1))
-        scratch, figures = np.empty(n), np.full(n, -1.0)
+        scratch, figures = np.full(n, np.nan), np.full(n, -1.0)  # no stale value read
         _prefix_figures(hor, shortest, longest, q, scratch, figures)
         before = hor.copy()
         for length in range(shortest, longest + 1):

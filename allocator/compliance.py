@@ -54,7 +54,7 @@ def _table(dates: pd.DatetimeIndex, rules: list[_Rule]) -> pd.DataFrame:
     frame one DataFrame per rule concatenated would give, built once)."""
     return pd.DataFrame(
         {
-            "date": np.tile(dates.to_numpy(), len(rules)),
+            "date": dates.take(np.tile(np.arange(len(dates)), len(rules))),
             "rule": np.repeat(np.array([r.name for r in rules], dtype=object), len(dates)),
             "figure": np.concatenate([r.figure for r in rules]),
             "limit": np.concatenate([r.limit for r in rules]),

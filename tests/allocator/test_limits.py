@@ -437,28 +437,21 @@ def test_the_compliance_table_built_once_equals_one_frame_per_rule_concatenated(
     from allocator.compliance import COLUMNS, _rule, _table
 
     rng = np.random.default_rng(6)
-    dates = pd.bdate_range("2021-01-04", periods=9)
-    rules = [
-        _rule(dates, "cash_fund", rng.normal(size=9), 0.0),
-        _rule(dates, "var_18f4", rng.random(9), rng.random(9), applies=rng.random(9) < 0.5),
-        _rule(dates, "isg", np.zeros(9, dtype=np.int64), 0.0),
-    ]
-    frames = [
-        pd.DataFrame(
-            {
-                "date": dates,
-                "rule": r.name,
-                "figure": r.figure,
-                "limit": r.limit,
-                "breach": r.breach,
-                "applies": r.applies,
-            }
-        )  # fmt: skip
-        for r in rules
-    ]
-    want = pd.concat(frames, ignore_index=True)[COLUMNS]
-    pd.testing.assert_frame_equal(_table(dates, rules), want, check_exact=True)
-    assert rules[0].breach.any() and not rules[2].breach.any()
+    naive = pd.bdate_range("2021-01-04", periods=9)
+    for dates in (naive, naive.tz_localize("America/New_York").rename("day")):
+        rules = [
+            _rule(dates, "cash_fund", rng.normal(size=9), 0.0),
+            _rule(dates, "var_18f4", rng.random(9), rng.random(9), applies=rng.random(9) < 0.5),
+            _rule(dates, "isg", np.zeros(9, dtype=np.int64), 0.0),
+        ]
+        columns = ("figure", "limit", "breach", "applies")
+        frames = [
+            pd.DataFrame({"date": dates, "rule": r.name, **{c: getattr(r, c) for c in columns}})
+            for r in rules
+        ]
+        want = pd.concat(frames, ignore_index=True)[COLUMNS]
+        pd.testing.assert_frame_equal(_table(dates, rules), want, check_exact=True)
+        assert rules[0].breach.any() and not rules[2].breach.any()
 
 
 def test_var_limit_of_a_few_rows_is_every_dates_limit_at_those_rows():

@@ -275,3 +275,25 @@ def test_ap_orders_are_the_day_by_day_draws():
     short = flow_schedule(dates[:300], config)
     assert list(short.itertuples(index=False)) == list(got[got["date"] <= dates[299]]
                                                        .itertuples(index=False))  # fmt: skip
+
+
+def test_option_expiry_rows_are_the_last_session_on_or_before_expiry(synthetic_5y):
+    """``expiry_idx``: the row of the last session on or before the expiry (a weekend expiry:
+    the Friday); -1 for an expiry after the last date or before the first."""
+    market = synthetic_5y
+    cal = market.calendar
+    level = 5 * round(market.index["SPX"].dropna().iloc[0] / 5)
+    saturday = cal[100] + pd.offsets.Week(weekday=5)
+    expiries = [cal[0], cal[100], saturday, cal[-1], cal[-1] + pd.Timedelta(days=30),
+                cal[0] - pd.Timedelta(days=3)]  # fmt: skip
+    opts = [IndexOption("SPX", e, level, is_call=k % 2 == 0) for k, e in enumerate(expiries)]
+    ids = [o.id for o in opts]
+    arrays = prepare_inputs(
+        market, pd.DataFrame(np.nan, index=cal, columns=ids), FundConfig()
+    ).arrays
+    want = []
+    for opt in opts:  # the per-option rule, one at a time
+        ex = int(cal.searchsorted(opt.expiry, side="right")) - 1
+        want.append(ex if opt.expiry <= cal[-1] and ex >= 0 else -1)
+    np.testing.assert_array_equal(arrays["expiry_idx"], want)
+    assert want[:3] == [0, 100, int(cal.searchsorted(saturday)) - 1] and want[4:] == [-1, -1]

@@ -421,6 +421,9 @@ def test_prefix_figures_in_one_pass_equal_one_quantile_per_prefix(q):
         longest = int(rng.integers(shortest, n + 1))
         scratch, figures = np.full(n, np.nan), np.full(n, -1.0)  # no stale value read
         _prefix_figures(hor, shortest, longest, q, scratch, figures)
+        twin = np.full(n, -1.0)  # the plain-Python twin (the same code, not compiled)
+        _prefix_figures.py_func(hor, shortest, longest, q, np.full(n, np.nan), twin)
+        assert np.array_equal(twin.view(np.int64), figures.view(np.int64))
         before = hor.copy()
         for length in range(shortest, longest + 1):
             want = max(-_quantile_of_prefix(hor[:length], q, np.empty(n)), 0.0)

@@ -97,6 +97,9 @@ def test_nan_to_num_of_some_columns_is_the_whole_arrays_on_them():
     got, want = a.copy(), a.copy()
     nan_to_num_columns(got, cols)
     nan_to_num_inplace(want)
+    twin = a.copy()
+    nan_to_num_columns.py_func(twin, cols)  # the plain-Python twin
+    assert np.array_equal(twin.view(np.int64), got.view(np.int64))
     assert np.array_equal(got[:, cols].view(np.int64), want[:, cols].view(np.int64))
     others = np.setdiff1d(np.arange(8), cols)
     assert np.array_equal(got[:, others], a[:, others], equal_nan=True)  # untouched

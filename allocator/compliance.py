@@ -8,6 +8,7 @@ rule is only informative that day, e.g. the Subsidiary cap outside fiscal quarte
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -29,22 +30,38 @@ COLUMNS = ["date", "rule", "figure", "limit", "breach", "applies"]
 LOWER_BOUND_RULES = frozenset({"cash_fund", "cash_subsidiary"})
 
 
-def _rule(dates, name, figure, limit, applies=True) -> pd.DataFrame:
+class _Rule(NamedTuple):
+    """One rule's rows of the table: its name and (R,) arrays figure, limit, breach, applies."""
+
+    name: str
+    figure: np.ndarray
+    limit: np.ndarray
+    breach: np.ndarray
+    applies: np.ndarray
+
+
+def _rule(dates, name, figure, limit, applies=True) -> _Rule:
     figure = np.asarray(figure, dtype="float64")
     limit_arr = np.broadcast_to(np.asarray(limit, dtype="float64"), figure.shape)
     applies = np.broadcast_to(np.asarray(applies, dtype=bool), figure.shape)
     tol = 1e-9
     bad = figure < limit_arr - tol if name in LOWER_BOUND_RULES else figure > limit_arr + tol
+    return _Rule(name, figure, limit_arr, bad & applies, applies)
+
+
+def _table(dates: pd.DatetimeIndex, rules: list[_Rule]) -> pd.DataFrame:
+    """The long table of :data:`COLUMNS`: each rule's rows on ``dates``, rule after rule (the
+    frame one DataFrame per rule concatenated would give, built once)."""
     return pd.DataFrame(
         {
-            "date": dates,
-            "rule": name,
-            "figure": figure,
-            "limit": limit_arr,
-            "breach": bad & applies,
-            "applies": applies,
+            "date": dates.take(np.tile(np.arange(len(dates)), len(rules))),
+            "rule": np.repeat(np.array([r.name for r in rules], dtype=object), len(dates)),
+            "figure": np.concatenate([r.figure for r in rules]),
+            "limit": np.concatenate([r.limit for r in rules]),
+            "breach": np.concatenate([r.breach for r in rules]),
+            "applies": np.concatenate([r.applies for r in rules]),
         }  # fmt: skip
-    )
+    )[COLUMNS]
 
 
 def check_limits(
@@ -84,7 +101,7 @@ def check_limits(
         quarter_end = np.asarray(flags)[book.rows] if rows is not None else flags
     else:
         quarter_end = dates.isin(quarter_ends)
-    frames = [
+    rules = [
         _rule(
             dates,
             "subsidiary_cap",
@@ -108,27 +125,27 @@ def check_limits(
     if eq_cols:
         longs = mv[eq_cols].clip(lower=0.0)
         by_industry = longs.T.groupby(table.loc[eq_cols, "industry"].to_numpy()).sum().T
-        frames.append(_rule(dates, "industry", by_industry.max(axis=1) / na, limits.industry_max))
+        rules.append(_rule(dates, "industry", by_industry.max(axis=1) / na, limits.industry_max))
     else:
-        frames.append(_rule(dates, "industry", np.zeros(len(dates)), limits.industry_max))
+        rules.append(_rule(dates, "industry", np.zeros(len(dates)), limits.industry_max))
     ill_cols = list(table.index[(table["liquidity"] == "illiquid").to_numpy()])
     ill = mv[ill_cols].clip(lower=0.0).sum(axis=1) / na if ill_cols else pd.Series(0.0, dates)
     if ill_cols:
         bought = book.bought(qty, ill_cols)
     else:
         bought = np.zeros(len(dates), dtype=bool)
-    frames.append(_rule(dates, "illiquid", ill, limits.illiquid_max, applies=bought))
+    rules.append(_rule(dates, "illiquid", ill, limits.illiquid_max, applies=bought))
     banned_eq = kinds.isin(EQUITY_KINDS) & (table["country"] != "US")
     banned_dv = kinds.isin(DERIVATIVE_KINDS) & ~table["isg_member"].astype(bool)
     for name, mask in (("non_us_equity", banned_eq), ("isg", banned_dv)):
         cols = list(table.index[mask.to_numpy()])
         count = (qty[cols] != 0).sum(axis=1) if cols else pd.Series(0, dates)
-        frames.append(_rule(dates, name, count, 0.0))
+        rules.append(_rule(dates, name, count, 0.0))
     fund_var = _var(book, result, market, limits)
     allowed = var_limit(market, limits, book.rows).to_numpy()
     measured = np.isfinite(fund_var)  # the test applies once there is enough history
-    frames.append(_rule(dates, "var_18f4", np.nan_to_num(fund_var), allowed, applies=measured))
-    return pd.concat(frames, ignore_index=True)[COLUMNS]
+    rules.append(_rule(dates, "var_18f4", np.nan_to_num(fund_var), allowed, applies=measured))
+    return _table(dates, rules)
 
 
 @dataclass(frozen=True)

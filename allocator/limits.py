@@ -138,6 +138,9 @@ def var_limit(market: MarketData, limits: Limits, rows: np.ndarray, ahead_days: 
            limits.var_lookback_days, limits.var_min_history_days, limits.var_relative_max,
            limits.var_absolute_max)  # fmt: skip
     if ahead_days <= 0:
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) <= FEW_ROWS:  # e.g. the nightly's checks: those rows' windows only
+            return _var_limit_at(market, limits, rows)
         now = market.cached(key, lambda: _var_limit_all_dates(market, limits))
         return now.iloc[rows]
     # today's limit and the window without its j oldest days, j = 1..k: computed together
@@ -151,6 +154,28 @@ def var_limit(market: MarketData, limits: Limits, rows: np.ndarray, ahead_days: 
     now = ahead[0]
     lowest = np.minimum.reduce([a.to_numpy() for a in ahead])
     return pd.Series(lowest, index=now.index, name=now.name).iloc[rows]
+
+
+#: :func:`var_limit` (no look-ahead) computes up to this many rows on their own windows (the
+#: same figures, to the bit, as every date's, without the other dates' or the market's cache)
+FEW_ROWS = 64
+
+
+def _var_limit_at(market: MarketData, limits: Limits, rows: np.ndarray) -> pd.Series:
+    """:func:`var_limit` (no look-ahead) at ``rows`` only: the reference's VaR on each row's
+    window (:func:`allocator.var._rolling_var` with a weight of 1, which
+    :func:`allocator.var.reference_var_windows` equals to the bit), then the same limit."""
+    dates = market.calendar[rows]
+    if not (limits.reference and limits.reference in market.benchmarks):
+        return pd.Series(limits.var_absolute_max, index=dates)
+    ref = market.benchmarks[[limits.reference]].pct_change()[limits.reference]
+    r = ref.to_numpy(dtype="float64")[:, None]
+    var = _rolling_var(r, np.ones_like(r), rows, limits.var_lookback_days,
+                       limits.var_horizon_days, limits.var_confidence,
+                       limits.var_min_history_days)  # fmt: skip
+    ref_var = pd.Series(var, index=dates, name="var")
+    ref_var = ref_var.where(ref_var > 0)
+    return (limits.var_relative_max * ref_var).fillna(limits.var_absolute_max)
 
 
 def _var_limit_all_dates(market: MarketData, limits: Limits) -> pd.Series:

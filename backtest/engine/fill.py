@@ -19,6 +19,7 @@ from backtest.market.market_data import MarketData
 
 __all__ = [
     "constant_array", "ffill_columns_into", "fill_securities", "finite_rows", "first_infinite",
+    "nan_to_num_columns",
 ]  # fmt: skip
 
 
@@ -77,6 +78,19 @@ def ffill_columns_into(src, src_cols, dst, dst_cols) -> None:
             if not np.isfinite(v):
                 v = 0.0 if np.isnan(v) else (big if v > 0 else -big)
             dst[t, dst_cols[j]] = v
+
+
+@njit(cache=True)
+def nan_to_num_columns(a, cols) -> None:
+    """``np.nan_to_num(a[:, cols], nan=0.0)`` written back in place: NaN to 0, ±inf to the
+    largest finite float of that sign, in the columns ``cols`` (int64) of a 2-D float64 array
+    only (:func:`backtest.engine.kernel.nan_to_num_inplace` on those columns)."""
+    big = np.finfo(np.float64).max
+    for i in range(a.shape[0]):
+        for j in cols:
+            v = a[i, j]
+            if not np.isfinite(v):
+                a[i, j] = 0.0 if np.isnan(v) else (big if v > 0 else -big)
 
 
 def constant_array(market: MarketData, n_ids: int, value: float | bool) -> np.ndarray:

@@ -20,7 +20,15 @@ import pandas as pd
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowKind, FundConfig
 from backtest.engine.dense import DenseOutputs
-from backtest.engine.fill import constant_array, fill_securities, finite_rows, first_infinite
+from backtest.engine.fill import (
+    constant_array,
+    fill_securities,
+    finite_rows,
+    first_infinite,
+    nan_to_num_columns,
+)
+from backtest.engine.futures import cached_futures_arrays
+from backtest.engine.futures import futures_roll_flags as futures_roll_flags  # re-exported
 from backtest.market.arrays import readonly_c
 from backtest.market.calendar import month_end_flags, next_session, quarter_end_flags
 from backtest.market.instruments import FUTURE_KINDS, IndexOption, InstrumentKind, is_option_id
@@ -75,60 +83,6 @@ def _validate_targets(targets: pd.DataFrame, market: MarketData) -> pd.DataFrame
     return targets.reindex(market.calendar)
 
 
-def _futures_arrays(market: MarketData, root: str, roll_days: int):
-    """Held price, yesterday's close of today's contract, and roll flags — each row causal.
-
-    The fund holds the market's priced contract until ``roll_days`` business days (weekdays)
-    before its expiry, then the ``forward`` contract (or whichever the market holds, if it rolled
-    first). A roll happened at ``t-1``'s close when the contract held at ``t`` differs from the
-    one held at ``t-1``; today's variation margin is then measured from the new contract's price
-    at ``t-1``, found among yesterday's price/carry/forward contracts. Row ``t`` reads only rows
-    ``t`` and ``t-1``, so a run on data cut at any date reproduces the full run's rows.
-    """
-    dates = market.calendar
-    n = len(dates)
-    if root not in market.curves:
-        p = market.prices[root] if root in market.prices else market.adjusted[root]
-        p = p.ffill().to_numpy(dtype="float64")
-        return p, np.r_[p[:1], p[:-1]], np.zeros(n, dtype=np.bool_)
-    c = market.curves[root]
-    legs = {k: _ffill(c[k].to_numpy(dtype="float64")) for k in ("price", "carry", "forward")}
-    ids = {k: _ffill(c[f"{k}_contract"].to_numpy(dtype="float64")) for k in legs}
-    expiry = c["price_expiry"].to_numpy(dtype="datetime64[D]")
-    known = ~np.isnat(expiry)
-    days_left = np.full(n, np.iinfo(np.int64).max)
-    days_left[known] = np.busday_count(dates.to_numpy(dtype="datetime64[D]")[known],
-                                       expiry[known])  # fmt: skip
-    early = (days_left <= roll_days) & np.isfinite(legs["forward"]) & np.isfinite(ids["forward"])
-    held = np.where(early, legs["forward"], legs["price"])
-    held_id = np.where(early, ids["forward"], ids["price"])
-    prev_ref = np.r_[held[:1], held[:-1]]
-    for k in ("carry", "forward", "price"):  # the leg of yesterday that is today's contract
-        match = np.r_[False, held_id[1:] == ids[k][:-1]]
-        prev_ref = np.where(match, np.r_[np.nan, legs[k][:-1]], prev_ref)
-    rolled = np.r_[False, (held_id[1:] != held_id[:-1]) & np.isfinite(held_id[:-1])]
-    return held, prev_ref, rolled
-
-
-def _ffill(values: np.ndarray) -> np.ndarray:
-    """A (n_dates,) float array forward-filled, as :meth:`pandas.Series.ffill` (a NaN takes the
-    last non-NaN value before it; NaN before the first one): values are copied, not computed,
-    so the result is pandas' to the bit. ``values`` itself (not a copy) when it has no NaN."""
-    missing = np.isnan(values)
-    if not missing.any():
-        return values
-    idx = np.where(missing, 0, np.arange(len(values)))
-    np.maximum.accumulate(idx, out=idx)
-    return values[idx]
-
-
-def futures_roll_flags(market: MarketData, root: str, roll_days: int) -> np.ndarray:
-    """The simulator's roll flags of a futures root, bool array of shape (n_dates,): True on
-    the row whose opening position was rolled at the previous close (once per market)."""
-    key = ("futures_arrays", root, roll_days)
-    return market.cached(key, lambda: _futures_arrays(market, root, roll_days))[2]
-
-
 def prepare_inputs(
     market: MarketData, targets: pd.DataFrame, config: FundConfig
 ) -> SimulationInputs:
@@ -174,29 +128,31 @@ def prepare_inputs(
     commission = np.zeros(N)
     asset_class = np.empty(N, dtype=object)
     costs = config.costs
-    _fill_options(market, ids, np.flatnonzero(~in_table), price, under)
-    for j in np.flatnonzero(~in_table):  # on-demand options
-        opt = IndexOption.from_id(ids[j])
-        kind[j] = K.K_OPTION
-        mult[j] = opt.multiplier
-        ex = int(dates.searchsorted(opt.expiry, side="right")) - 1
-        expiry_idx[j] = ex if opt.expiry <= dates[-1] and ex >= 0 else -1
-        commission[j] = costs.commission_per_contract_usd
-        asset_class[j] = opt.asset_class.value
+    on_demand = np.flatnonzero(~in_table)  # on-demand options
+    _fill_options(market, ids, on_demand, price, under)
+    if len(on_demand):
+        opts = [IndexOption.from_id(ids[j]) for j in on_demand]
+        kind[on_demand] = K.K_OPTION
+        mult[on_demand] = [opt.multiplier for opt in opts]
+        expiries = pd.DatetimeIndex([opt.expiry for opt in opts])
+        ex = dates.searchsorted(expiries, side="right").astype(np.int64) - 1
+        expiry_idx[on_demand] = np.where((expiries <= dates[-1]) & (ex >= 0), ex, -1)
+        commission[on_demand] = costs.commission_per_contract_usd
+        asset_class[on_demand] = [opt.asset_class.value for opt in opts]
     mult[cols] = rows["multiplier"].to_numpy()
     book[cols] = rows["subsidiary_only"].to_numpy().astype(np.int64)
     asset_class[cols] = rows["asset_class"].to_numpy()
     if non_usd:
         fx[:, cols] = market.fx_to_usd(list(rows.index)).ffill().to_numpy()
-    for j in cols[is_future]:
-        kind[j] = K.K_FUTURE
-        key = ("futures_arrays", ids[j], config.roll_days_before_expiry)  # once per market
-        price[:, j], ref[:, j], rolled[:, j] = market.cached(
-            key, lambda j=j: _futures_arrays(market, ids[j], config.roll_days_before_expiry)
-        )
+    fut = cols[is_future]
+    if len(fut):  # every root's arrays once per market, computed together
+        kind[fut] = K.K_FUTURE
+        held = cached_futures_arrays(market, [ids[j] for j in fut], config.roll_days_before_expiry)
+        for a, k in ((price, 0), (ref, 1), (rolled, 2)):
+            a[:, fut] = np.stack([h[k] for h in held], axis=1)
         if own_under:
-            under[:, j] = price[:, j]
-        commission[j] = costs.commission_per_contract_usd
+            under[:, fut] = price[:, fut]
+        commission[fut] = costs.commission_per_contract_usd
     fwd = cols[is_forward]
     if len(fwd):
         kind[fwd] = K.K_FORWARD
@@ -211,17 +167,17 @@ def prepare_inputs(
         fill_securities(market, sec_ids, sec, price, under, div if paying else None)
         commission[sec] = costs.commission_per_share_usd
     cost_bps = np.array([costs.half_spread_bps.get(str(a), 0.0) for a in asset_class], dtype=float)
-    # NaN → 0, ±inf → ±max where filled by pandas: security columns were sanitised as they
-    # were filled (sanitising twice changes nothing); prev_ref is read for futures only (0
-    # elsewhere); fx and rate_for stay 1 and 0 unless set
-    filled = [price] if len(sec) < N else []
-    filled += ([under] if own_under else []) + ([ref] if has_fut else [])
-    if non_usd or has_fwd:
-        filled.append(fx)
+    # NaN → 0, ±inf → ±max in the columns filled by pandas or from the futures' legs: the
+    # securities' were sanitised as they were filled, every other column holds the 0 or 1 it
+    # was made with (so the arrays are what nan_to_num over all of them gives); prev_ref is
+    # written for futures only, rate_for for forwards, fx for the listed columns
+    raw = np.union1d(np.union1d(fut, fwd), on_demand).astype(np.int64)
+    for a in [price] + ([under] if own_under else []) + ([ref] if has_fut else []):
+        nan_to_num_columns(a, raw)
+    if non_usd:
+        nan_to_num_columns(fx, cols)
     if has_fwd:
-        filled.append(rate_for)
-    for a in filled:
-        K.nan_to_num_inplace(a)
+        nan_to_num_columns(rate_for, fwd.astype(np.int64))
     arrays = dict(
         price=price, prev_ref=ref, rolled=rolled, fx=fx, under=under, div=div, rate_for=rate_for,
         **_daily_arrays(market, config), kind=kind, book=book, mult=mult, expiry_idx=expiry_idx,
@@ -246,10 +202,19 @@ def _fill_options(market: MarketData, ids: list[str], cols: np.ndarray, price, u
     if not len(cols):
         return
     opt_ids = [ids[j] for j in cols]
-    price[:, cols] = market.option_prices(opt_ids).ffill().to_numpy()
+    price[:, _block(cols)] = market.option_prices(opt_ids).ffill().to_numpy()
     roots = np.array([IndexOption.from_id(i).root for i in opt_ids])
     for root in dict.fromkeys(roots):
-        under[:, cols[roots == root]] = market.index[root].ffill().to_numpy()[:, None]
+        under[:, _block(cols[roots == root])] = market.index[root].ffill().to_numpy()[:, None]
+
+
+def _block(cols: np.ndarray) -> slice | np.ndarray:
+    """Ascending distinct column positions as a slice when they are consecutive (e.g. the
+    options, whose sorted ids sit together), else themselves: assigning through a slice copies
+    the same values several times faster than a fancy index into a C-ordered (T, N) array."""
+    if len(cols) and cols[-1] - cols[0] + 1 == len(cols):
+        return slice(int(cols[0]), int(cols[-1]) + 1)
+    return cols
 
 
 def _daily_arrays(market: MarketData, config: FundConfig) -> dict[str, np.ndarray]:

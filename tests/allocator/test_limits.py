@@ -216,6 +216,37 @@ def test_rolling_var_by_instrument_equals_the_row_by_row_sum_to_the_last_bit():
     np.testing.assert_array_equal(_rolling_var(r, w, rows, 120, 5, 0.99, 40), expected)
 
 
+def test_rolling_var_of_consecutive_rows_holding_the_same_instruments_is_each_rows_own():
+    """Two consecutive rows with the same held instruments are summed in one pass: each figure
+    equals the row's own sum to the last bit (held sets fixed over runs of days, weights
+    changing every day, rows all days, scattered and in pairs, windows shorter than the look-back
+    at the start)."""
+    from numba import njit
+
+    from allocator.var import _rolling_var
+
+    rng = np.random.default_rng(8)
+    n, m = 360, 11
+    r = rng.normal(0.0, 0.01, (n, m))
+    r[rng.random(r.shape) < 0.08] = np.nan
+    r[rng.random(r.shape) < 0.05] = -0.0
+    held = np.zeros((n, m), dtype=bool)
+    for lo in range(0, n, 17):  # a held set kept for 17 days, then another
+        held[lo : lo + 17] = rng.random(m) < 0.6
+    held[200:203] = False  # a few days holding nothing
+    w = np.where(held, rng.normal(0.0, 0.3, (n, m)), 0.0)
+    twin = njit(_row_by_row_var)
+    scattered = np.sort(rng.choice(n, 150, replace=False)).astype(np.int64)
+    pairs = np.unique(np.concatenate([scattered, scattered + 1]))
+    pairs = pairs[pairs < n].astype(np.int64)
+    for rows in (np.arange(n, dtype=np.int64), scattered, pairs):
+        got = _rolling_var(r, w, rows, 120, 5, 0.99, 40)
+        expected = twin(r, w, rows, 120, 5, 0.99, 40)
+        assert np.array_equal(np.isnan(got), np.isnan(expected))
+        ok = ~np.isnan(expected)
+        assert ok.sum() > 50 and np.array_equal(got[ok].view(np.int64), expected[ok].view(np.int64))
+
+
 def _crash_rolls_out_market(n_days=700, crash_day=100):
     """A reference index with one −20% day on ``crash_day``, calm (±0.2%) elsewhere."""
     rng = np.random.default_rng(3)
@@ -369,3 +400,79 @@ def test_reference_var_over_several_lookbacks_equals_one_at_a_time(
         ok = ~np.isnan(alone)
         assert np.array_equal(got[j][ok].view(np.int64), alone[ok].view(np.int64)), j
         assert ok.sum() > 0 or n < max(min_obs, 2 * horizon)
+
+
+@pytest.mark.parametrize("q", [0.01, 0.05, 0.003, 0.5, 0.0, 1.0])
+def test_prefix_figures_in_one_pass_equal_one_quantile_per_prefix(q):
+    """The reference VaR's figures of consecutive prefixes of one window, read from a single
+    insertion pass, equal :func:`allocator.var._quantile_of_prefix` prefix by prefix to the bit
+    (ties, signed zeros, a NaN cutting the later prefixes, ranks above the small-rank buffer)."""
+    from allocator.var import _prefix_figures, _quantile_of_prefix
+
+    rng = np.random.default_rng(int(q * 1000) + 1)
+    for trial in range(40):
+        n = int(rng.integers(2, 700))
+        hor = np.round(rng.normal(0.0, 0.02, n), 3)  # ties
+        hor[rng.random(n) < 0.05] = -0.0
+        hor[rng.random(n) < 0.05] = 0.0
+        if trial % 4 == 0:
+            hor[rng.integers(0, n)] = np.nan
+        shortest = int(rng.integers(1, n + 1))
+        longest = int(rng.integers(shortest, n + 1))
+        scratch, figures = np.full(n, np.nan), np.full(n, -1.0)  # no stale value read
+        _prefix_figures(hor, shortest, longest, q, scratch, figures)
+        twin = np.full(n, -1.0)  # the plain-Python twin (the same code, not compiled)
+        _prefix_figures.py_func(hor, shortest, longest, q, np.full(n, np.nan), twin)
+        assert np.array_equal(twin.view(np.int64), figures.view(np.int64))
+        before = hor.copy()
+        for length in range(shortest, longest + 1):
+            want = max(-_quantile_of_prefix(hor[:length], q, np.empty(n)), 0.0)
+            got = figures[length - shortest]
+            assert np.isnan(got) == np.isnan(want), (trial, length)
+            if not np.isnan(want):
+                assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64)
+        assert np.array_equal(hor, before, equal_nan=True)  # hor is read, not reordered
+
+
+def test_the_compliance_table_built_once_equals_one_frame_per_rule_concatenated():
+    """:func:`allocator.compliance._table` against the frames it replaced (one DataFrame per
+    rule, then ``pd.concat``): same values, dtypes and index, to the bit."""
+    from allocator.compliance import COLUMNS, _rule, _table
+
+    rng = np.random.default_rng(6)
+    naive = pd.bdate_range("2021-01-04", periods=9)
+    for dates in (naive, naive.tz_localize("America/New_York").rename("day")):
+        rules = [
+            _rule(dates, "cash_fund", rng.normal(size=9), 0.0),
+            _rule(dates, "var_18f4", rng.random(9), rng.random(9), applies=rng.random(9) < 0.5),
+            _rule(dates, "isg", np.zeros(9, dtype=np.int64), 0.0),
+        ]
+        columns = ("figure", "limit", "breach", "applies")
+        frames = [
+            pd.DataFrame({"date": dates, "rule": r.name, **{c: getattr(r, c) for c in columns}})
+            for r in rules
+        ]
+        want = pd.concat(frames, ignore_index=True)[COLUMNS]
+        pd.testing.assert_frame_equal(_table(dates, rules), want, check_exact=True)
+        assert rules[0].breach.any() and not rules[2].breach.any()
+
+
+def test_var_limit_of_a_few_rows_is_every_dates_limit_at_those_rows():
+    """A few rows (the nightly's checks) are computed on their own windows: the same figures,
+    to the bit, as the every-date series at those rows (before enough history, through the
+    crash rolling out of the window, the last day; no reference: the absolute limit)."""
+    from allocator.limits import FEW_ROWS
+
+    market = _crash_rolls_out_market()
+    n = len(market.calendar)
+    for limits in (Limits(), Limits(var_lookback_days=300, var_horizon_days=10),
+                   Limits(reference=None)):  # fmt: skip
+        every = var_limit(dataclasses.replace(market), limits, np.arange(n))
+        for rows in ([0, 5, 248, 249, 250], [n - 1], list(range(590, 615)), []):
+            rows = np.asarray(rows, dtype=np.int64)
+            assert len(rows) <= FEW_ROWS
+            got = var_limit(dataclasses.replace(market), limits, rows)
+            assert got.index.equals(market.calendar[rows])
+            assert np.array_equal(got.to_numpy().view(np.int64),
+                                  every.to_numpy()[rows].view(np.int64))  # fmt: skip
+    assert every.nunique() == 1  # no reference: the absolute limit everywhere

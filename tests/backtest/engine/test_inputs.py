@@ -11,7 +11,8 @@ from backtest.engine import kernel as sim_kernel
 from backtest.engine.config import Flow, FlowSchedule, FundConfig
 from backtest.engine.dense import DenseOutputs
 from backtest.engine.fill import ffill_columns_into, finite_rows, first_infinite
-from backtest.engine.simulator import _ffill, flow_schedule, prepare_inputs, simulate
+from backtest.engine.futures import ffill as _ffill
+from backtest.engine.simulator import flow_schedule, prepare_inputs, simulate
 from backtest.market.instruments import IndexOption
 from backtest.market.market_data import MarketData
 
@@ -213,16 +214,30 @@ def test_option_columns_equal_each_options_own_series(synthetic_5y):
         expiry = cal[len(cal) // (2 + k)]
         opts.append(IndexOption(root, expiry, 5 * round(level * (0.9 + 0.05 * k) / 5), k % 2 == 0))
     listed = market.ids(["equity"])[:3]
-    ids = [listed[0], opts[0].id, listed[1], *[o.id for o in opts[1:]], listed[2]]
-    targets = pd.DataFrame(np.nan, index=cal, columns=ids)
-    arrays = prepare_inputs(market, targets, FundConfig()).arrays
-    for opt in opts:
-        j = ids.index(opt.id)
-        want = np.nan_to_num(market.option_price(opt).ffill().to_numpy(), nan=0.0)
-        np.testing.assert_array_equal(arrays["price"][:, j], want)
-        under = np.nan_to_num(market.index[opt.root].ffill().to_numpy(), nan=0.0)
-        np.testing.assert_array_equal(arrays["under"][:, j], under)
-    assert (arrays["kind"][[ids.index(o.id) for o in opts]] == sim_kernel.K_OPTION).all()
+    scattered = [listed[0], opts[0].id, listed[1], *[o.id for o in opts[1:]], listed[2]]
+    together = [listed[0], *[o.id for o in opts], *listed[1:]]  # one block: written as a slice
+    for ids in (scattered, together):
+        targets = pd.DataFrame(np.nan, index=cal, columns=ids)
+        arrays = prepare_inputs(market, targets, FundConfig()).arrays
+        for opt in opts:
+            j = ids.index(opt.id)
+            want = np.nan_to_num(market.option_price(opt).ffill().to_numpy(), nan=0.0)
+            np.testing.assert_array_equal(arrays["price"][:, j], want)
+            under = np.nan_to_num(market.index[opt.root].ffill().to_numpy(), nan=0.0)
+            np.testing.assert_array_equal(arrays["under"][:, j], under)
+        assert (arrays["kind"][[ids.index(o.id) for o in opts]] == sim_kernel.K_OPTION).all()
+        for j in [ids.index(i) for i in listed]:  # the listed columns around them: their own
+            np.testing.assert_array_equal(arrays["price"][:, j], arrays["under"][:, j])
+            assert arrays["kind"][j] == sim_kernel.K_SECURITY
+
+
+def test_consecutive_columns_are_a_slice():
+    from backtest.engine.simulator import _block
+
+    assert _block(np.array([3, 4, 5])) == slice(3, 6)
+    assert _block(np.array([7])) == slice(7, 8)
+    for cols in (np.array([3, 5, 6]), np.array([], dtype=np.int64)):
+        assert _block(cols) is cols
 
 
 def test_ffill_is_pandas_ffill_to_the_bit():
@@ -260,3 +275,25 @@ def test_ap_orders_are_the_day_by_day_draws():
     short = flow_schedule(dates[:300], config)
     assert list(short.itertuples(index=False)) == list(got[got["date"] <= dates[299]]
                                                        .itertuples(index=False))  # fmt: skip
+
+
+def test_option_expiry_rows_are_the_last_session_on_or_before_expiry(synthetic_5y):
+    """``expiry_idx``: the row of the last session on or before the expiry (a weekend expiry:
+    the Friday); -1 for an expiry after the last date or before the first."""
+    market = synthetic_5y
+    cal = market.calendar
+    level = 5 * round(market.index["SPX"].dropna().iloc[0] / 5)
+    saturday = cal[100] + pd.offsets.Week(weekday=5)
+    expiries = [cal[0], cal[100], saturday, cal[-1], cal[-1] + pd.Timedelta(days=30),
+                cal[0] - pd.Timedelta(days=3)]  # fmt: skip
+    opts = [IndexOption("SPX", e, level, is_call=k % 2 == 0) for k, e in enumerate(expiries)]
+    ids = [o.id for o in opts]
+    arrays = prepare_inputs(
+        market, pd.DataFrame(np.nan, index=cal, columns=ids), FundConfig()
+    ).arrays
+    want = []
+    for opt in opts:  # the per-option rule, one at a time
+        ex = int(cal.searchsorted(opt.expiry, side="right")) - 1
+        want.append(ex if opt.expiry <= cal[-1] and ex >= 0 else -1)
+    np.testing.assert_array_equal(arrays["expiry_idx"], want)
+    assert want[:3] == [0, 100, int(cal.searchsorted(saturday)) - 1] and want[4:] == [-1, -1]

@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,7 @@ import pandas as pd
 
 from backtest.market.instruments import FUTURE_KINDS, InstrumentKind
 from backtest.ops import state as st
-from backtest.ops.disclosure import basket_file_names, write_atomic
+from backtest.ops.disclosure import basket_file_names, listing, write_atomic
 from backtest.ops.iiv import DisclosedPortfolio, _tick_matrix
 
 BASKET_FIELDS = ("for_date", "valued_at", "instrument", "kind", "weight", "overlap")
@@ -95,13 +94,13 @@ def repair_basket_files(conn, out: Path, existing: set[str] | None = None) -> in
     names in ``out`` when the caller has them."""
     if "substitute_basket_days" not in st.present_day_tables(conn):
         return 0
-    if existing is None:
-        existing = set(os.listdir(out)) if out.is_dir() else set()
+    existing = listing(out) if existing is None else existing
     count = 0
-    for (valued_at,) in conn.execute("SELECT valued_at FROM substitute_basket_days").fetchall():
-        for_date, lines, overlap = stored_basket(conn, valued_at)
+    query = "SELECT valued_at, for_date FROM substitute_basket_days"
+    for valued_at, for_date in conn.execute(query).fetchall():
         if existing.issuperset(basket_file_names(for_date).values()):
-            continue
+            continue  # the day's lines are read only when its files are missing
+        for_date, lines, overlap = stored_basket(conn, valued_at)
         write_basket_files(out, for_date, valued_at, lines, overlap)
         count += 1
     return count

@@ -20,6 +20,7 @@ with no return history yet always gets weight 0.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -66,10 +67,17 @@ class AllocationContext:
     fund_returns : pd.Series, optional
         The fund's realised daily simple returns (decimal), indexed by date. When absent,
         :class:`~allocator.defensive.Defensive` measures drawdown on the allocated portfolio.
+    solves : MutableMapping[str, np.ndarray], optional
+        Earlier answers of the rules' optimisations, read and extended in place
+        (:class:`~allocator.rules.EqualRiskContribution`'s risk budgets:
+        :func:`allocator.risk.solved_erc_weights`). The weights are the same bit for bit with
+        or without it; with it, a problem solved before is not solved again (the nightly job
+        keeps them in its state: one new solve a month instead of ~240).
     """
 
     vix: pd.Series | None = None
     fund_returns: pd.Series | None = None
+    solves: MutableMapping[str, np.ndarray] | None = None
 
 
 @runtime_checkable

@@ -16,19 +16,23 @@ References
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import MutableMapping
+from importlib import metadata
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 __all__ = [
     "ShrinkageTarget",
+    "erc_solver_version",
     "erc_weights",
     "ledoit_wolf_intensity",
     "risk_contributions",
     "shrink_covariance",
     "shrinkage_target",
+    "solved_erc_weights",
 ]
 
 #: What the sample covariance is shrunk toward.
@@ -39,6 +43,10 @@ SINGULAR_RIDGE = 1e-8
 
 #: Accuracy of :func:`erc_weights`: max |relative risk contribution − 1/n| it guarantees.
 ERC_TOLERANCE = 1e-9
+
+#: The algorithm of :func:`erc_weights`; part of :func:`solved_erc_weights`' keys. Bump it when
+#: the solver changes what it returns, so that no stored solve of the old one is taken.
+ERC_ALGORITHM = "erc/1 spinu trust-exact + damped newton polish"
 
 
 def _observations(returns: np.ndarray | pd.DataFrame) -> np.ndarray:
@@ -198,20 +206,15 @@ def erc_weights(cov: np.ndarray) -> np.ndarray:
     -------
     ndarray of shape (n_assets,)
     """
-    cov = np.asarray(cov, dtype="float64")
-    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
-        raise ValueError(f"cov must be square, got shape {cov.shape}")
-    var = np.diag(cov)
-    if not (np.isfinite(cov).all() and (var > 0.0).all()):
-        raise ValueError("cov must be finite with positive variances")
-    n = len(var)
+    # at the first solve only: ~0.1 s of import that a nightly run taking every solve from
+    # its stored ones (:func:`solved_erc_weights`) does without
+    from scipy.optimize import minimize
+
+    cov = _checked_cov(cov)
+    n = len(cov)
     if n == 1:
         return np.ones(1)
-    sd = np.sqrt(var)
-    corr = cov / np.outer(sd, sd)
-    corr = 0.5 * (corr + corr.T)
-    if np.linalg.eigvalsh(corr)[0] < SINGULAR_RIDGE:  # e.g. two perfectly hedging assets
-        corr = (1.0 - SINGULAR_RIDGE) * corr + SINGULAR_RIDGE * np.eye(n)
+    corr, sd = _erc_problem(cov)
 
     def objective(y: np.ndarray) -> tuple[float, np.ndarray]:
         if (y <= 0.0).any():
@@ -229,6 +232,79 @@ def erc_weights(cov: np.ndarray) -> np.ndarray:
     y = _newton_polish(corr, result.x if np.all(result.x > 0) else y0)
     w = y / sd
     return w / w.sum()
+
+
+def _checked_cov(cov: np.ndarray) -> np.ndarray:
+    cov = np.asarray(cov, dtype="float64")
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+        raise ValueError(f"cov must be square, got shape {cov.shape}")
+    var = np.diag(cov)
+    if not (np.isfinite(cov).all() and (var > 0.0).all()):
+        raise ValueError("cov must be finite with positive variances")
+    return cov
+
+
+def _erc_problem(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(correlation matrix ``C`` the solver works on, volatilities ``D``) of a checked ``cov``
+    with two or more assets: ``C`` symmetrised, blended with the identity when (nearly)
+    singular."""
+    n = len(cov)
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    corr = 0.5 * (corr + corr.T)
+    if np.linalg.eigvalsh(corr)[0] < SINGULAR_RIDGE:  # e.g. two perfectly hedging assets
+        corr = (1.0 - SINGULAR_RIDGE) * corr + SINGULAR_RIDGE * np.eye(n)
+    return corr, sd
+
+
+def erc_solver_version() -> str:
+    """:data:`ERC_ALGORITHM` and the versions of the libraries its result depends on (numpy's
+    linear algebra, scipy's ``trust-exact``), for :func:`solved_erc_weights`' keys; read from
+    the installed packages' metadata, without importing scipy."""
+    return f"{ERC_ALGORITHM}; numpy {np.__version__}; scipy {metadata.version('scipy')}"
+
+
+def solved_erc_weights(
+    cov: np.ndarray, solves: MutableMapping[str, np.ndarray] | None, version: str
+) -> np.ndarray:
+    """:func:`erc_weights` of ``cov``, taken from ``solves`` when it holds this very problem.
+
+    ``solves`` maps a key — the sha256 of ``version`` (:func:`erc_solver_version`) and of
+    ``cov``'s shape and exact bytes — to the weights :func:`erc_weights` returned for it; a
+    solve not in it is computed and added. The same deterministic function of the same bytes,
+    so the result is the same bit for bit with or without ``solves`` (None: always computed).
+    A stored answer is taken only when it still passes the solver's own test on ``cov`` (shape,
+    positive weights summing to 1, equal risk budgets to :data:`ERC_TOLERANCE`); a damaged one
+    is solved again and replaced.
+    """
+    if solves is None:
+        return erc_weights(cov)
+    cov = _checked_cov(cov)
+    digest = hashlib.sha256(version.encode())
+    digest.update(repr(cov.shape).encode())
+    digest.update(np.ascontiguousarray(cov).tobytes())
+    key = digest.hexdigest()
+    stored = solves.get(key)
+    if stored is not None and _solves_erc(np.asarray(stored, dtype="float64"), cov):
+        return np.array(stored, dtype="float64")
+    w = erc_weights(cov)
+    solves[key] = w.copy()
+    return w
+
+
+def _solves_erc(w: np.ndarray, cov: np.ndarray) -> bool:
+    """Whether ``w`` is a long-only ERC answer for ``cov``: what :func:`erc_weights` ensures."""
+    n = len(cov)
+    if w.shape != (n,) or not (np.isfinite(w).all() and (w > 0.0).all()):
+        return False
+    if abs(w.sum() - 1.0) > 1e-12:
+        return False
+    if n == 1:
+        return True
+    corr, sd = _erc_problem(cov)
+    y = w * sd
+    budgets = y * (corr @ y)
+    return bool(np.abs(budgets / budgets.sum() - 1.0 / n).max() < ERC_TOLERANCE)
 
 
 def _newton_polish(corr: np.ndarray, y: np.ndarray, max_iter: int = 50) -> np.ndarray:

@@ -27,7 +27,12 @@ from allocator.base import (
     returns_array,
     weights_frame,
 )
-from allocator.risk import ShrinkageTarget, erc_weights, shrink_covariance
+from allocator.risk import (
+    ShrinkageTarget,
+    erc_solver_version,
+    shrink_covariance,
+    solved_erc_weights,
+)
 
 __all__ = [
     "EqualRiskContribution",
@@ -160,7 +165,9 @@ class EqualRiskContribution:
     a structured target (:func:`allocator.risk.shrink_covariance`), and
     :func:`allocator.risk.erc_weights` finds the long-only weights summing to 1 whose
     contributions to portfolio volatility are equal. Between recompute rows the weights are
-    carried forward (still causal: they were computed from earlier returns).
+    carried forward (still causal: they were computed from earlier returns). A context's
+    ``solves`` (:class:`~allocator.base.AllocationContext`) spares solving a window's problem
+    again: the same weights, bit for bit.
 
     Recompute rows: the first trading day of each ``recompute`` period, plus any row on which
     the set of eligible strategies changes (so a new strategy enters, or a dead one leaves,
@@ -203,14 +210,19 @@ class EqualRiskContribution:
         if n_dates > 1:
             recompute[1:] |= (eligible[1:] != eligible[:-1]).any(axis=1)
         rows = np.flatnonzero(recompute)  # row 0 always starts a period
+        solves = None if context is None else context.solves
+        version = "" if solves is None else erc_solver_version()
         solved = np.zeros((len(rows), n))
         for k, t in enumerate(rows):
-            solved[k] = self._solve(r[max(0, t - self.lookback_days) : t], eligible[t])
+            window = r[max(0, t - self.lookback_days) : t]
+            solved[k] = self._solve(window, eligible[t], solves, version)
         latest = np.cumsum(recompute) - 1  # the last recompute row at or before each row
         return weights_frame(solved[latest].reshape(n_dates, n), strategy_returns)
 
-    def _solve(self, window: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-        """Weights from one window, shape (n_strategies,): 0 outside the eligible set."""
+    def _solve(self, window: np.ndarray, eligible: np.ndarray, solves=None, version: str = ""
+               ) -> np.ndarray:  # fmt: skip
+        """Weights from one window, shape (n_strategies,): 0 outside the eligible set.
+        ``solves``/``version``: :func:`allocator.risk.solved_erc_weights`' (None: solved)."""
         w = np.zeros(window.shape[1])
         x = window[:, eligible]
         if x.shape[1] == 0:
@@ -224,7 +236,7 @@ class EqualRiskContribution:
         complete = x[np.isfinite(x).all(axis=1)]
         if len(complete) >= self.min_history_days and (np.ptp(complete, axis=0) > 0).all():
             cov = shrink_covariance(complete, self.shrinkage, self.shrinkage_target)
-            w[cols] = erc_weights(cov)
+            w[cols] = solved_erc_weights(cov, solves, version)
         else:  # too few common rows: diagonal covariance, i.e. inverse volatility
             inv = 1.0 / np.nanstd(x, axis=0, ddof=1)
             w[cols] = inv / inv.sum()

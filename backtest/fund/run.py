@@ -16,7 +16,7 @@ simulator (trade at the next close, book the day after) → post-trade complianc
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,12 +184,15 @@ def run_fund(
     market: MarketData | None = None,
     progress: bool = False,
     compliance_rows: Sequence[int] | np.ndarray | None = None,
+    solves: MutableMapping[str, np.ndarray] | None = None,
 ) -> FundRun:
     """Run the whole fund on ``market`` (the spec's synthetic market when None).
 
     ``compliance_rows``: ascending row numbers of the fund's days (0 = inception) whose
     post-trade checks :attr:`FundRun.compliance` holds (all days when None); everything else
-    is the same.
+    is the same. ``solves``: the allocator's earlier optimisation answers, read and extended
+    (:class:`allocator.AllocationContext`; the nightly job's stored ones); the same run with
+    or without them.
 
     Strategies, standalone streams, allocator and pre-trade limits run on the whole market;
     the fund's books start at :attr:`FundSpec.inception` (see :func:`fund_start`), so the days
@@ -207,7 +210,8 @@ def run_fund(
     inst_returns = instrument_returns(market, columns)
     alloc = build_allocator(spec.allocator)
     vix = market.index["VIX"] if "VIX" in market.index else None  # for a Defensive overlay
-    weights = alloc.weights(history_returns, context=AllocationContext(vix=vix)).fillna(0.0)
+    context = AllocationContext(vix=vix, solves=solves)
+    weights = alloc.weights(history_returns, context=context).fillna(0.0)
     steps.update()
     steps.set_postfix_str("limits")
     raw = combine(positions, weights)

@@ -77,6 +77,7 @@ from backtest.ops.guard import (
     state_lock,
 )
 from backtest.ops.held_prices import check_held_prices
+from backtest.ops.solves import added_solves, read_solves, write_solves
 
 __all__ = ["NightlyOptions", "run_nightly", "lock_path", "state_lock", "read_stored", "Stored",
            "check_writable"]  # fmt: skip
@@ -204,10 +205,12 @@ def load_inputs(opts: NightlyOptions, spec, inception: str | None, asof: pd.Time
 
 
 # ================================================================================ computation
-def compute(spec, market, days=None):
+def compute(spec, market, days=None, solves=None):
     """(FundRun, causal SimulationResult) for ``market`` (already cut at asof); the limit checks
-    of the fund-day rows ``days`` only (all when None)."""
-    run = run_fund(spec, market, compliance_rows=days)  # causal: its rows up to asof are final
+    of the fund-day rows ``days`` only (all when None); ``solves``: the allocator's stored
+    solves, extended in place (:mod:`backtest.ops.solves`)."""
+    # causal: its rows up to asof are final
+    run = run_fund(spec, market, compliance_rows=days, solves=solves)
     return run, run.result
 
 
@@ -262,7 +265,9 @@ def run_nightly(opts: NightlyOptions, pool=None) -> tuple[int, str]:
             if not plan.days:
                 _verified(reading, opts)
                 return _nothing_to_do(opts, f"{day:%Y-%m-%d}")
-            run, result = compute(replace(spec, inception=inception), market, plan.days)
+            read = _stored_solves(opts, stored)
+            solves = dict(read)
+            run, result = compute(replace(spec, inception=inception), market, plan.days, solves)
         except Exception:
             _verified(reading, opts)  # a damaged or changed state is refused first, as ever
             raise
@@ -276,7 +281,19 @@ def run_nightly(opts: NightlyOptions, pool=None) -> tuple[int, str]:
         builder = ds.DayBuilder(run, result, after, nxt, plan.days)
         info = {"config_hash": h, "config": canonical, "inception": inception, "source": source}
         baskets = _baskets(run, plan.days) if spec.disclosure.semi_transparent else None
-        return _book(opts, plan, builder, info, t0, baskets)
+        return _book(opts, plan, builder, info, t0, baskets, added_solves(read, solves))
+
+
+def _stored_solves(opts: NightlyOptions, stored: Stored | None) -> dict:
+    """The allocator's stored solves (:mod:`backtest.ops.solves`); none for a new state, and
+    none read by ``--force``, which rebuilds without them."""
+    if opts.force or stored is None:
+        return {}
+    conn = st.connect(opts.state, readonly=True)
+    try:
+        return read_solves(conn, stored.version)
+    finally:
+        conn.close()
 
 
 def _verified(reading: Reading | None, opts: NightlyOptions) -> Stored | None:
@@ -390,7 +407,7 @@ def _pause(point: str, committed: int) -> None:
 
 
 def _book(opts, plan: Plan, builder: ds.DayBuilder, info: dict, t0: float,
-          baskets: dict | None = None) -> tuple[int, str]:  # fmt: skip
+          baskets: dict | None = None, solves: dict | None = None) -> tuple[int, str]:  # fmt: skip
     asof = builder.text[-1]
     conn = st.connect(opts.state)
     done, breaches, run_id = 0, [], None
@@ -402,6 +419,7 @@ def _book(opts, plan: Plan, builder: ds.DayBuilder, info: dict, t0: float,
                 st.delete_all_days(conn)
             st.write_info(conn, info | ({} if plan.stored and plan.stored.info else
                                         {"created": st.now()}))  # fmt: skip
+            write_solves(conn, solves or {})  # pure answers: kept even if a day fails
         for t in plan.days:
             day = builder.day(t)
             if baskets is not None:  # stored with the day, so the files can be re-written

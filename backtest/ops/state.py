@@ -37,6 +37,8 @@ Schema (version :data:`SCHEMA_VERSION`; dates are ``YYYY-MM-DD`` text, money in 
                           day the fund holds nothing: no overlap to measure).
 ``substitute_baskets``    (version 4) for_date, valued_at, instrument, kind, weight (notional
                           as a fraction of net assets): the published substitute basket.
+``allocator_solves``      (version 5) key (PK), weights: the allocator's risk-budget solves, a
+                          cache of pure answers outside the books (:mod:`backtest.ops.solves`).
 
 Every row belongs to one business day (:data:`DAY_COLUMN` names the column per table); a day is
 written or replaced in one transaction (:func:`write_day`), so no partial day can be stored.
@@ -140,12 +142,18 @@ def _v4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    """The allocator's solves, so that a run does not solve again what an earlier one did."""
+    conn.execute("CREATE TABLE allocator_solves (key CHAR(64) PRIMARY KEY, weights TEXT NOT NULL)")
+
+
 #: Migration ``k`` (1-based) takes the schema from version ``k-1`` to ``k``. Append, never edit.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("runs, days, nav, holdings, trades, flows, orders, limit checks", _v1),
     ("disclosed portfolios; runs.pid and runs.days_processed", _v2),
     ("hash chain over booked days (days.chain)", _v3),
     ("substitute baskets (semi-transparent funds)", _v4),
+    ("the allocator's risk-budget solves (a cache)", _v5),
 ]
 #: Tables every state of a given schema version has (checked before a run builds on it).
 SCHEMA_TABLES = {
@@ -153,6 +161,7 @@ SCHEMA_TABLES = {
         "orders", "limit_checks"},
     2: {"disclosed_portfolios"},
     4: {"substitute_basket_days", "substitute_baskets"},
+    5: {"allocator_solves"},
 }  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -203,6 +212,7 @@ KEYS = {
     "runs": ("id",),
     "state_info": ("name",),
     "schema_version": ("version",),
+    "allocator_solves": ("key",),
 }
 
 
@@ -356,11 +366,8 @@ def write_day(
             rows = day.rows.get(table, [])
             if rows:
                 cols = COLUMNS[table]
-                conn.executemany(
-                    f"INSERT INTO {table} ({', '.join(cols)}) "
-                    f"VALUES ({', '.join('?' * len(cols))})",
-                    rows,
-                )
+                marks = ", ".join("?" * len(cols))
+                conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows)
         conn.execute(
             "INSERT INTO days (date, next_date, config_hash, run_id, committed) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -377,12 +384,9 @@ def write_day(
 
 def read_day(conn: sqlite3.Connection, table: str, date: str) -> list[tuple]:
     """The rows of one day of one table, as tuples in :data:`COLUMNS` order."""
-    cols = COLUMNS[table]
-    return conn.execute(
-        f"SELECT {', '.join(cols)} FROM {table} WHERE {DAY_COLUMN[table]} = ? "
-        f"ORDER BY {', '.join(KEYS[table])}",
-        (date,),
-    ).fetchall()
+    cols, order = ", ".join(COLUMNS[table]), ", ".join(KEYS[table])
+    query = f"SELECT {cols} FROM {table} WHERE {DAY_COLUMN[table]} = ? ORDER BY {order}"
+    return conn.execute(query, (date,)).fetchall()
 
 
 def read_table(conn: sqlite3.Connection, table: str) -> pd.DataFrame:

@@ -42,15 +42,19 @@ def cmd_nightly(args: argparse.Namespace) -> ExitCode:
 
     small_pages()  # before numpy is imported, here and in the helper
     reuse_freed_memory()
-    # the helper starts first: it imports the state's checks while this process imports the
-    # fund's modules, then checks the stored state while the fund is computed
+    # the helper starts first and checks the stored state (check_ahead) while this process
+    # imports the fund's modules and computes the fund; the run takes the outcome only if the
+    # file it then holds the lock on is the one checked
     with helper_process(warm="backtest.ops.guard") as pool:
         return _run(args, pool)
 
 
 def _run(args: argparse.Namespace, pool) -> ExitCode:
-    from backtest.workers import heap_frozen  # at run time: standard library
+    from backtest.ops.guard import DEFAULT_STATE, check_ahead  # at run time: standard library
+    from backtest.workers import heap_frozen, submit
 
+    state = args.state if args.state is not None else DEFAULT_STATE
+    ahead = submit(pool, check_ahead, str(state), args.asof, args.force)
     with heap_frozen() as imported:
         from backtest.ops.nightly import NightlyOptions, run_nightly  # at run time: start-up
 
@@ -60,7 +64,7 @@ def _run(args: argparse.Namespace, pool) -> ExitCode:
                               inception=args.inception, force=args.force,
                               **{k: v for k, v in given.items() if v is not None})  # fmt: skip
         try:
-            code, message = run_nightly(opts, pool)
+            code, message = run_nightly(opts, pool, ahead)
         except (StateError, sqlite3.Error) as exc:  # name the database in the one-line message
             raise StateError(f"{opts.state}: {exc}") from exc
     print(message, file=sys.stdout if code in (ExitCode.OK, ExitCode.LIMIT_BREACH) else sys.stderr)

@@ -24,6 +24,8 @@ from backtest.ops import state as st
 from backtest.workers import result, submit
 
 EXIT_BAD_INPUT, EXIT_STATE = ExitCode.BAD_INPUT, ExitCode.STATE
+#: the nightly job's state database when ``--state`` is not given (relative to the folder run in)
+DEFAULT_STATE = Path("runs/nightly.sqlite")
 
 
 def check_writable(path: Path, what: str) -> None:
@@ -118,7 +120,7 @@ def read_stored(path: Path, asof: date | None = None, force: bool = False) -> St
 
 
 def start_reading(path: Path, asof: date | None = None, force: bool = False,
-                  pool=None) -> Reading | None:  # fmt: skip
+                  pool=None, ahead: Future | None = None) -> Reading | None:  # fmt: skip
     """Read the stored state under the lock; its integrity checks may run in the helper process
     (``pool``, :func:`backtest.workers.helper_process`) while the caller computes the fund.
     None when there is no database. Opened read-write (no write is made) so that SQLite rolls
@@ -131,7 +133,9 @@ def start_reading(path: Path, asof: date | None = None, force: bool = False,
     day that no longer matches it): over the whole history when ``force``, when ``asof`` is in a
     later month than the last stored day, or when ``asof`` is None; over the last
     :data:`CHAIN_TAIL_DAYS` booked days otherwise (a 20-year history takes ~2.5 s to re-read,
-    its last 250 days ~0.4 s, with ``quick_check`` ~0.2 s over 160 MB)."""
+    its last 250 days ~0.4 s, with ``quick_check`` ~0.2 s over 160 MB). ``ahead``: the helper's
+    :func:`check_ahead` of this state, submitted before the lock was taken; its outcome is
+    taken if it checked this very file with these arguments."""
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         return None
@@ -164,10 +168,69 @@ def start_reading(path: Path, asof: date | None = None, force: bool = False,
                                f"{missing} are missing; refusing to build on it")  # fmt: skip
     finally:
         conn.close()
-    new_month = bool(days) and asof is not None and f"{asof:%Y-%m}" > days[-1][0][:7]
-    full = force or asof is None or not days or new_month
-    args = (str(path), None if full else CHAIN_TAIL_DAYS, version >= 3)
-    return Reading(path, Stored(version, info, days), args, submit(pool, integrity, *args))
+    args = _check_args(path, version, days[-1][0] if days else None, asof, force)
+    future = ahead if ahead is not None else submit(pool, integrity, *args)
+    return Reading(path, Stored(version, info, days), args, future, ahead is not None)
+
+
+def _check_args(path, version: int, last: str | None, asof: date | None, force: bool) -> tuple:
+    """:func:`integrity`'s arguments for a state of schema ``version`` whose last stored day is
+    ``last``: the whole chain when ``force``, with no ``asof`` or no day, or when ``asof`` is in
+    a later month than ``last``; its last :data:`CHAIN_TAIL_DAYS` days otherwise."""
+    new_month = last is not None and asof is not None and f"{asof:%Y-%m}" > last[:7]
+    full = force or asof is None or last is None or new_month
+    return (str(path), None if full else CHAIN_TAIL_DAYS, version >= 3)
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """:func:`integrity` run by :func:`check_ahead` on the file identified by ``fingerprint``
+    (:func:`fingerprint`, the same before and after the checks), with ``args``."""
+
+    fingerprint: tuple
+    args: tuple
+    outcome: tuple
+
+
+def fingerprint(path: str | Path) -> tuple:
+    """What identifies the database file's content: its device, inode, size, modification time
+    (ns) and SQLite's file change counter (header bytes 24–27, incremented by every committed
+    write in the rollback-journal mode the state uses: :func:`backtest.ops.state.connect`)."""
+    info = os.stat(path)
+    with open(path, "rb") as f:
+        f.seek(24)
+        counter = f.read(4)
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, counter
+
+
+def check_ahead(path: str, asof: str, force: bool) -> Ahead | None:
+    """The state's checks started before the lock is taken (in the helper process, while the
+    command imports the fund's modules): :func:`integrity` with the arguments
+    :func:`start_reading` will ask for, on the file as it is now. :meth:`Reading.checked`
+    takes the outcome only when the arguments are the same and the file, under the lock, is
+    still the one checked (:func:`fingerprint`); otherwise it checks again. None when the
+    checks cannot be made ahead (no database, another file, a journal to roll back, a bad
+    ``asof``, the file changed meanwhile): the run then checks under the lock, as ever."""
+    try:
+        path = os.path.realpath(path)
+        day = date.fromisoformat(asof)
+        before = fingerprint(path)
+        with open(path, "rb") as f:
+            if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                return None
+        conn = st.connect(path, readonly=True)
+        try:
+            version = st.schema_version(conn)
+            last = conn.execute("SELECT MAX(date) FROM days").fetchone()[0] if version else None
+        finally:
+            conn.close()
+        args = _check_args(path, version, last, day, force)
+        outcome = integrity(*args)
+        if fingerprint(path) != before:
+            return None
+    except (OSError, ValueError, sqlite3.Error):
+        return None
+    return Ahead(before, args, outcome)
 
 
 def integrity(path: str, tail: int | None, chain: bool) -> tuple[list, str | None]:
@@ -195,16 +258,34 @@ class Reading:
     """A stored state read by :func:`start_reading`: ``stored`` at once (``broken`` not known
     yet), :meth:`checked` once its integrity checks are done."""
 
-    def __init__(self, path: Path, stored: Stored, args: tuple, future: Future | None) -> None:
+    def __init__(self, path: Path, stored: Stored, args: tuple, future: Future | None,
+                 ahead: bool = False) -> None:  # fmt: skip
         self.path, self.stored = path, stored
         self._args, self._future, self._checked = args, future, None
+        self._ahead = ahead  # the future is check_ahead's, not integrity's
 
     def checked(self) -> Stored:
         """The state with ``broken`` set, after ``quick_check`` and the hash chain (waited for
-        when they run in the helper, run here otherwise or when the helper failed); the
-        refusal (exit 4) when SQLite finds the file corrupt."""
+        when they run in the helper, run here otherwise or when the helper failed, or when the
+        checks made ahead were not of this file: :func:`check_ahead`); the refusal (exit 4)
+        when SQLite finds the file corrupt."""
         if self._checked is None:
-            check, broken = result(self._future, integrity, *self._args)
+            if self._ahead:
+                check, broken = self._outcome_ahead()
+            else:
+                check, broken = result(self._future, integrity, *self._args)
             _refuse_corrupt(self.path, check)
             self._checked = dataclasses.replace(self.stored, broken=broken)
         return self._checked
+
+    def _outcome_ahead(self) -> tuple[list, str | None]:
+        """:func:`check_ahead`'s outcome if it checked this file as it is now (this process
+        holds the lock and has not written it), with these arguments; else checked here."""
+        try:
+            ahead = self._future.result() if self._future is not None else None
+        except Exception:  # noqa: BLE001 - a dead helper: checked here
+            ahead = None
+        if (ahead is not None and ahead.args == self._args
+                and ahead.fingerprint == fingerprint(self._args[0])):  # fmt: skip
+            return ahead.outcome
+        return integrity(*self._args)

@@ -67,6 +67,7 @@ from backtest.ops import basket as bk
 from backtest.ops import disclosure as ds
 from backtest.ops import state as st
 from backtest.ops.guard import (
+    DEFAULT_STATE,
     Reading,
     Stored,
     broken_chain,
@@ -85,7 +86,6 @@ from backtest.synthetic.build import synthetic_market
 
 EXIT_OK, EXIT_BAD_INPUT = ExitCode.OK, ExitCode.BAD_INPUT
 EXIT_LIMIT_BREACH, EXIT_STATE = ExitCode.LIMIT_BREACH, ExitCode.STATE
-DEFAULT_STATE = Path("runs/nightly.sqlite")
 DEFAULT_OUT = Path("runs/nightly")
 ENV_PAUSE_AFTER = "MULTISTRAT_NIGHTLY_PAUSE_AFTER_DAYS"
 ENV_PAUSE_AT = "MULTISTRAT_NIGHTLY_PAUSE_AT"
@@ -223,13 +223,14 @@ class Plan:
     note: str = ""
 
 
-def run_nightly(opts: NightlyOptions, pool=None) -> tuple[int, str]:
+def run_nightly(opts: NightlyOptions, pool=None, ahead=None) -> tuple[int, str]:
     """Run the job; returns (exit code, message). Raises NightlyError/ValueError on refusals.
 
     ``pool``: the command's helper process (:func:`backtest.workers.helper_process`), which
     checks the stored state (SQLite's ``quick_check``, the hash chain) while this one computes
     the fund; None: checked here. Either way nothing is built on the state before its checks
-    pass, and its refusal comes before any other (:func:`_verified`)."""
+    pass, and its refusal comes before any other (:func:`_verified`). ``ahead``: the helper's
+    :func:`backtest.ops.guard.check_ahead` of the state, submitted at the command's start."""
     t0 = time.perf_counter()
     # one database, one lock and one journal whatever path (symbolic link) reaches it
     opts = dataclasses.replace(opts, state=Path(os.path.realpath(opts.state)))
@@ -240,7 +241,7 @@ def run_nightly(opts: NightlyOptions, pool=None) -> tuple[int, str]:
     check_writable(opts.out, "--out")
     check_writable(Path(opts.state).parent, "the folder of --state")
     with state_lock(opts.state):
-        reading = start_reading(opts.state, asof, opts.force, pool)
+        reading = start_reading(opts.state, asof, opts.force, pool, ahead)
         try:  # the stored state's own checks run in the helper meanwhile
             stored = None if reading is None else reading.stored
             if opts.force:  # the plan decides from the chain what to rebuild

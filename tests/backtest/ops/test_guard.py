@@ -20,7 +20,14 @@ from backtest.cli import main
 from backtest.errors import NightlyError
 from backtest.ops import nightly
 from backtest.ops import state as st
-from backtest.ops.guard import CHAIN_TAIL_DAYS, read_stored, start_reading
+from backtest.ops.guard import (
+    CHAIN_TAIL_DAYS,
+    check_ahead,
+    fingerprint,
+    integrity,
+    read_stored,
+    start_reading,
+)
 from backtest.workers import available_cores, helper_process
 
 LALT = Path(__file__).resolve().parents[3] / "examples" / "lalt.toml"
@@ -312,3 +319,86 @@ def test_the_state_checks_import_the_standard_library_only():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60, check=True)  # fmt: skip
     assert done.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ the checks made ahead
+def _done(value) -> Future:
+    future = Future()
+    future.set_result(value)
+    return future
+
+
+def _outcome_with(state: Path, ahead) -> object:
+    try:
+        return start_reading(Path(os.path.realpath(state)), pd.Timestamp("2015-02-20"), False,
+                             None, _done(ahead)).checked()  # fmt: skip
+    except (NightlyError, sqlite3.DatabaseError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+@pytest.mark.parametrize("how", ["none", "changed day", "garbage page"])
+def test_the_checks_made_ahead_are_the_checks_under_the_lock(state, how):
+    _damage(state, how)
+    ahead = check_ahead(str(state), "2015-02-20", False)
+    if ahead is not None:
+        assert ahead.fingerprint == fingerprint(os.path.realpath(state))
+        assert ahead.args == (os.path.realpath(state), CHAIN_TAIL_DAYS, True)
+        assert ahead.outcome == integrity(*ahead.args)
+    else:  # a page SQLite cannot read even to find the last day: left to the run
+        assert how == "garbage page"
+    assert _outcome_with(state, ahead) == _outcome(state, None)
+    if how != "garbage page":
+        assert (_outcome(state, None).broken is None) == (how == "none")
+
+
+def test_a_state_changed_after_the_checks_ahead_is_checked_again(state):
+    """The outcome is taken only for the very file checked: a day changed after the checks
+    made ahead (a writer that ignored the lock, or the file replaced) is still caught."""
+    real = Path(os.path.realpath(state))
+    ahead = check_ahead(str(state), "2015-02-20", False)
+    assert ahead.outcome == (["ok"], None)
+    _damage(state, "changed day")
+    reading = start_reading(real, pd.Timestamp("2015-02-20"), False, None, _done(ahead))
+    assert reading.checked().broken is not None
+    # the same file but other arguments (a new month: the whole chain) is checked again too
+    shutil.copy(state, state.with_name("fresh.sqlite"))
+    shutil.copy(state.with_name("fresh.sqlite"), state)
+    stale = check_ahead(str(state), "2015-02-20", False)
+    conn = st.connect(state)
+    with st.transaction(conn):  # the first day changed: outside the last days' chain
+        conn.execute("UPDATE nav SET cash = cash + 1 WHERE date = '2015-01-02'")
+    conn.close()
+    reading = start_reading(real, pd.Timestamp("2015-03-02"), False, None, _done(stale))
+    assert reading.checked().broken == "2015-01-02"
+
+
+def test_checks_ahead_that_cannot_be_made_are_left_to_the_run(tmp_path, state):
+    foreign = tmp_path / "foreign.sqlite"
+    foreign.write_bytes(b"garbage, not a database\n" * 40)
+    assert check_ahead(str(tmp_path / "missing.sqlite"), "2015-02-20", False) is None
+    assert check_ahead(str(foreign), "2015-02-20", False) is None
+    assert check_ahead(str(state), "20/02/2015", False) is None
+    for ahead in (None, _done(None)):  # none made: checked under the lock
+        reading = start_reading(Path(os.path.realpath(state)), pd.Timestamp("2015-02-20"),
+                                False, None, ahead)  # fmt: skip
+        assert reading.checked() == read_stored(state, pd.Timestamp("2015-02-20"))
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="one core: no helper process")
+def test_the_command_takes_the_checks_made_ahead(booked, tmp_path, capsys, config, monkeypatch):
+    """``multistrat nightly`` hands check_ahead to its helper at its start, takes its outcome
+    (no check in this process) and books the same days."""
+    import backtest.ops.guard as guard
+    import backtest.workers as workers
+
+    handed, here = [], []
+    submit, checks = workers.submit, guard.integrity
+    monkeypatch.setattr(workers, "submit", lambda pool, fn, *a: handed.append(
+        (fn.__name__, a)) or submit(pool, fn, *a))  # fmt: skip
+    monkeypatch.setattr(guard, "integrity", lambda *a: here.append(a) or checks(*a))
+    shutil.copy(booked, tmp_path / "s.sqlite")
+    code, text, _ = nightly_run(capsys, config, tmp_path / "s.sqlite", tmp_path / "out",
+                                "2015-02-20")  # fmt: skip
+    assert code == 0 and "booked 4 business days" in text
+    assert handed == [("check_ahead", (str(tmp_path / "s.sqlite"), "2015-02-20", False))]
+    assert here == []

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import MutableMapping
-from importlib import metadata
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy
 
 __all__ = [
     "ShrinkageTarget",
@@ -259,9 +259,9 @@ def _erc_problem(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def erc_solver_version() -> str:
     """:data:`ERC_ALGORITHM` and the versions of the libraries its result depends on (numpy's
-    linear algebra, scipy's ``trust-exact``), for :func:`solved_erc_weights`' keys; read from
-    the installed packages' metadata, without importing scipy."""
-    return f"{ERC_ALGORITHM}; numpy {np.__version__}; scipy {metadata.version('scipy')}"
+    linear algebra, scipy's ``trust-exact``), for :func:`solved_erc_weights`' keys (scipy's
+    top-level package only: its optimiser is imported at the first solve)."""
+    return f"{ERC_ALGORITHM}; numpy {np.__version__}; scipy {scipy.__version__}"
 
 
 def solved_erc_weights(

@@ -38,9 +38,15 @@ def register_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_nightly(args: argparse.Namespace) -> ExitCode:
     """Book the days up to ``--asof``; print the run's summary on stdout."""
-    from backtest.workers import helper_process, reuse_freed_memory, small_pages  # at run time
+    from backtest.workers import (  # at run time: standard library
+        helper_process,
+        one_blas_thread,
+        reuse_freed_memory,
+        small_pages,
+    )
 
     small_pages()  # before numpy is imported, here and in the helper
+    one_blas_thread()
     reuse_freed_memory()
     # the helper starts first and checks the stored state (check_ahead) while this process
     # imports the fund's modules and computes the fund; the run takes the outcome only if the

@@ -13,8 +13,10 @@ import pytest
 
 from backtest.workers import (
     HUGEPAGE_ENV,
+    OPENBLAS_ENV,
     available_cores,
     helper_process,
+    one_blas_thread,
     reuse_freed_memory,
     small_pages,
 )
@@ -145,12 +147,40 @@ def test_a_command_puts_numpy_arrays_on_small_pages_unless_the_user_says(
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+#: a command run in a fresh process, then OpenBLAS's thread count as that process has it
+BLAS_PROBE = textwrap.dedent("""
+    import os, sys
+    from backtest.cli import app
+    code = app.main(sys.argv[1:])
+    print(code, os.environ.get("OPENBLAS_NUM_THREADS"))
+""")
+
+
+@pytest.mark.parametrize(
+    ("command", "given", "expected"),
+    [("nightly", None, "1"), ("nightly", "2", "2"), ("backtest", None, "None")],
+)
+def test_the_nightly_job_runs_openblas_on_one_thread_unless_the_user_says(
+    tmp_path, command, given, expected
+):
+    env = {k: v for k, v in os.environ.items() if k != OPENBLAS_ENV}
+    if given is not None:
+        env[OPENBLAS_ENV] = given
+    args = {"backtest": ["--out", "run"], "nightly": ["--asof", "2024-01-02"]}[command]
+    done = subprocess.run([sys.executable, "-c", BLAS_PROBE, command, "--config", "missing.toml",
+                           *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.stdout.split() == ["2", expected], done.stderr  # bad input: exit 2, as before
+
+
 def test_a_process_with_numpy_imported_is_left_alone(monkeypatch):
     import numpy  # noqa: F401 - imported, as in a notebook or this test run
 
     monkeypatch.delenv(HUGEPAGE_ENV, raising=False)
+    monkeypatch.delenv(OPENBLAS_ENV, raising=False)
     assert small_pages() is False
-    assert HUGEPAGE_ENV not in os.environ
+    assert one_blas_thread() is False
+    assert HUGEPAGE_ENV not in os.environ and OPENBLAS_ENV not in os.environ
     assert reuse_freed_memory() is False  # glibc's defaults kept for a process that goes on
 
 

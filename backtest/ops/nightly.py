@@ -78,7 +78,7 @@ from backtest.ops.guard import (
     state_lock,
 )
 from backtest.ops.held_prices import check_held_prices
-from backtest.ops.solves import added_solves, read_solves, write_solves
+from backtest.ops.solves import RunSolves, read_solves, store_solves, to_store
 
 __all__ = ["NightlyOptions", "run_nightly", "lock_path", "state_lock", "read_stored", "Stored",
            "check_writable"]  # fmt: skip
@@ -267,7 +267,7 @@ def run_nightly(opts: NightlyOptions, pool=None, ahead=None) -> tuple[int, str]:
                 _verified(reading, opts)
                 return _nothing_to_do(opts, f"{day:%Y-%m-%d}")
             read = _stored_solves(opts, stored)
-            solves = dict(read)
+            solves = RunSolves(read)
             run, result = compute(replace(spec, inception=inception), market, plan.days, solves)
         except Exception:
             _verified(reading, opts)  # a damaged or changed state is refused first, as ever
@@ -282,7 +282,7 @@ def run_nightly(opts: NightlyOptions, pool=None, ahead=None) -> tuple[int, str]:
         builder = ds.DayBuilder(run, result, after, nxt, plan.days)
         info = {"config_hash": h, "config": canonical, "inception": inception, "source": source}
         baskets = _baskets(run, plan.days) if spec.disclosure.semi_transparent else None
-        return _book(opts, plan, builder, info, t0, baskets, added_solves(read, solves))
+        return _book(opts, plan, builder, info, t0, baskets, to_store(read, solves))
 
 
 def _stored_solves(opts: NightlyOptions, stored: Stored | None) -> dict:
@@ -420,7 +420,8 @@ def _book(opts, plan: Plan, builder: ds.DayBuilder, info: dict, t0: float,
                 st.delete_all_days(conn)
             st.write_info(conn, info | ({} if plan.stored and plan.stored.info else
                                         {"created": st.now()}))  # fmt: skip
-            write_solves(conn, solves or {})  # pure answers: kept even if a day fails
+            if solves is not None:  # pure answers: kept even if a day fails
+                store_solves(conn, solves)
         for t in plan.days:
             day = builder.day(t)
             if baskets is not None:  # stored with the day, so the files can be re-written

@@ -6,7 +6,8 @@ nightly job recomputes the whole history, so it would solve them all again every
 the same inputs and so the same answers. They are kept in the state database instead (table
 ``allocator_solves``, schema version 5 of :mod:`backtest.ops.state`) and handed to
 :func:`backtest.fund.run.run_fund`; a night solves only the problems that are new, one on the
-first business day of a month and none on the others.
+first business day of a month and none on the others. The table keeps the problems the last
+run met, so it does not grow.
 
 A cache of pure answers, outside the books: an entry is what
 :func:`allocator.risk.erc_weights` returned for the problem its key names (a sha256 of the
@@ -26,30 +27,56 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["added_solves", "read_solves", "write_solves"]
+__all__ = ["RunSolves", "read_solves", "store_solves", "to_store"]
 
 #: the first schema version of :mod:`backtest.ops.state` with the table
 SOLVES_VERSION = 5
 
 
+class RunSolves(dict):
+    """The stored solves handed to a run (key → weights), recording the keys it asks for
+    (:func:`allocator.risk.solved_erc_weights` looks each problem up with ``get`` and adds the
+    ones it solves): what the run met, so that the table keeps those and no others."""
+
+    def __init__(self, stored: Mapping[str, np.ndarray]) -> None:
+        super().__init__(stored)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+
 def read_solves(conn: sqlite3.Connection, version: int) -> dict[str, np.ndarray]:
     """Every stored solve, key → weights (float64, shape (n_strategies,)); empty for a state
-    of schema ``version`` older than the table."""
+    of schema ``version`` older than the table. An entry whose text is not a list of numbers
+    is left out (a cache: its problem is solved again and the entry replaced)."""
     if version < SOLVES_VERSION:
         return {}
-    rows = conn.execute("SELECT key, weights FROM allocator_solves").fetchall()
-    return {key: np.array(json.loads(text), dtype="float64") for key, text in rows}
+    out = {}
+    for key, text in conn.execute("SELECT key, weights FROM allocator_solves"):
+        try:
+            out[key] = np.array(json.loads(text), dtype="float64").reshape(-1)
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
-def added_solves(read: Mapping[str, np.ndarray], solves: Mapping[str, np.ndarray]) -> dict:
-    """The entries of ``solves`` (``read`` after a run extended it) that are not in ``read``
-    as read: the new solves, and the damaged ones a run solved again."""
-    return {key: w for key, w in solves.items() if read.get(key) is not w}
+def to_store(read: Mapping[str, np.ndarray], solves: RunSolves) -> dict | None:
+    """The solves to keep after a run: those of the problems it met (answers taken or
+    computed; the table does not grow with problems no run meets again, e.g. after the data or
+    the config changed). None when that is what is stored already (``read``, as read)."""
+    kept = {key: solves[key] for key in solves.asked if key in solves}
+    if kept.keys() == read.keys() and all(kept[k] is read[k] for k in kept):
+        return None
+    return kept
 
 
-def write_solves(conn: sqlite3.Connection, solves: Mapping[str, np.ndarray]) -> None:
-    """Store ``solves`` (inside a transaction), replacing an entry of the same key."""
-    for key, w in solves.items():
-        text = json.dumps([float(x) for x in np.asarray(w, dtype="float64")])
-        conn.execute("DELETE FROM allocator_solves WHERE key = ?", (key,))
-        conn.execute("INSERT INTO allocator_solves (key, weights) VALUES (?, ?)", (key, text))
+def store_solves(conn: sqlite3.Connection, solves: Mapping[str, np.ndarray]) -> None:
+    """Make ``allocator_solves`` hold ``solves`` and nothing else (inside a transaction)."""
+    conn.execute("DELETE FROM allocator_solves")
+    conn.executemany(
+        "INSERT INTO allocator_solves (key, weights) VALUES (?, ?)",
+        [(k, json.dumps([float(x) for x in np.asarray(w, dtype="float64")]))
+         for k, w in solves.items()],
+    )  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 import allocator.risk as risk
 from backtest.cli import main
 from backtest.ops import state as st
-from backtest.ops.solves import added_solves, read_solves, write_solves
+from backtest.ops.solves import RunSolves, read_solves, store_solves, to_store
 from tests.backtest.ops.test_nightly import write_config
 
 #: the catch-up's last day, and the next business day, booked alone (mid-month: no recompute)
@@ -25,23 +25,34 @@ def test_weights_round_trip_bit_for_bit():
     solves = {f"{k:064x}": rng.dirichlet(np.ones(4)) for k in range(50)}
     solves["tiny"] = np.array([1e-300, 5e-324, 0.1 + 0.2, 1.0 - 2**-53])
     with st.transaction(conn):
-        write_solves(conn, solves)
+        store_solves(conn, solves)
     back = read_solves(conn, st.SCHEMA_VERSION)
     assert back.keys() == solves.keys()
     assert all(back[k].tobytes() == solves[k].tobytes() for k in solves)
-    with st.transaction(conn):  # a key written again replaces its entry
-        write_solves(conn, {"tiny": np.array([0.5, 0.5])})
-    assert read_solves(conn, st.SCHEMA_VERSION)["tiny"].tolist() == [0.5, 0.5]
+    with st.transaction(conn):  # the table becomes what is stored, and nothing else
+        store_solves(conn, {"tiny": np.array([0.5, 0.5])})
+    assert {k: v.tolist() for k, v in read_solves(conn, st.SCHEMA_VERSION).items()} == {
+        "tiny": [0.5, 0.5]
+    }
+    with st.transaction(conn):  # text that is not a list of numbers: left out, not an error
+        conn.execute("INSERT INTO allocator_solves VALUES ('bad', 'not json')")
+        conn.execute("INSERT INTO allocator_solves VALUES ('worse', '{\"a\": 1}')")
+    assert list(read_solves(conn, st.SCHEMA_VERSION)) == ["tiny"]
     assert read_solves(conn, 4) == {}  # a state before the table
 
 
-def test_added_solves_are_the_new_and_the_replaced_entries():
-    read = {"a": np.ones(2), "b": np.zeros(2)}
-    solves = dict(read)
-    solves["c"] = np.ones(3)
-    solves["b"] = np.zeros(2)  # solved again (a damaged entry): a new array
-    assert sorted(added_solves(read, solves)) == ["b", "c"]
-    assert added_solves(read, dict(read)) == {}
+def test_a_run_keeps_the_solves_of_the_problems_it_met():
+    read = {"a": np.ones(2), "b": np.zeros(2), "stale": np.ones(3)}
+    solves = RunSolves(read)
+    assert solves.get("a") is read["a"] and solves.get("b") is read["b"]
+    assert to_store(read, solves).keys() == {"a", "b"}  # "stale" was not met: dropped
+    solves.get("c")
+    solves["c"] = np.ones(3)  # solved and added
+    assert to_store(read, solves).keys() == {"a", "b", "c"}
+    same = RunSolves(read)
+    for key in read:
+        same.get(key)
+    assert to_store(read, same) is None  # nothing to write
 
 
 @pytest.fixture(scope="module")
@@ -102,14 +113,16 @@ def test_the_books_are_the_same_without_or_with_damaged_stored_solves(
     caught_up, tmp_path, monkeypatch
 ):
     stored = solves_table(caught_up[1])
+    key0 = next(iter(stored))
     want, _, _ = book_day(tmp_path / "kept", caught_up, monkeypatch)
 
     def cleared(conn):
         conn.execute("DELETE FROM allocator_solves")
 
-    def damaged(conn):  # every answer permuted: sums to 1, but unequal risk budgets
-        for key, w in stored.items():
-            write_solves(conn, {key: w[::-1].copy()})
+    def damaged(conn):  # every answer permuted (sums to 1, unequal risk budgets) or unreadable
+        bad = {key: w[::-1].copy() for key, w in stored.items()}
+        store_solves(conn, bad | {"stale": np.ones(4)})
+        conn.execute("UPDATE allocator_solves SET weights = 'garbage' WHERE key = ?", (key0,))
 
     def before_the_table(conn):  # a state of schema version 4
         conn.execute("DROP TABLE allocator_solves")
@@ -119,7 +132,7 @@ def test_the_books_are_the_same_without_or_with_damaged_stored_solves(
         chain, solved, after = book_day(tmp_path / name, caught_up, monkeypatch, change)
         assert chain == want, name
         assert solved == len(stored), name  # each one solved again
-        assert after.keys() == stored.keys(), name  # stored (again), as the answers they were
+        assert after.keys() == stored.keys(), name  # stored again, the stale entry gone
         assert all(after[k].tobytes() == stored[k].tobytes() for k in stored), name
 
 

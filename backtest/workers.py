@@ -138,10 +138,7 @@ def small_pages() -> bool:
     nightly`` one more day 3.2-3.3 s -> 2.8-3.1 s, the kernel's time 1.0 s -> 0.6 s. Not done
     for notebooks and tests (numpy is imported already) nor for the experiment command (its
     Dask workers run many funds each)."""
-    if HUGEPAGE_ENV in os.environ or "numpy" in sys.modules:
-        return False
-    os.environ[HUGEPAGE_ENV] = "0"
-    return True
+    return _default_env(HUGEPAGE_ENV, "0")
 
 
 #: OpenBLAS's thread count, read once when numpy (or scipy) loads its OpenBLAS
@@ -159,9 +156,16 @@ def one_blas_thread() -> bool:
     process (``perf``: ~7 % of the run's CPU samples in ``blas_thread_server``). One more
     nightly day 1.415 -> 1.38 s (median of 8 interleaved runs); the 20-year catch-up's hash
     chain and the default backtest's outputs are the same bit for bit with one thread."""
-    if OPENBLAS_ENV in os.environ or "numpy" in sys.modules:
+    return _default_env(OPENBLAS_ENV, "1")
+
+
+def _default_env(name: str, value: str) -> bool:
+    """``name=value`` in this process's environment (inherited by the processes it starts)
+    unless the user has set ``name`` or numpy is imported already (it has read its variables
+    then: a notebook or a test run is left as it is). True when set."""
+    if name in os.environ or "numpy" in sys.modules:
         return False
-    os.environ[OPENBLAS_ENV] = "1"
+    os.environ[name] = value
     return True
 
 

@@ -130,18 +130,24 @@ PROBE = textwrap.dedent("""
 """)
 
 
+def run_probe(probe: str, folder, command: str, variable: str, given: str | None):
+    """``probe`` run in a fresh process in ``folder`` on ``command`` with a missing config (bad
+    input: exit 2, nothing written), ``variable`` set to ``given`` (None: unset)."""
+    env = {k: v for k, v in os.environ.items() if k != variable}
+    if given is not None:
+        env[variable] = given
+    args = {"backtest": ["--out", "run"], "nightly": ["--asof", "2024-01-02"]}[command]
+    return subprocess.run([sys.executable, "-c", probe, command, "--config", "missing.toml",
+                           *args], cwd=folder, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
 @pytest.mark.parametrize("command", ["backtest", "nightly"])
 @pytest.mark.parametrize(("given", "expected"), [(None, "False"), ("1", "True")])
 def test_a_command_puts_numpy_arrays_on_small_pages_unless_the_user_says(
     tmp_path, command, given, expected
 ):
-    env = {k: v for k, v in os.environ.items() if k != HUGEPAGE_ENV}
-    if given is not None:
-        env[HUGEPAGE_ENV] = given
-    args = {"backtest": ["--out", "run"], "nightly": ["--asof", "2024-01-02"]}[command]
-    done = subprocess.run([sys.executable, "-c", PROBE, command, "--config", "missing.toml",
-                           *args], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = run_probe(PROBE, tmp_path, command, HUGEPAGE_ENV, given)
     assert done.stdout.split() == ["2", expected], done.stderr  # bad input: exit 2, as before
     assert "missing.toml" in done.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written
@@ -163,13 +169,7 @@ BLAS_PROBE = textwrap.dedent("""
 def test_the_nightly_job_runs_openblas_on_one_thread_unless_the_user_says(
     tmp_path, command, given, expected
 ):
-    env = {k: v for k, v in os.environ.items() if k != OPENBLAS_ENV}
-    if given is not None:
-        env[OPENBLAS_ENV] = given
-    args = {"backtest": ["--out", "run"], "nightly": ["--asof", "2024-01-02"]}[command]
-    done = subprocess.run([sys.executable, "-c", BLAS_PROBE, command, "--config", "missing.toml",
-                           *args], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = run_probe(BLAS_PROBE, tmp_path, command, OPENBLAS_ENV, given)
     assert done.stdout.split() == ["2", expected], done.stderr  # bad input: exit 2, as before
 
 

@@ -265,11 +265,13 @@ def erc_solver_version() -> str:
 
 
 def solved_erc_weights(
-    cov: np.ndarray, solves: MutableMapping[str, np.ndarray] | None, version: str
+    cov: np.ndarray,
+    solves: MutableMapping[str, np.ndarray] | None,
+    version: str | None = None,
 ) -> np.ndarray:
     """:func:`erc_weights` of ``cov``, taken from ``solves`` when it holds this very problem.
 
-    ``solves`` maps a key — the sha256 of ``version`` (:func:`erc_solver_version`) and of
+    ``solves`` maps a key — the sha256 of ``version`` (:func:`erc_solver_version` when None) and of
     ``cov``'s shape and exact bytes — to the weights :func:`erc_weights` returned for it; a
     solve not in it is computed and added. The same deterministic function of the same bytes,
     so the result is the same bit for bit with or without ``solves`` (None: always computed).
@@ -280,7 +282,7 @@ def solved_erc_weights(
     if solves is None:
         return erc_weights(cov)
     cov = _checked_cov(cov)
-    digest = hashlib.sha256(version.encode())
+    digest = hashlib.sha256((erc_solver_version() if version is None else version).encode())
     digest.update(repr(cov.shape).encode())
     digest.update(np.ascontiguousarray(cov).tobytes())
     key = digest.hexdigest()

@@ -27,12 +27,7 @@ from allocator.base import (
     returns_array,
     weights_frame,
 )
-from allocator.risk import (
-    ShrinkageTarget,
-    erc_solver_version,
-    shrink_covariance,
-    solved_erc_weights,
-)
+from allocator.risk import ShrinkageTarget, shrink_covariance, solved_erc_weights
 
 __all__ = [
     "EqualRiskContribution",
@@ -211,18 +206,15 @@ class EqualRiskContribution:
             recompute[1:] |= (eligible[1:] != eligible[:-1]).any(axis=1)
         rows = np.flatnonzero(recompute)  # row 0 always starts a period
         solves = None if context is None else context.solves
-        version = "" if solves is None else erc_solver_version()
         solved = np.zeros((len(rows), n))
         for k, t in enumerate(rows):
-            window = r[max(0, t - self.lookback_days) : t]
-            solved[k] = self._solve(window, eligible[t], solves, version)
+            solved[k] = self._solve(r[max(0, t - self.lookback_days) : t], eligible[t], solves)
         latest = np.cumsum(recompute) - 1  # the last recompute row at or before each row
         return weights_frame(solved[latest].reshape(n_dates, n), strategy_returns)
 
-    def _solve(self, window: np.ndarray, eligible: np.ndarray, solves=None, version: str = ""
-               ) -> np.ndarray:  # fmt: skip
+    def _solve(self, window: np.ndarray, eligible: np.ndarray, solves=None) -> np.ndarray:
         """Weights from one window, shape (n_strategies,): 0 outside the eligible set.
-        ``solves``/``version``: :func:`allocator.risk.solved_erc_weights`' (None: solved)."""
+        ``solves``: :func:`allocator.risk.solved_erc_weights`' (None: solved)."""
         w = np.zeros(window.shape[1])
         x = window[:, eligible]
         if x.shape[1] == 0:
@@ -236,7 +228,7 @@ class EqualRiskContribution:
         complete = x[np.isfinite(x).all(axis=1)]
         if len(complete) >= self.min_history_days and (np.ptp(complete, axis=0) > 0).all():
             cov = shrink_covariance(complete, self.shrinkage, self.shrinkage_target)
-            w[cols] = solved_erc_weights(cov, solves, version)
+            w[cols] = solved_erc_weights(cov, solves)
         else:  # too few common rows: diagonal covariance, i.e. inverse volatility
             inv = 1.0 / np.nanstd(x, axis=0, ddof=1)
             w[cols] = inv / inv.sum()

@@ -27,10 +27,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from backtest.ops.state import SCHEMA_TABLES
+
 __all__ = ["RunSolves", "read_solves", "store_solves", "to_store"]
 
 #: the first schema version of :mod:`backtest.ops.state` with the table
-SOLVES_VERSION = 5
+SOLVES_VERSION = next(v for v, tables in SCHEMA_TABLES.items() if "allocator_solves" in tables)
 
 
 class RunSolves(dict):

@@ -93,6 +93,7 @@ from backtest.data.validation import (
 from backtest.data.validation import DatasetSummary as DatasetSummary  # re-exported
 from backtest.market.instruments import TABLE_COLUMNS, InstrumentKind
 from backtest.market.market_data import CURVE_COLUMNS, DATED_FIELDS, MarketData
+from backtest.progress import progress_bar
 
 FORMAT_VERSION = 1
 LAYOUT = "multistrat"
@@ -112,21 +113,9 @@ _CURVE_DTYPES = {
 }
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def progress_bar(total: int, progress: bool, desc: str):
-    """A tqdm bar over ``total`` files when ``progress``, else a bar that shows nothing."""
-    if not progress:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="file")
+def files_bar(total: int, progress: bool, desc: str):
+    """A bar over ``total`` files when ``progress``, else one that shows nothing."""
+    return progress_bar(total, desc, unit="file", show=progress)
 
 
 # ================================================================================ loading
@@ -181,7 +170,7 @@ def read_folder(folder: Path, progress: bool = False) -> tuple[MarketData, dict[
     for field in ("calendar", "instruments"):
         if field not in by_field:
             raise DataError(MANIFEST, f"no {field} file listed", column="files")
-    bar = progress_bar(len(manifest["files"]), progress, "loading")
+    bar = files_bar(len(manifest["files"]), progress, "loading")
     try:
         calendar = _read_calendar(folder, by_field["calendar"], fmt, manifest)
         bar.update()

@@ -24,7 +24,7 @@ from backtest.data.folder import (
     LAYOUT,
     MANIFEST,
     Format,
-    progress_bar,
+    files_bar,
 )
 from backtest.data.validation import fmt_date
 from backtest.market.market_data import DATED_FIELDS, MarketData
@@ -59,7 +59,7 @@ def write_market(
     try:
         (tmp / "curves").mkdir()
         entries = []
-        bar = progress_bar(len(tables), progress, "writing")
+        bar = files_bar(len(tables), progress, "writing")
         for rel, field, root, frame in tables:
             path = tmp / f"{rel}{EXTENSIONS[format]}"
             _write_frame(frame, path, format)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from allocator import AllocationContext
 from allocator.compliance import breaches, check_limits
@@ -34,6 +33,7 @@ from backtest.engine.simulator import simulate
 from backtest.fund.spec import FundSpec, build_allocator
 from backtest.market.market_data import MarketData
 from backtest.market.returns import exposure_returns, instrument_returns
+from backtest.progress import progress_bar
 from backtest.synthetic.build import synthetic_market
 from strategies import StrategyInputError, cached_positions, registry, strategy_key
 
@@ -198,7 +198,7 @@ def run_fund(
     the fund's books start at :attr:`FundSpec.inception` (see :func:`fund_start`), so the days
     before it are the look-back window a live fund would have at launch.
     """
-    steps = tqdm(total=len(spec.strategies) + 5, desc="fund", disable=not progress, unit="step")
+    steps = progress_bar(len(spec.strategies) + 5, "fund", unit="step", show=progress)
     if market is None:
         steps.set_postfix_str("market")
         m = spec.market

@@ -41,10 +41,10 @@ from pathlib import Path
 import pandas as pd
 from distributed import Client, LocalCluster, as_completed, get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
-from tqdm.auto import tqdm
 
 from backtest.fund.spec import FundSpec
 from backtest.market.market_data import MarketData
+from backtest.progress import progress_bar
 from backtest.research.design import Evaluation, Plan, Point, WalkForward, windows
 from backtest.research.evaluate import canonical_json, evaluate, measure, task_key
 from backtest.research.markets import MarketSource
@@ -275,7 +275,7 @@ def run_tasks(
     ``batch``)."""
     todo = [t for t in tasks if not cache.has(t.key)]
     todo = list({t.key: t for t in todo}.values())  # equal specs share one computation
-    bar = tqdm(total=len(todo), desc="experiment", unit="task", disable=not progress)
+    bar = progress_bar(len(todo), "experiment", unit="task", show=progress)
 
     def done(results: list[TaskResult]) -> None:
         for result in results:

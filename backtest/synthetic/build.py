@@ -77,6 +77,7 @@ from backtest.market.market_data import (
     SURFACE_TENORS_YEARS,
     MarketData,
 )
+from backtest.progress import progress_bar
 from backtest.synthetic import contracts as sc
 from backtest.synthetic import models as sm
 from backtest.synthetic.params import (
@@ -188,8 +189,6 @@ def synthetic_market(
         1-month currency forwards, single stocks), prices, curves, adjusted series, fx, rates,
         index levels, vol surface, dividends and benchmarks.
     """
-    from tqdm.auto import tqdm
-
     p = SyntheticParams() if params is None else params
     if not p.currencies or p.currencies[0].code != "USD":
         raise ValueError("SyntheticParams.currencies must start with USD")
@@ -200,7 +199,7 @@ def synthetic_market(
     if n < 2:
         raise ValueError(f"synthetic_market needs at least 2 trading days, got {n}")
     streams = iter(np.random.default_rng(seed).spawn(_N_STREAMS))
-    with tqdm(total=len(_STAGES), desc="synthetic market", disable=not progress) as bar:
+    with progress_bar(len(_STAGES), "synthetic market", show=progress) as bar:
 
         def done(stage: str) -> None:
             bar.set_postfix_str(stage, refresh=False)

@@ -1,5 +1,6 @@
 """The command line: help, data synthetic, data validate, and exit codes on bad data."""
 
+import os
 import subprocess
 import sys
 
@@ -32,18 +33,52 @@ def test_the_console_script_exits_with_mains_code_and_skips_the_last_collections
 
     from backtest.cli import app
 
-    calls = []
+    calls, handlers = [], []
     monkeypatch.setattr(app, "main", lambda argv=None: calls.append(("main", argv)) or 3)
     monkeypatch.setattr(gc, "freeze", lambda: calls.append(("freeze", None)))
+    monkeypatch.setattr(app.atexit, "register", lambda fn, *a: handlers.append((fn, a)))
     with pytest.raises(SystemExit) as stop:
         app.run(["data", "validate", "x"])
     assert stop.value.code == 3
     assert calls == [("main", ["data", "validate", "x"]), ("freeze", None)]
+    # the exit handler registered before main ends the process with main's code, no tear-down
+    monkeypatch.setattr(app.os, "_exit", lambda code: calls.append(("_exit", code)))
+    [(handler, args)] = handlers
+    handler(*args)
+    assert calls[-1] == ("_exit", 3)
+    handler([])  # main did not return (argparse's own exit): the usual exit, not this one
+    assert calls[-1] == ("_exit", 3) and len(calls) == 3
     pyproject = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
     assert pyproject["project"]["scripts"]["multistrat"] == "backtest.cli.app:run"
     bad = subprocess.run([sys.executable, "-m", "backtest.cli", "data", "validate", "/no/such"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.startswith("multistrat data:")
+
+
+def test_a_finished_command_exits_at_once_with_its_output_and_files_complete(tmp_path):
+    """The console script skips the interpreter's tear-down after main returns: what the
+    command printed (through a pipe, so buffered) and wrote is complete, and the code is
+    main's (0 here; 2 for bad input above)."""
+    out = tmp_path / "syn"
+    made = subprocess.run([sys.executable, "-m", "backtest.cli", "data", "synthetic", "--seed",
+                           "3", "--start", "2019-01-02", "--end", "2019-03-29", "--out", str(out),
+                           "--format", "csv"], capture_output=True, text=True)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    checked = subprocess.run([sys.executable, "-m", "backtest.cli", "data", "validate", str(out)],
+                             capture_output=True, text=True, env=buffered)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout == _validate_in_process(out)  # every line, to the last one
+
+
+def _validate_in_process(folder) -> str:
+    import contextlib
+    import io
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        assert main(["data", "validate", str(folder)]) == 0
+    return text.getvalue()
 
 
 def test_an_internal_error_is_one_line_and_exit_1(monkeypatch, capsys):

@@ -45,6 +45,21 @@ __all__ = [
 ]
 
 
+def _columns(values, what: str) -> tuple[np.ndarray, bool]:
+    """``values`` as the kernels' read-only C-contiguous float64 (n_dates, n_columns) array,
+    and whether it was one column given as a 1-D array (the result is then 1-D too).
+    ValueError naming ``what`` for any other number of dimensions."""
+    a = np.asarray(values, dtype=np.float64)
+    if a.ndim not in (1, 2):
+        raise ValueError(f"{what}: values must be 1-D (n_dates,) or 2-D (n_dates, n_columns), "
+                         f"got shape {a.shape}")  # fmt: skip
+    return readonly_c(a[:, None] if a.ndim == 1 else a), a.ndim == 1
+
+
+def _shaped(out: np.ndarray, one_column: bool) -> np.ndarray:
+    return out[:, 0] if one_column else out
+
+
 @njit(cache=True)
 def _rolling_mean(values: np.ndarray, window: int, min_periods: int) -> np.ndarray:
     """Kernel. values (n_dates, n_columns) float64, C order; returns the trailing means, same
@@ -217,15 +232,20 @@ def _rolling_beta(y: np.ndarray, x: np.ndarray, window: int, min_periods: int) -
 
 
 def rolling_beta(y: np.ndarray, x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
-    """Trailing OLS slope of each column of ``y`` (n_dates, n_columns) on ``x`` (n_dates,)
-    over the rows where both are known: ``(mean(xy) − mean(x) mean(y)) / (mean(x²) −
-    mean(x)²)`` with :func:`rolling_mean`'s means (pandas' to the bit), NaN where that
-    variance is not positive. The bits of :func:`rolling_beta_py`, in one pass."""
+    """Trailing OLS slope of each column of ``y`` (n_dates, n_columns), or of ``y`` (n_dates,),
+    on ``x`` (n_dates,) over the rows where both are known: ``(mean(xy) − mean(x) mean(y)) /
+    (mean(x²) − mean(x)²)`` with :func:`rolling_mean`'s means (pandas' to the bit), NaN where
+    that variance is not positive; ``y``'s shape. The bits of :func:`rolling_beta_py`, in one
+    pass."""
     if window < 1 or min_periods < 0:
         raise ValueError("rolling_beta: window must be >= 1 and min_periods >= 0")
-    yy = readonly_c(y)
-    xx = readonly_c(np.asarray(x, dtype=np.float64))
-    return _rolling_beta(yy, xx, int(window), int(min_periods))
+    yy, one_column = _columns(y, "rolling_beta")
+    xx = np.asarray(x, dtype=np.float64)
+    if xx.shape != (yy.shape[0],):
+        raise ValueError(f"rolling_beta: x must be 1-D with one value per row of y "
+                         f"({yy.shape[0]},), got shape {xx.shape}")  # fmt: skip
+    out = _rolling_beta(yy, readonly_c(xx), int(window), int(min_periods))
+    return _shaped(out, one_column)
 
 
 def rolling_beta_py(y: np.ndarray, x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
@@ -243,11 +263,13 @@ def rolling_beta_py(y: np.ndarray, x: np.ndarray, window: int, min_periods: int)
 
 def rolling_mean(values: np.ndarray, window: int, min_periods: int) -> np.ndarray:
     """Trailing mean over ``window`` rows of each column of ``values`` (n_dates, n_columns),
-    NaN with fewer than ``min_periods`` known values; equal to the last bit to
+    or of ``values`` (n_dates,); NaN with fewer than ``min_periods`` known values; ``values``'
+    shape. Equal to the last bit to
     ``pd.DataFrame(values).rolling(window, min_periods=min_periods).mean()``."""
     if window < 1 or min_periods < 0:
         raise ValueError("rolling_mean: window must be >= 1 and min_periods >= 0")
-    return _rolling_mean(readonly_c(values), int(window), int(min_periods))
+    columns, one_column = _columns(values, "rolling_mean")
+    return _shaped(_rolling_mean(columns, int(window), int(min_periods)), one_column)
 
 
 def rolling_mean_py(values: np.ndarray, window: int, min_periods: int) -> np.ndarray:
@@ -330,15 +352,17 @@ def _rolling_var(values: np.ndarray, window: int, min_periods: int, ddof: int) -
 
 def rolling_std(values: np.ndarray, window: int, min_periods: int, ddof: int = 1) -> np.ndarray:
     """Trailing standard deviation over ``window`` rows of each column of ``values`` (n_dates,
-    n_columns), divisor ``n − ddof``; NaN with fewer than ``min_periods`` known values. Equal
-    to the last bit to ``pd.DataFrame(values).rolling(window, min_periods).std(ddof)``."""
+    n_columns), or of ``values`` (n_dates,), divisor ``n − ddof``; NaN with fewer than
+    ``min_periods`` known values; ``values``' shape. Equal to the last bit to
+    ``pd.DataFrame(values).rolling(window, min_periods).std(ddof)``."""
     if window < 1 or min_periods < 0 or ddof < 0:
         raise ValueError("rolling_std: window must be >= 1, min_periods and ddof >= 0")
     if min_periods > window:  # as pandas' rolling
         raise ValueError(f"rolling_std: min_periods {min_periods} must be <= window {window}")
-    x = np.array(values, dtype=np.float64)  # pandas makes ±inf missing before its kernels
+    columns, one_column = _columns(values, "rolling_std")
+    x = np.array(columns)  # a writable copy: pandas makes ±inf missing before its kernels
     x[np.isinf(x)] = np.nan
-    var = _rolling_var(readonly_c(x), int(window), int(min_periods), int(ddof))
+    var = _shaped(_rolling_var(readonly_c(x), int(window), int(min_periods), int(ddof)), one_column)
     with np.errstate(invalid="ignore"):
         std = np.sqrt(var)
     std[var < 0] = 0.0  # pandas' zsqrt
@@ -393,12 +417,13 @@ def _ewm_mean(values: np.ndarray, com: float, min_periods: int) -> np.ndarray:
 
 def ewm_mean(values: np.ndarray, com: float, min_periods: int = 1) -> np.ndarray:
     """Exponentially weighted mean (``adjust=True``, centre of mass ``com``) of each column of
-    ``values`` (n_dates, n_columns); NaN until ``max(min_periods, 1)`` values are known. Equal
-    to the last bit to ``pd.DataFrame(values).ewm(com=com, min_periods=...).mean()``."""
+    ``values`` (n_dates, n_columns), or of ``values`` (n_dates,); NaN until
+    ``max(min_periods, 1)`` values are known; ``values``' shape. Equal to the last bit to
+    ``pd.DataFrame(values).ewm(com=com, min_periods=...).mean()``."""
     if not com >= 0:
         raise ValueError("ewm_mean: com must be >= 0")
-    kernel_input = readonly_c(values)
-    return _ewm_mean(kernel_input, float(com), max(int(min_periods), 1))
+    columns, one_column = _columns(values, "ewm_mean")
+    return _shaped(_ewm_mean(columns, float(com), max(int(min_periods), 1)), one_column)
 
 
 def ewm_mean_py(values: np.ndarray, com: float, min_periods: int = 1) -> np.ndarray:

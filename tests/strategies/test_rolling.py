@@ -240,3 +240,52 @@ def test_rolling_beta_equals_its_twin_random(seed, n, m, window, rounded):
     assert_bit_equal(
         rolling_beta(y, x, window, min_periods), rolling_beta_py(y, x, window, min_periods)
     )
+
+
+# ---------------------------------------------------------------------------- shapes
+def test_one_column_may_be_given_as_a_1d_array_and_comes_back_1d():
+    """A strategy's single series (n_dates,) is one column: the same bits as the 2-D call
+    and as pandas' Series methods, in the input's shape."""
+    rng = np.random.default_rng(11)
+    v = rng.normal(size=300).cumsum()
+    v[[5, 40, 41]] = np.nan
+    x = rng.normal(size=300)
+    s = pd.Series(v)
+    window = s.rolling(20, min_periods=5)
+    cases = [
+        (rolling_mean(v, 20, 5), rolling_mean(v[:, None], 20, 5), window.mean()),
+        (rolling_std(v, 20, 5), rolling_std(v[:, None], 20, 5), window.std()),
+        (ewm_mean(v, 9.5, 3), ewm_mean(v[:, None], 9.5, 3), s.ewm(com=9.5, min_periods=3).mean()),
+    ]
+    for one, two, series in cases:
+        assert one.shape == (300,)
+        assert _bits(one) == _bits(two[:, 0]) == _bits(series.to_numpy())
+    beta = rolling_beta(v, x, 60, 20)
+    assert beta.shape == (300,)
+    assert _bits(beta) == _bits(rolling_beta(v[:, None], x, 60, 20)[:, 0])
+    assert _bits(beta) == _bits(rolling_beta_py(v[:, None], x, 60, 20)[:, 0])
+
+
+def _bits(a: np.ndarray) -> bytes:
+    return np.where(np.isnan(a), np.nan, a).tobytes()  # every NaN the same
+
+
+@pytest.mark.parametrize("shape", [(), (4, 3, 2)])
+def test_other_shapes_are_refused_naming_the_function(shape):
+    values = np.ones(shape)
+    calls = {
+        "rolling_mean": lambda: rolling_mean(values, 3, 1),
+        "rolling_std": lambda: rolling_std(values, 3, 1),
+        "ewm_mean": lambda: ewm_mean(values, 2.0),
+        "rolling_beta": lambda: rolling_beta(values, np.ones(4), 3, 1),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=rf"{name}: values must be 1-D .* got shape"):
+            call()
+
+
+def test_rolling_beta_wants_one_x_value_per_row_of_y():
+    y = np.ones((10, 2))
+    for x in (np.ones(9), np.ones((10, 2)), np.ones((10, 1))):
+        with pytest.raises(ValueError, match=r"rolling_beta: x must be 1-D with one value per "):
+            rolling_beta(y, x, 3, 1)

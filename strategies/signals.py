@@ -216,10 +216,9 @@ def ewma_com(values: Frame, com_days: float, min_periods: int = 1) -> Frame:
 def _ewm(values: Frame, com: float, min_periods: int) -> Frame:
     """``values.ewm(com=com, min_periods=min_periods, adjust=True).mean()``, every column in one
     numba pass (:func:`strategies.rolling.ewm_mean`, equal to pandas' to the last bit)."""
-    if isinstance(values, pd.Series):
-        out = ewm_mean(values.to_numpy(dtype="float64")[:, None], com, min_periods)[:, 0]
-        return pd.Series(out, index=values.index, name=values.name)
     out = ewm_mean(values.to_numpy(dtype="float64"), com, min_periods)
+    if isinstance(values, pd.Series):
+        return pd.Series(out, index=values.index, name=values.name)
     return pd.DataFrame(out, index=values.index, columns=values.columns)
 
 

@@ -6,7 +6,13 @@ three files per day); then 2024-12-31 is booked as a normal nightly run, ``--rep
 each on a fresh copy of the caught-up state and its files (median and range); then that day
 again (nothing to do), ``--repeat`` times. Targets: the catch-up in minutes, not hours; one
 more day <= 2 s. Each run is a fresh process, as from cron. Run:
-``python benchmarks/nightly_catchup.py [--config FUND.toml] [--repeat 5]``.
+``python benchmarks/nightly_catchup.py [--config FUND.toml] [--repeat 5] [--data DIR]``.
+
+``--data DIR`` reads the market from a data folder, as a fund in production does, instead of
+generating the config's synthetic market in each run; a folder of that same market, written
+with ``multistrat data synthetic --seed 7 --start 2005-01-03 --end 2024-12-31 --out DIR``
+(``examples/lalt.toml``'s ``[market]``), books the same NAVs, so the difference of the two
+timings is the cost of reading and checking the files.
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ from pathlib import Path
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "lalt.toml"
 
 
-def _run(config: Path, asof: str, root: Path, quiet: bool = False) -> float:
+def _run(config: Path, asof: str, root: Path, data: Path | None, quiet: bool = False) -> float:
     cmd = [sys.executable, "-m", "backtest.cli", "nightly", "--config", str(config), "--asof", asof,
            "--state", str(root / "nightly.sqlite"), "--out", str(root / "out")]  # fmt: skip
+    if data is not None:
+        cmd += ["--data", str(data)]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
@@ -49,10 +57,11 @@ def main() -> None:
     parser.add_argument("--last", default="2024-12-31", help="the day booked on its own")
     parser.add_argument("--before", default="2024-12-30", help="the end of the catch-up")
     parser.add_argument("--repeat", type=int, default=5, help="runs of one more day / nothing")
+    parser.add_argument("--data", type=Path, help="a market data folder (default: synthetic)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base, work = Path(tmp) / "base", Path(tmp) / "work"
-        catchup = _run(args.config, args.before, base)
+        catchup = _run(args.config, args.before, base, args.data)
         with sqlite3.connect(base / "nightly.sqlite") as conn:
             days = conn.execute("SELECT COUNT(*) FROM days").fetchone()[0]
         one = []
@@ -62,8 +71,9 @@ def main() -> None:
             # on disk before the run, as last night's state is: else the job's first commit
             # (fdatasync) also writes out the ~160 MB just copied (~60 ms, not the job's work)
             os.sync()
-            one.append(_run(args.config, args.last, work, quiet=i > 0))
-        noop = [_run(args.config, args.last, work, quiet=i > 0) for i in range(args.repeat)]
+            one.append(_run(args.config, args.last, work, args.data, quiet=i > 0))
+        noop = [_run(args.config, args.last, work, args.data, quiet=i > 0)
+                for i in range(args.repeat)]  # fmt: skip
         size_mb = (work / "nightly.sqlite").stat().st_size / 1e6
         files = len(list((work / "out").iterdir()))
     print()

@@ -25,6 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import loop_seconds, state_line  # noqa: E402 - the sibling script
 
 STAGES = r"""
 import time
@@ -80,6 +84,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--cold", type=int, default=2)
     args = parser.parse_args()
+    before = loop_seconds()
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "backtest.cli", "backtest", "--out", f"{tmp}/run",
                "--no-progress"]  # fmt: skip
@@ -104,6 +109,7 @@ def main() -> None:
         out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                              capture_output=True, text=True).stdout  # fmt: skip
         print(out.rstrip())
+    print(state_line(before, loop_seconds()))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import loop_seconds, state_line  # noqa: E402 - the sibling script
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "lalt.toml"
 
 
@@ -59,6 +62,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs of one more day / nothing")
     parser.add_argument("--data", type=Path, help="a market data folder (default: synthetic)")
     args = parser.parse_args()
+    before = loop_seconds()
     with tempfile.TemporaryDirectory() as tmp:
         base, work = Path(tmp) / "base", Path(tmp) / "work"
         catchup = _run(args.config, args.before, base, args.data)
@@ -81,6 +85,7 @@ def main() -> None:
     print(f"one more day (fresh process)          {_median(one)}")
     print(f"nothing to do (same day again)        {_median(noop)}")
     print(f"state database {size_mb:.0f} MB, {files} files written")
+    print(state_line(before, loop_seconds()))
 
 
 if __name__ == "__main__":

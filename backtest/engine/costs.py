@@ -117,7 +117,12 @@ def exposure_costs(
 
     Each (row, instrument) cost is one numba pass (:func:`_cost_terms`) over the exposures and
     each id's cached rate and roll flags, the arithmetic of :func:`exposure_costs_py` term by
-    term; the row sums are numpy's over the same (dates × ids) array, so the bits are its.
+    term, and each row's terms are added in column order, one after the other. Every term is
+    ``>= +0.0``, so a column that costs nothing on a row leaves that row's sum as it is, to the
+    bit: the cost of a day does not depend on which instruments the book holds on other days
+    (a strategy that lists a new option each month, cut at a date, has fewer columns than the
+    same strategy on a longer market; numpy's pairwise row sums grouped the same terms
+    differently by column count, and the past cost changed in its last bit).
     """
     if lag_days < 0:
         raise ValueError(f"exposure_costs: lag_days must be >= 0, got {lag_days}")
@@ -133,7 +138,7 @@ def exposure_costs(
     coef = float(impact * 1e-4 * 100.0) if impact else 0.0
     # (ids × dates) read-only C arguments (a frame's values transposed: a view): one signature
     cost = _cost_terms(readonly_c(x.T), rate, rolled, rolls, int(lag_days), coef, bool(impact))
-    return pd.Series(cost.sum(axis=1), index=market.calendar, name="cost")
+    return pd.Series(cost, index=market.calendar, name="cost")
 
 
 def _cost_columns(market: MarketData, ids: list[str], config: FundConfig):
@@ -149,14 +154,14 @@ def _cost_columns(market: MarketData, ids: list[str], config: FundConfig):
 
 @njit(cache=True)
 def _cost_terms(xt, rate, rolled, rolls, lag, coef, has_impact):
-    """Kernel of :func:`exposure_costs`: the (dates × ids) C-order array of each row's cost
-    terms. xt (n_ids, n_dates) exposures; rate, rolled (n_ids, n_dates); rolls
+    """Kernel of :func:`exposure_costs`: each row's cost, its terms added in column order
+    (n_dates,). xt (n_ids, n_dates) exposures; rate, rolled (n_ids, n_dates); rolls
     (n_ids,) the columns that roll at least once. Term ``(t, j)``: ``|traded[t] − traded[t−1]|
     · rate`` (``traded`` = x lagged by ``lag`` rows, 0 before), plus ``coef · turnover²`` with
     impact, plus ``2 · |traded[t−1]| · rate · rolled`` on a rolling column, in numpy's order
     of :func:`exposure_costs_py`."""
     k, n = xt.shape
-    cost = np.empty((n, k))
+    cost = np.zeros(n)
     for j in range(k):
         for t in range(n):
             now = xt[j, t - lag] if t >= lag else 0.0  # traded[t]
@@ -171,7 +176,7 @@ def _cost_terms(xt, rate, rolled, rolls, lag, coef, has_impact):
                 c = c + coef * (turnover * turnover)
             if rolls[j]:
                 c = c + 2.0 * abs(held) * rate[j, t] * (1.0 if rolled[j, t] else 0.0)
-            cost[t, j] = c
+            cost[t] = cost[t] + c  # the row's terms added in column order
     return cost
 
 
@@ -200,5 +205,7 @@ def exposure_costs_py(
         held = np.zeros((len(x), len(rolls)))
         held[1:] = traded[:-1, rolls]  # the position at the previous close, the one rolled
         cost[:, rolls] += 2.0 * np.abs(held) * rate[:, rolls] * rolled[:, rolls]
-    cost = cost.sum(axis=1)
-    return pd.Series(cost, index=market.calendar, name="cost")
+    total = np.zeros(len(x))
+    for j in range(cost.shape[1]):  # in column order, as the kernel: a zero term is a no-op
+        total += cost[:, j]
+    return pd.Series(total, index=market.calendar, name="cost")

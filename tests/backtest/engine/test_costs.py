@@ -59,7 +59,8 @@ def _dense_costs(exposures, market, config, lag_days=1):
     held = np.zeros_like(x)
     held[1:] = traded[:-1]
     roll = 2.0 * np.abs(held) * rate * rolled
-    return (turnover * rate + impact + roll).sum(axis=1)
+    # each row's terms added left to right (a running sum's last value), as exposure_costs does
+    return np.cumsum(turnover * rate + impact + roll, axis=1)[:, -1]
 
 
 @pytest.mark.parametrize("impact", [0.0, 3.0])
@@ -159,3 +160,28 @@ def test_exposure_costs_equal_the_array_formulation(synthetic_5y, impact):
     assert (exposure_costs(books[0].iloc[:, :0], m, config) == 0).all()
     with pytest.raises(ValueError, match="lag_days"):
         exposure_costs(books[0], m, config, -1)
+
+
+def test_a_day_costs_the_same_whatever_the_book_holds_on_other_days(synthetic_5y):
+    """A column that costs nothing on a row leaves the row's cost as it is, to the bit: the
+    put-writing book, cut at a date, lists fewer options than on the whole market, and its
+    past costs must not move when later options join (numpy's pairwise row sums, used
+    before, grouped the same terms differently by column count: a past cost changed in its
+    last bit, and with it the allocator's inputs)."""
+    m = synthetic_5y
+    config = FundConfig()
+    book = run_strategy(registry["vol_premium"](), m)
+    got = exposure_costs(book, m, config).to_numpy()
+    rng = np.random.default_rng(5)
+    for _ in range(5):  # idle columns inserted anywhere, in any number
+        wider = book.copy()
+        for k in rng.integers(0, book.shape[1], size=int(rng.integers(1, 40))):
+            wider.insert(int(k), f"SPX-2030-01-18-P-{int(rng.integers(10**6))}", 0.0,
+                         allow_duplicates=True)  # fmt: skip
+        assert wider.shape[1] > book.shape[1]
+        wide = exposure_costs(wider, m, config).to_numpy()
+        assert wide.tobytes() == got.tobytes()
+    for day in m.calendar[[300, 555, 800, 1000]]:  # the book cut at a date, as a nightly run has it
+        cut = m.until(day)
+        early = exposure_costs(run_strategy(registry["vol_premium"](), cut), cut, config)
+        assert early.to_numpy().tobytes() == got[: len(cut.calendar)].tobytes()

@@ -81,6 +81,18 @@ def _market_value(qty, arrays, price, fx, fwd_mv) -> np.ndarray:
     return a
 
 
+def row_sums(values: np.ndarray) -> np.ndarray:
+    """(T,) each row of a (T, N) array summed in column order, one term after the other (0 for
+    N = 0). A column that is 0 on a row leaves that row's sum as it is, to the bit, so a day's
+    total does not depend on the instruments the book holds on other days (numpy's pairwise
+    row sums group the same terms differently by column count: a run cut at a date, with
+    fewer instruments, and a longer run differed in the last bit of past days' totals)."""
+    T, N = values.shape
+    if N == 0:
+        return np.zeros(T)
+    return np.cumsum(values, axis=1)[:, -1].copy()
+
+
 def _trade_cost(shape, executions, rolls) -> np.ndarray:
     """``shape`` zeros plus each execution's cost, then each roll's (``0 + execution cost +
     roll cost``, the kernel's order); ``executions`` / ``rolls``: (rows, columns, costs)."""
@@ -157,13 +169,13 @@ class DenseOutputs:
         return a
 
     def cost_by_day(self) -> np.ndarray:
-        """(T,) costs booked each day, USD: ``cost.sum(axis=1)`` bit for bit, without building
+        """(T,) costs booked each day, USD: ``row_sums(cost)`` bit for bit, without building
         ``cost``: only the rows where a cost was booked are laid out (a (D, N) block) and
-        summed by numpy along the row as it sums ``cost``'s rows; the other days are 0."""
+        summed along the row in column order, as :func:`row_sums`; the other days are 0."""
         c = self.compact
         T, N = self.shape
         if "cost" in self.__dict__:  # already built
-            return self.cost.sum(axis=1)
+            return row_sums(self.cost)
         # costs booked at t+1 are trade_cost[t]: executions at t, rolls paid at t+1 (records in
         # the order of the days; rows found through a mask, no sort)
         ex_ok = c.exec_day < T - 1
@@ -178,7 +190,7 @@ class DenseOutputs:
         block[row_of[e_day], e_inst] += e_cost
         block[row_of[r_day], c.roll_inst] += c.roll_cost
         out = np.zeros(T)
-        out[rows + 1] = block.sum(axis=1)
+        out[rows + 1] = row_sums(block)
         return out
 
     def at_rows(self, rows) -> OutputRows:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowKind, FundConfig
-from backtest.engine.dense import DenseOutputs
+from backtest.engine.dense import DenseOutputs, row_sums
 from backtest.engine.fill import (
     constant_array,
     fill_securities,
@@ -412,7 +412,7 @@ class SimulationResult:
             "flow_value": f[:, K.C_FLOW_VALUE],
             "fees": f[:, K.C_FEES],
             "costs": self.outputs.cost_by_day(),
-            "pnl": self.outputs.pnl.sum(axis=1),
+            "pnl": row_sums(self.outputs.pnl),
             "transfer_to_subsidiary": f[:, K.C_TRANSFER],
             "cash_shortfall": f[:, K.C_SHORTFALL] > 0,
         }

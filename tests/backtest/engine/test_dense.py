@@ -10,7 +10,7 @@ import pytest
 
 from backtest.engine import kernel as K
 from backtest.engine.config import FlowSchedule, FundConfig
-from backtest.engine.dense import DenseOutputs, carry_forward_rows
+from backtest.engine.dense import DenseOutputs, carry_forward_rows, row_sums
 from backtest.engine.simulator import simulate
 from tests.conftest import monthly_puts
 
@@ -186,7 +186,12 @@ def test_nav_costs_column_is_the_row_sums_of_the_dense_costs(run):
     fresh = DenseOutputs(compact, arrays)
     by_day = fresh.cost_by_day()  # from the booked rows only
     assert "cost" not in fresh.__dict__  # the dense array was not built
-    np.testing.assert_array_equal(by_day, fresh.cost.sum(axis=1))
+    cost = fresh.cost
+    in_order = cost[:, 0].copy()  # each row's costs added left to right
+    for j in range(1, cost.shape[1]):
+        in_order += cost[:, j]
+    np.testing.assert_array_equal(by_day, in_order)
+    np.testing.assert_allclose(by_day, cost.sum(axis=1), rtol=1e-14, atol=0)
     np.testing.assert_array_equal(fresh.cost_by_day(), by_day)  # once built, from it
     np.testing.assert_array_equal(run.nav["costs"].to_numpy(), by_day)
 
@@ -265,3 +270,20 @@ def test_carry_forward_rows_by_hand():
 def test_at_rows_refuses_bad_rows(run, rows):
     with pytest.raises((ValueError, IndexError), match="rows must"):
         run.outputs.at_rows(rows)
+
+
+def test_row_sums_add_each_row_left_to_right_and_ignore_idle_columns():
+    """A day's total is the same whatever columns are idle (0) on it: the simulator's NAV
+    ``pnl`` and ``costs`` of a past day do not move when a longer run lists more
+    instruments."""
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(50, 37)) * 10.0 ** rng.integers(-6, 6, size=(50, 37))
+    got = row_sums(values)
+    want = np.array([sum(row[1:].tolist(), row[0]) for row in values])  # Python, in order
+    assert got.tobytes() == want.tobytes()
+    for _ in range(5):
+        wider = values
+        for k in rng.integers(0, values.shape[1], size=int(rng.integers(1, 30))):
+            wider = np.insert(wider, int(k), 0.0, axis=1)
+        assert row_sums(wider).tobytes() == got.tobytes()
+    assert row_sums(np.zeros((4, 0))).tolist() == [0.0] * 4

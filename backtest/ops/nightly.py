@@ -20,9 +20,9 @@ How a run works. The fund (:func:`backtest.fund.run_fund`: strategies, allocator
 simulator, compliance) is computed ONCE on the market cut at ``asof`` (nothing after it is
 read), from inception; every missing day is then booked from that run in date order. Because
 every stage is causal, the rows of day ``D`` are those of a run cut at ``D`` and those of
-``multistrat backtest`` on the same data and config. One detail is made exact here: the
-simulator draws no creation/redemption order on the last day of a run (it would book after the
-run ends); the nightly run draws it as any longer run does (the orders are received at ``D``).
+``multistrat backtest`` on the same data and config (the creation/redemption orders too: the
+simulator's seeded draws give row ``D`` the same order in a run cut at ``D`` as in a longer
+run, :func:`backtest.engine.simulator.flow_schedule`; the orders are received at ``D``).
 
 Everything is validated before the first write (config, data, the prices of every held
 instrument on every day to book, the output locations, the stored state: integrity, schema,

@@ -113,11 +113,6 @@ _CURVE_DTYPES = {
 }
 
 
-def files_bar(total: int, progress: bool, desc: str):
-    """A bar over ``total`` files when ``progress``, else one that shows nothing."""
-    return progress_bar(total, desc, unit="file", show=progress)
-
-
 # ================================================================================ loading
 def detect_layout(path: str | os.PathLike) -> tuple[str, Path]:
     """``("multistrat", folder)`` or ``("pysystemtrade", folder)``; DataError if neither."""
@@ -170,7 +165,7 @@ def read_folder(folder: Path, progress: bool = False) -> tuple[MarketData, dict[
     for field in ("calendar", "instruments"):
         if field not in by_field:
             raise DataError(MANIFEST, f"no {field} file listed", column="files")
-    bar = files_bar(len(manifest["files"]), progress, "loading")
+    bar = progress_bar(len(manifest["files"]), "loading", unit="file", show=progress)
     try:
         calendar = _read_calendar(folder, by_field["calendar"], fmt, manifest)
         bar.update()

@@ -24,10 +24,10 @@ from backtest.data.folder import (
     LAYOUT,
     MANIFEST,
     Format,
-    files_bar,
 )
 from backtest.data.validation import fmt_date
 from backtest.market.market_data import DATED_FIELDS, MarketData
+from backtest.progress import progress_bar
 
 
 def write_market(
@@ -59,7 +59,7 @@ def write_market(
     try:
         (tmp / "curves").mkdir()
         entries = []
-        bar = files_bar(len(tables), progress, "writing")
+        bar = progress_bar(len(tables), "writing", unit="file", show=progress)
         for rel, field, root, frame in tables:
             path = tmp / f"{rel}{EXTENSIONS[format]}"
             _write_frame(frame, path, format)

@@ -6,8 +6,9 @@ three files per day); then 2024-12-31 is booked as a normal nightly run, ``--rep
 each on a fresh copy of the caught-up state and its files (median and range); then that day
 again (nothing to do), ``--repeat`` times; then the start-up floor, ``--repeat`` times: a fresh
 process that imports the job's modules and starts numba, and does nothing else (no run that
-books a day can be quicker: one more day less this is the job's own work). Targets: the catch-up in
-minutes, not hours; one more day <= 2 s. Each run is a fresh process, as from cron. Run:
+books a day can be quicker: one more day less this is the job's own work). Targets: the
+catch-up in minutes, not hours; one more day <= 2 s. Each run is a fresh process, as from cron.
+Run:
 ``python benchmarks/nightly_catchup.py [--config FUND.toml] [--repeat 5] [--data DIR]``.
 
 ``--data DIR`` reads the market from a data folder, as a fund in production does, instead of

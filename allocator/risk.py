@@ -17,7 +17,8 @@ References
 from __future__ import annotations
 
 import hashlib
-from collections.abc import MutableMapping
+from collections import OrderedDict
+from collections.abc import Iterator, MutableMapping
 from typing import Literal
 
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 import scipy
 
 __all__ = [
+    "RecentSolves",
     "ShrinkageTarget",
     "erc_solver_version",
     "erc_weights",
@@ -292,6 +294,43 @@ def solved_erc_weights(
     w = erc_weights(cov)
     solves[key] = w.copy()
     return w
+
+
+class RecentSolves(MutableMapping[str, np.ndarray]):
+    """A memo of solves for :func:`solved_erc_weights` holding at most ``limit`` entries, the
+    least recently used dropped first: what the runs made on one market share
+    (:func:`backtest.fund.run.run_fund` keeps one with the market), so that the settings of a
+    sweep that leave the strategy returns and the look-back alone (a volatility target, a
+    limit, an overlay) do not solve the same risk budgets again. Bounded because a sweep over
+    the strategies' own parameters meets new problems at every point (~240 a run, ~0.3 KB
+    each). Threads may share it: each operation is one of ``OrderedDict``'s, and a key that
+    another thread drops between a look-up and its refresh reads as missing (solved again)."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        if limit < 1:
+            raise ValueError(f"RecentSolves: limit must be at least 1, got {limit}")
+        self.limit = limit
+        self._entries: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        value = self._entries[key]
+        self._entries.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: str, value: np.ndarray) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.limit:
+            self._entries.popitem(last=False)
+
+    def __delitem__(self, key: str) -> None:
+        del self._entries[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def _solves_erc(w: np.ndarray, cov: np.ndarray) -> bool:

@@ -32,6 +32,7 @@ import time
 import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 
+from backtest.cli.backtest_cmd import DEFAULT_CONFIG
 from backtest.fund.spec import FundSpec, StrategySpec
 from backtest.research import Evaluation, Experiment, run_experiment, synthetic_seeds
 from backtest.research.runner import MarketCache, compute, make_tasks
@@ -55,7 +56,7 @@ def experiments(start: str, end: str) -> dict[str, Experiment]:
             evaluation=Evaluation.STRATEGY,
         ),
         "full fund": Experiment(
-            FundSpec.from_toml("examples/lalt.toml"),
+            FundSpec.from_toml(DEFAULT_CONFIG),
             grid={
                 "allocator.vol_target_annual": [0.05, 0.06, 0.07, 0.08, 0.09, 0.10, 0.11, 0.12],
                 "allocator.method": [

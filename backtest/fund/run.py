@@ -25,6 +25,7 @@ import pandas as pd
 from allocator import AllocationContext
 from allocator.compliance import breaches, check_limits
 from allocator.limits import apply_limits
+from allocator.risk import RecentSolves
 from backtest.analytics import performance as an
 from backtest.analytics.benchmarks import benchmark_series
 from backtest.analytics.tearsheet import cash_returns, sharpe_ratio_over_cash
@@ -40,6 +41,8 @@ from strategies import StrategyInputError, cached_positions, registry, strategy_
 #: Flat cost on turnover of research streams (bps; :mod:`backtest.fund.research`). The fund's
 #: standalone streams charge the simulator's cost model instead (:func:`strategy_stream`).
 STRATEGY_COST_BPS = 2.0
+#: Key of the allocator's solves memo in a market's cache (:meth:`MarketData.cached`).
+SOLVES_KEY = "allocator_solves"
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,9 @@ def run_fund(
     post-trade checks :attr:`FundRun.compliance` holds (all days when None); everything else
     is the same. ``solves``: the allocator's earlier optimisation answers, read and extended
     (:class:`allocator.AllocationContext`; the nightly job's stored ones); the same run with
-    or without them.
+    or without them. When None, the runs on ``market`` share one bounded memo
+    (:class:`allocator.risk.RecentSolves`, kept with the market's other computed results), so
+    a sweep over allocator settings solves each risk budget once.
 
     Strategies, standalone streams, allocator and pre-trade limits run on the whole market;
     the fund's books start at :attr:`FundSpec.inception` (see :func:`fund_start`), so the days
@@ -210,6 +215,8 @@ def run_fund(
     inst_returns = instrument_returns(market, columns)
     alloc = build_allocator(spec.allocator)
     vix = market.index["VIX"] if "VIX" in market.index else None  # for a Defensive overlay
+    if solves is None:  # the same weights bit for bit, each problem solved once per market
+        solves = market.cached((SOLVES_KEY,), RecentSolves)
     context = AllocationContext(vix=vix, solves=solves)
     weights = alloc.weights(history_returns, context=context).fillna(0.0)
     steps.update()

@@ -411,7 +411,10 @@ class MarketData:
         immutable, and a cut (:meth:`until`, :meth:`between`) is a new market whose cache holds
         only the results it would compute identically on its own rows (option marks, and for
         :meth:`between` instrument returns: :mod:`backtest.market.cuts`), so a truncated market
-        never sees a result computed on more data. Callers must not modify what they get back.
+        never sees a result computed on more data. Callers must not modify what they get back,
+        with one kind of exception: a memo of a pure function of its own arguments, which any
+        market could hold and which is extended with answers only (the allocator's solves,
+        keyed by the exact bytes of each problem: :class:`allocator.risk.RecentSolves`).
         """
         if key not in self._memo:
             self._memo[key] = compute()

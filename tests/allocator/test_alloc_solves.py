@@ -123,3 +123,35 @@ def test_scipy_optimize_is_imported_at_the_first_solve_only():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_recent_solves_keeps_the_most_recently_used_up_to_its_limit():
+    memo = risk.RecentSolves(limit=3)
+    for key in "abc":
+        memo[key] = np.array([float(ord(key))])
+    assert memo.get("a") is not None  # "a" used again: "b" is now the least recent
+    memo["d"] = np.array([4.0])
+    assert sorted(memo) == ["a", "c", "d"] and len(memo) == 3
+    memo["c"] = np.array([3.5])  # replaced, and the most recent
+    memo["e"] = np.array([5.0])
+    assert sorted(memo) == ["c", "d", "e"] and memo["c"][0] == 3.5
+    assert memo.get("a") is None
+    with pytest.raises(ValueError, match="limit must be at least 1"):
+        risk.RecentSolves(limit=0)
+
+
+def test_recent_solves_as_the_allocators_memo_gives_the_same_weights_bit_for_bit(monkeypatch):
+    """A memo too small for the run's problems: each is solved again when it was dropped, and
+    the weights are the same bit for bit as with no memo and with an unbounded one."""
+    returns = strategy_returns()
+    rule = EqualRiskContribution(lookback_days=126, min_history_days=40)
+    want = rule.weights(returns)
+    small = risk.RecentSolves(limit=5)
+    pd.testing.assert_frame_equal(rule.weights(returns, AllocationContext(solves=small)), want,
+                                  check_exact=True)  # fmt: skip
+    assert len(small) == 5
+    big = risk.RecentSolves()
+    rule.weights(returns, AllocationContext(solves=big))
+    monkeypatch.setattr(risk, "erc_weights", refuse)
+    again = rule.weights(returns, AllocationContext(solves=big))
+    pd.testing.assert_frame_equal(again, want, check_exact=True)

@@ -281,3 +281,37 @@ def test_live_stream_starts_the_row_the_first_position_is_traded(lag):
     first = 22 + lag
     assert got.iloc[:first].isna().all() and got.iloc[first:].equals(stream.iloc[first:])
     assert live_stream(stream.iloc[:2], x.iloc[:2], 3).isna().all()  # never traded yet
+
+
+def test_runs_on_one_market_share_their_solves_and_give_the_same_fund(monkeypatch):
+    """A second run on the same market with another volatility target takes every risk budget
+    from the first run's (the strategy returns and the look-back are the same): not one solve,
+    and the fund is the one a fresh market gives, bit for bit. Another look-back solves anew."""
+    import allocator.risk as risk
+    from backtest.fund.run import SOLVES_KEY
+    from backtest.synthetic.build import synthetic_market
+
+    def market():
+        return synthetic_market(seed=7, start="2015-01-02", end="2019-12-31")
+
+    spec = FundSpec.from_toml(DEFAULT_CONFIG)
+    other = dataclasses.replace(
+        spec, allocator=dataclasses.replace(spec.allocator, vol_target_annual=0.10)
+    )
+    shared = market()
+    run_fund(spec, shared)
+    solved = len(shared.cached((SOLVES_KEY,), dict))
+    assert solved >= 40  # ~monthly over 4 years of look-back-eligible dates
+    want = run_fund(other, market())
+    calls = []
+    real = risk.erc_weights
+    monkeypatch.setattr(risk, "erc_weights", lambda cov: calls.append(1) or real(cov))
+    got = run_fund(other, shared)
+    assert calls == []
+    pd.testing.assert_frame_equal(got.weights, want.weights, check_exact=True)
+    pd.testing.assert_frame_equal(got.nav, want.nav, check_exact=True)
+    longer = dataclasses.replace(
+        spec, allocator=dataclasses.replace(spec.allocator, lookback_days=378)
+    )
+    run_fund(longer, shared)
+    assert len(calls) >= 30 and len(shared.cached((SOLVES_KEY,), dict)) == solved + len(calls)

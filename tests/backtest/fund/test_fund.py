@@ -9,13 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import allocator.risk as risk
 from allocator.compliance import breaches
 from backtest.cli.app import main
 from backtest.cli.backtest_cmd import DEFAULT_CONFIG, _load_spec
-from backtest.fund.run import combine, fund_metrics, live_stream, run_fund
+from backtest.fund.run import SOLVES_KEY, combine, fund_metrics, live_stream, run_fund
 from backtest.fund.spec import FundSpec
 from backtest.market.calendar import TRADING_DAYS_PER_YEAR
 from backtest.report import attribution_tables, from_run, held_weights, strategy_pnl
+from backtest.synthetic.build import synthetic_market
 
 
 @pytest.fixture(scope="module")
@@ -287,9 +289,6 @@ def test_runs_on_one_market_share_their_solves_and_give_the_same_fund(monkeypatc
     """A second run on the same market with another volatility target takes every risk budget
     from the first run's (the strategy returns and the look-back are the same): not one solve,
     and the fund is the one a fresh market gives, bit for bit. Another look-back solves anew."""
-    import allocator.risk as risk
-    from backtest.fund.run import SOLVES_KEY
-    from backtest.synthetic.build import synthetic_market
 
     def market():
         return synthetic_market(seed=7, start="2015-01-02", end="2019-12-31")
